@@ -1,0 +1,9 @@
+// The syscall layer: the only code that touches koffi.
+export * from './errors.ts';
+export * from './fd.ts';
+export * from './layout.ts';
+export * from './attr.ts';
+export * from './bpf.ts';
+export * from './perf.ts';
+export * from './mem.ts';
+export { addressOf, viewOf, nodePoll, libcRead, libcPoll, errno as lastErrno, libcIoctlPtr } from './libc.ts';

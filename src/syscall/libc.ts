@@ -1,0 +1,83 @@
+// The one place that loads koffi and declares the libc functions tsbpf calls.
+// Every other module reaches the kernel through the typed wrappers in this
+// folder. Facts about koffi that shape these declarations:
+//  - a fixed-arity twin of the variadic `syscall()` per signature is ~70 ns a
+//    call, where the variadic form costs ~50 ns more per argument;
+//  - a Buffer passed as `void *` goes in as its own pointer, no copy;
+//  - `koffi.errno()` must be read on the very next line after the call.
+import koffi from 'koffi';
+
+const libc = koffi.load('libc.so.6');
+
+/** x86_64 syscall numbers. */
+export const SYS_bpf = 321;
+export const SYS_perf_event_open = 298;
+
+/** bpf(int cmd, union bpf_attr *attr, unsigned int size) */
+export const sysBpf = libc.func('long syscall(long nr, int cmd, void *attr, uint32 size)') as (
+  nr: number,
+  cmd: number,
+  attr: Uint8Array,
+  size: number,
+) => number;
+
+/** perf_event_open(struct perf_event_attr *, pid_t, int cpu, int group_fd, unsigned long flags) */
+export const sysPerfEventOpen = libc.func(
+  'long syscall(long nr, void *attr, int pid, int cpu, int group_fd, unsigned long flags)',
+) as (nr: number, attr: Uint8Array, pid: number, cpu: number, groupFd: number, flags: number) => number;
+
+export const libcClose = libc.func('int close(int fd)') as (fd: number) => number;
+export const libcDup = libc.func('int fcntl(int fd, int cmd, int arg)') as (fd: number, cmd: number, arg: number) => number;
+
+/** ioctl with an integer argument (PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_SET_BPF, ...). */
+export const libcIoctlInt = libc.func('int ioctl(int fd, unsigned long req, unsigned long arg)') as (
+  fd: number,
+  req: number,
+  arg: number,
+) => number;
+/** ioctl with a pointer argument. */
+export const libcIoctlPtr = libc.func('int ioctl(int fd, unsigned long req, void *arg)') as (
+  fd: number,
+  req: number,
+  arg: Uint8Array,
+) => number;
+
+/** mmap returns the address as an int64 so that MAP_FAILED reads as -1. */
+export const libcMmap = libc.func('int64 mmap(uint64 addr, size_t len, int prot, int flags, int fd, int64 off)') as (
+  addr: number | bigint,
+  len: number,
+  prot: number,
+  flags: number,
+  fd: number,
+  off: number,
+) => number | bigint;
+export const libcMunmap = libc.func('int munmap(uint64 addr, size_t len)') as (addr: number | bigint, len: number) => number;
+
+/** read/write on a raw fd (used for iterator output and perf counters). */
+export const libcRead = libc.func('long read(int fd, void *buf, size_t count)') as (
+  fd: number,
+  buf: Uint8Array,
+  count: number,
+) => number;
+
+/** poll(struct pollfd *fds, nfds_t nfds, int timeout) */
+export const libcPoll = libc.func('int poll(void *fds, uint64 nfds, int timeout)') as (
+  fds: Uint8Array,
+  nfds: number,
+  timeoutMs: number,
+) => number;
+
+export const errno = (): number => koffi.errno();
+
+/** The address of a buffer's first byte, as a bigint for `__u64` pointer fields. */
+export function addressOf(buf: ArrayBufferView | ArrayBuffer): bigint {
+  return koffi.address(buf) as bigint;
+}
+
+/** An ArrayBuffer over raw memory (no copy). */
+export function viewOf(addr: number | bigint, len: number): ArrayBuffer {
+  return koffi.view(addr as never, len) as ArrayBuffer;
+}
+
+/** koffi's libuv hook: watch an fd for readability on the main loop. */
+export const nodePoll = (koffi as unknown as { node: { poll: Function } }).node.poll;
