@@ -1,5 +1,5 @@
 import createDebug from 'debug';
-import { libcClose } from './libc.ts';
+import { libcClose, libcCloseAsync } from './libc.ts';
 
 const log = createDebug('tsbpf:fd');
 
@@ -49,6 +49,29 @@ export class FD {
     leaked.unregister(this);
     libcClose(fd);
     log('closed fd %d (%s)', fd, this.what);
+  }
+
+  /**
+   * close(2) on the libuv threadpool. The FD counts as closed at once (its
+   * number is no longer usable); the promise settles when the kernel has
+   * finished releasing the file, which for tracepoint and kprobe links means
+   * after one or more RCU grace periods.
+   */
+  closeAsync(): Promise<void> {
+    const fd = this.#fd;
+    if (fd < 0) return Promise.resolve();
+    this.#fd = -1;
+    openCount--;
+    leaked.unregister(this);
+    return new Promise((resolve, reject) => {
+      libcCloseAsync.async(fd, (err) => {
+        if (err) reject(err instanceof Error ? err : new Error(String(err)));
+        else {
+          log('closed fd %d (%s) on the threadpool', fd, this.what);
+          resolve();
+        }
+      });
+    });
   }
 
   toString(): string {

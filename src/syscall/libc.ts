@@ -81,3 +81,27 @@ export function viewOf(addr: number | bigint, len: number): ArrayBuffer {
 
 /** koffi's libuv hook: watch an fd for readability on the main loop. */
 export const nodePoll = (koffi as unknown as { node: { poll: Function } }).node.poll;
+
+// ---------------------------------------------------------------- attach support (src/attach)
+
+/**
+ * close(2) on the libuv threadpool: `libcCloseAsync.async(fd, cb)`. Closing a
+ * tracepoint/kprobe link sleeps in the kernel for RCU grace periods (tens of
+ * ms) while using almost no CPU; running several closes on pool threads lets
+ * their grace periods overlap instead of queueing one after another.
+ */
+export const libcCloseAsync = libc.func('int close(int fd)') as unknown as {
+  async: (fd: number, cb: (err: unknown, ret: number) => void) => void;
+};
+
+/** mount(2): mount(source, target, fstype, flags, data) (used for tracefs and bpffs). */
+export const libcMount = libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)') as (
+  source: string,
+  target: string,
+  fstype: string,
+  flags: number,
+  data: string | null,
+) => number;
+
+/** getpgid(2): a cheap syscall with its own tracepoint (syscalls/sys_enter_getpgid), for tests and benches. */
+export const libcGetpgid = libc.func('int getpgid(int pid)') as (pid: number) => number;

@@ -1,0 +1,11 @@
+/** Malformed BTF or a BTF question with no answer (unknown id, incomplete type, cycle). */
+export class BtfError extends Error {
+  override readonly name = 'BtfError';
+  constructor(
+    message: string,
+    /** Byte offset in the BTF blob (or .BTF.ext section) where the problem was found, when known. */
+    readonly offset?: number,
+  ) {
+    super(message);
+  }
+}

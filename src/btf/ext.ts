@@ -1,0 +1,184 @@
+// .BTF.ext: per-section function info, line info and CO-RE relocation records.
+// Layout: btf_ext_header, then three blobs each made of
+//   u32 rec_size; { btf_ext_info_sec { u32 sec_name_off; u32 num_info; } + num_info * rec_size bytes }*
+// Records may be larger than the fields we know (newer producers): we read the
+// known prefix and skip the rest, as the kernel and libbpf do.
+import createDebug from 'debug';
+import { BtfError } from './errors.ts';
+import { BTF_MAGIC } from './types.ts';
+import type { Btf } from './parse.ts';
+
+const log = createDebug('tsbpf:btf');
+
+/** enum bpf_core_relo_kind */
+export const BPF_CORE_FIELD_BYTE_OFFSET = 0;
+export const BPF_CORE_FIELD_BYTE_SIZE = 1;
+export const BPF_CORE_FIELD_EXISTS = 2;
+export const BPF_CORE_FIELD_SIGNED = 3;
+export const BPF_CORE_FIELD_LSHIFT_U64 = 4;
+export const BPF_CORE_FIELD_RSHIFT_U64 = 5;
+export const BPF_CORE_TYPE_ID_LOCAL = 6;
+export const BPF_CORE_TYPE_ID_TARGET = 7;
+export const BPF_CORE_TYPE_EXISTS = 8;
+export const BPF_CORE_TYPE_SIZE = 9;
+export const BPF_CORE_ENUMVAL_EXISTS = 10;
+export const BPF_CORE_ENUMVAL_VALUE = 11;
+export const BPF_CORE_TYPE_MATCHES = 12;
+
+/** Smallest record sizes the format allows (sizeof the known structs). */
+export const BPF_FUNC_INFO_MIN_SIZE = 8;
+export const BPF_LINE_INFO_MIN_SIZE = 16;
+export const BPF_CORE_RELO_MIN_SIZE = 16;
+
+/** struct bpf_func_info, as stored in an object file. */
+export interface BtfExtFuncInfo {
+  /** Byte offset of the function's first instruction in its ELF section (the kernel wants insn index = insnOff / 8). */
+  insnOff: number;
+  /** The BTF_KIND_FUNC describing it. */
+  typeId: number;
+}
+
+/** struct bpf_line_info, as stored in an object file. */
+export interface BtfExtLineInfo {
+  /** Byte offset of the instruction in its ELF section. */
+  insnOff: number;
+  fileNameOff: number;
+  lineOff: number;
+  /** line_col >> 10 */
+  lineNum: number;
+  /** line_col & 0x3ff */
+  lineCol: number;
+  fileName: string;
+  /** The source line's text. */
+  line: string;
+}
+
+/** struct bpf_core_relo */
+export interface BtfExtCoreRelo {
+  /** Byte offset of the instruction to patch in its ELF section. */
+  insnOff: number;
+  /** The local (object BTF) root type. */
+  typeId: number;
+  accessStrOff: number;
+  /** "0:1:2": the access path (struct member / array indexes), or an enumerator index. */
+  accessStr: string;
+  /** BPF_CORE_* (enum bpf_core_relo_kind) */
+  kind: number;
+}
+
+/** One btf_ext_info_sec: the records of one ELF section. */
+export interface BtfExtInfoSec<T> {
+  secNameOff: number;
+  secName: string;
+  records: T[];
+}
+
+export interface BtfExtHeader {
+  magic: number; version: number; flags: number; hdrLen: number;
+  funcInfoOff: number; funcInfoLen: number; lineInfoOff: number; lineInfoLen: number;
+  /** 0 when the header predates CO-RE (hdr_len 24). */
+  coreReloOff: number; coreReloLen: number;
+}
+
+export interface BtfExt {
+  header: BtfExtHeader;
+  /** rec_size of each blob as found (0 if the blob is absent). */
+  funcInfoRecSize: number;
+  lineInfoRecSize: number;
+  coreReloRecSize: number;
+  funcInfo: BtfExtInfoSec<BtfExtFuncInfo>[];
+  lineInfo: BtfExtInfoSec<BtfExtLineInfo>[];
+  coreRelos: BtfExtInfoSec<BtfExtCoreRelo>[];
+}
+
+/** The records of one ELF section, or [] (sections are matched by name). */
+export function extRecordsFor<T>(secs: readonly BtfExtInfoSec<T>[], secName: string): T[] {
+  return secs.find((s) => s.secName === secName)?.records ?? [];
+}
+
+/** Parse a .BTF.ext section. Names are resolved in `btf` (the object's .BTF). Throws BtfError if malformed. */
+export function parseBtfExt(bytes: Uint8Array, btf: Btf, name = '.BTF.ext'): BtfExt {
+  if (bytes.length < 8) throw new BtfError(`${name}: ${bytes.length} bytes is too short for a btf_ext_header`, 0);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magicLE = dv.getUint16(0, true);
+  let le: boolean;
+  if (magicLE === BTF_MAGIC) le = true;
+  else if (magicLE === 0x9feb) le = false;
+  else throw new BtfError(`${name}: bad magic 0x${magicLE.toString(16)}`, 0);
+  const hdrLen = dv.getUint32(4, le);
+  // The first header had no CO-RE fields (24 bytes); 32 bytes adds core_relo_off/len.
+  if (hdrLen < 24 || hdrLen > bytes.length) throw new BtfError(`${name}: hdr_len ${hdrLen} is out of range (section is ${bytes.length} bytes)`, 4);
+  const u32 = (off: number) => dv.getUint32(off, le);
+  const header: BtfExtHeader = {
+    magic: BTF_MAGIC, version: dv.getUint8(2), flags: dv.getUint8(3), hdrLen,
+    funcInfoOff: u32(8), funcInfoLen: u32(12), lineInfoOff: u32(16), lineInfoLen: u32(20),
+    coreReloOff: hdrLen >= 32 ? u32(24) : 0, coreReloLen: hdrLen >= 32 ? u32(28) : 0,
+  };
+  if (header.version !== 1) throw new BtfError(`${name}: unsupported version ${header.version}`, 2);
+
+  const blob = (what: string, off: number, len: number, minRec: number) => {
+    if (len === 0) return { recSize: 0, secs: [] as { secNameOff: number; secName: string; at: number; n: number }[] };
+    const start = hdrLen + off;
+    if (off % 4 !== 0) throw new BtfError(`${name}: ${what} offset ${off} is not 4-byte aligned`, start);
+    if (start + len > bytes.length || len < 4) throw new BtfError(`${name}: ${what} [${start}, +${len}) runs past the end of the section (${bytes.length} bytes)`, start);
+    const recSize = u32(start);
+    if (recSize < minRec || recSize % 4 !== 0) throw new BtfError(`${name}: ${what} rec_size ${recSize} is invalid (minimum ${minRec}, multiple of 4)`, start);
+    const secs: { secNameOff: number; secName: string; at: number; n: number }[] = [];
+    const end = start + len;
+    let p = start + 4;
+    while (p < end) {
+      if (p + 8 > end) throw new BtfError(`${name}: ${what} btf_ext_info_sec header at byte ${p} is truncated`, p);
+      const secNameOff = u32(p);
+      const n = u32(p + 4);
+      if (n === 0) throw new BtfError(`${name}: ${what} section at byte ${p} has no records`, p + 4);
+      // Multiply in floating point: num_info * rec_size can exceed 2^32 in a hostile file.
+      if (p + 8 + n * recSize > end) throw new BtfError(`${name}: ${what} section at byte ${p} claims ${n} records of ${recSize} bytes, past the end of the blob`, p + 4);
+      let secName: string;
+      try { secName = btf.str(secNameOff); } catch { throw new BtfError(`${name}: ${what} section at byte ${p} has bad name offset ${secNameOff}`, p); }
+      if (secName === '') throw new BtfError(`${name}: ${what} section at byte ${p} has an empty name`, p);
+      secs.push({ secNameOff, secName, at: p + 8, n });
+      p += 8 + n * recSize;
+    }
+    return { recSize, secs };
+  };
+  const str = (off: number, at: number, what: string) => {
+    try { return btf.str(off); } catch { throw new BtfError(`${name}: ${what} at byte ${at} has bad string offset ${off}`, at); }
+  };
+
+  const fi = blob('func_info', header.funcInfoOff, header.funcInfoLen, BPF_FUNC_INFO_MIN_SIZE);
+  const funcInfo = fi.secs.map((s) => ({
+    secNameOff: s.secNameOff, secName: s.secName,
+    records: Array.from({ length: s.n }, (_, i): BtfExtFuncInfo => {
+      const at = s.at + i * fi.recSize;
+      return { insnOff: u32(at), typeId: u32(at + 4) };
+    }),
+  }));
+
+  const li = blob('line_info', header.lineInfoOff, header.lineInfoLen, BPF_LINE_INFO_MIN_SIZE);
+  const lineInfo = li.secs.map((s) => ({
+    secNameOff: s.secNameOff, secName: s.secName,
+    records: Array.from({ length: s.n }, (_, i): BtfExtLineInfo => {
+      const at = s.at + i * li.recSize;
+      const fileNameOff = u32(at + 4);
+      const lineOff = u32(at + 8);
+      const lineCol = u32(at + 12);
+      return {
+        insnOff: u32(at), fileNameOff, lineOff, lineNum: lineCol >>> 10, lineCol: lineCol & 0x3ff,
+        fileName: str(fileNameOff, at + 4, 'line_info file name'), line: str(lineOff, at + 8, 'line_info line'),
+      };
+    }),
+  }));
+
+  const cr = blob('core_relo', header.coreReloOff, header.coreReloLen, BPF_CORE_RELO_MIN_SIZE);
+  const coreRelos = cr.secs.map((s) => ({
+    secNameOff: s.secNameOff, secName: s.secName,
+    records: Array.from({ length: s.n }, (_, i): BtfExtCoreRelo => {
+      const at = s.at + i * cr.recSize;
+      const accessStrOff = u32(at + 8);
+      return { insnOff: u32(at), typeId: u32(at + 4), accessStrOff, accessStr: str(accessStrOff, at + 8, 'core_relo access string'), kind: u32(at + 12) };
+    }),
+  }));
+
+  log('%s: %d func_info, %d line_info, %d core_relo sections', name, funcInfo.length, lineInfo.length, coreRelos.length);
+  return { header, funcInfoRecSize: fi.recSize, lineInfoRecSize: li.recSize, coreReloRecSize: cr.recSize, funcInfo, lineInfo, coreRelos };
+}

@@ -1,0 +1,60 @@
+// The running kernel's BTF: /sys/kernel/btf/vmlinux, plus kernel modules' split
+// BTF in /sys/kernel/btf/<module>.
+//
+// Cache: each file is read and parsed at most once per process; the Btf objects
+// (lazy, read-only) are kept in a Map keyed by path until clearKernelBtfCache().
+// This is one of the project's documented caches: the kernel's BTF does not change
+// while we run, and parsing it costs milliseconds and 5+ MB.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import createDebug from 'debug';
+import { BtfError } from './errors.ts';
+import { parseBtf, type Btf } from './parse.ts';
+
+const log = createDebug('tsbpf:btf');
+
+export const KERNEL_BTF_DIR = '/sys/kernel/btf';
+export const VMLINUX_BTF_PATH = `${KERNEL_BTF_DIR}/vmlinux`;
+
+const cache = new Map<string, Btf>();
+
+/** The kernel's BTF (cached). `path` points at another vmlinux BTF blob (e.g. a 6.1 kernel's, for tests). */
+export function loadKernelBtf(opts: { path?: string } = {}): Btf {
+  const path = opts.path ?? VMLINUX_BTF_PATH;
+  let btf = cache.get(path);
+  if (!btf) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (e) {
+      throw new BtfError(`cannot read kernel BTF ${path}: ${(e as Error).message}${path === VMLINUX_BTF_PATH ? ' (is CONFIG_DEBUG_INFO_BTF enabled?)' : ''}`);
+    }
+    btf = parseBtf(bytes, { name: path });
+    cache.set(path, btf);
+    log('kernel BTF %s: %d types', path, btf.typeCount);
+  }
+  return btf;
+}
+
+/** Names of kernel modules that expose BTF (empty without CONFIG_MODULES / module BTF). */
+export function kernelModuleBtfNames(): string[] {
+  if (!existsSync(KERNEL_BTF_DIR)) return [];
+  return readdirSync(KERNEL_BTF_DIR).filter((n) => n !== 'vmlinux').sort();
+}
+
+/** A module's BTF, split on top of vmlinux's (cached). Returns undefined if the module has no BTF here. */
+export function loadModuleBtf(module: string, opts: { base?: Btf; dir?: string } = {}): Btf | undefined {
+  const path = `${opts.dir ?? KERNEL_BTF_DIR}/${module}`;
+  const cached = cache.get(path);
+  if (cached) return cached;
+  if (!existsSync(path)) return undefined;
+  const base = opts.base ?? loadKernelBtf();
+  const btf = parseBtf(readFileSync(path), { base, name: path });
+  cache.set(path, btf);
+  log('module BTF %s: %d types after %d base types', path, btf.localTypeCount, base.typeCount);
+  return btf;
+}
+
+/** Forget every cached kernel BTF (tests, or after pointing at other files). */
+export function clearKernelBtfCache(): void {
+  cache.clear();
+}

@@ -1,0 +1,389 @@
+// The lazy BTF reader. parseBtf() makes a single pass over the type headers and
+// records where each type starts (a Uint32Array of word offsets); no JS object
+// is created per type. Types are decoded on demand by btf.type(id), and names are
+// found through an open-addressing hash table over the raw name bytes, built on
+// the first lookup.
+import createDebug from 'debug';
+import { BtfError } from './errors.ts';
+import {
+  BTF_HEADER_SIZE, BTF_MAGIC, btfTypeWords, BTF_VERSION, BTF_KIND_NAMES, NR_BTF_KINDS,
+  BTF_KIND_INT, BTF_KIND_PTR, BTF_KIND_ARRAY, BTF_KIND_STRUCT, BTF_KIND_UNION, BTF_KIND_ENUM, BTF_KIND_FWD,
+  BTF_KIND_TYPEDEF, BTF_KIND_VOLATILE, BTF_KIND_CONST, BTF_KIND_RESTRICT, BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO,
+  BTF_KIND_VAR, BTF_KIND_DATASEC, BTF_KIND_FLOAT, BTF_KIND_DECL_TAG, BTF_KIND_TYPE_TAG, BTF_KIND_ENUM64,
+  type BtfType, type BtfMember, type BtfEnumValue, type BtfEnum64Value, type BtfParam, type BtfVarSecinfo,
+} from './types.ts';
+import { NameIndex } from './strings.ts';
+
+const log = createDebug('tsbpf:btf');
+/** Buffer's native UTF-8 decoder, without toString()'s argument juggling. */
+interface Utf8Sliceable { utf8Slice(start: number, end: number): string }
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+export interface ParseBtfOptions {
+  /** Base BTF when `bytes` is split BTF (a kernel module's): ids and string offsets continue after the base. */
+  base?: Btf;
+  /** Used in error messages and logs. */
+  name?: string;
+}
+
+/** The decoded btf_header. Offsets are relative to the end of the header, as on disk. */
+export interface BtfHeader {
+  magic: number; version: number; flags: number; hdrLen: number;
+  typeOff: number; typeLen: number; strOff: number; strLen: number;
+}
+
+/** Parse a BTF blob (the `.BTF` section of an object, or /sys/kernel/btf/*). Throws BtfError if malformed. */
+export function parseBtf(bytes: Uint8Array, opts: ParseBtfOptions = {}): Btf {
+  return new Btf(bytes, opts);
+}
+
+/** A parsed, read-only BTF type graph. Ids run 1..typeCount; 0 is void. */
+export class Btf {
+  readonly name: string;
+  readonly base: Btf | undefined;
+  /** The blob this was parsed from (not copied). */
+  readonly bytes: Uint8Array;
+  readonly header: BtfHeader;
+  /** True if the blob was big-endian (its type words were byte-swapped on parse). */
+  readonly swapped: boolean;
+  /** First id described by this blob: 1, or base.typeCount + 1 for split BTF. */
+  readonly startId: number;
+  /** Highest valid type id (base types included). */
+  readonly typeCount: number;
+  /** First string offset owned by this blob: 0, or the base's string length for split BTF. */
+  readonly startStrOff: number;
+
+  /** The type section as 32-bit words in host order (every BTF field is a 32-bit word). */
+  readonly #words: Uint32Array;
+  /** #offsets[id - startId] = word index of that type's btf_type header. */
+  readonly #offsets: Uint32Array;
+  /** #kinds[id - startId] = BTF_KIND_* (one byte per type, for kind filters without touching the words). */
+  readonly #kinds: Uint8Array;
+  /** Number of local types of each kind. */
+  readonly #kindCounts: Uint32Array;
+  /** The string section; a Buffer view for native indexOf/utf8 decoding. */
+  readonly #strings: Buffer;
+  /** The same bytes as a plain Uint8Array: its indexOf is a V8 builtin, Buffer's goes through JS argument handling. */
+  readonly #strBytes: Uint8Array;
+  /** One lazily built name index per kind. */
+  readonly #names: (NameIndex | undefined)[] = [];
+  readonly #cache = new Map<number, BtfType>();
+
+  constructor(bytes: Uint8Array, opts: ParseBtfOptions = {}) {
+    this.name = opts.name ?? (opts.base ? 'split BTF' : 'BTF');
+    this.base = opts.base;
+    this.bytes = bytes;
+    const where = this.name;
+    if (bytes.length < BTF_HEADER_SIZE) throw new BtfError(`${where}: ${bytes.length} bytes is too short for a btf_header (${BTF_HEADER_SIZE})`, 0);
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // The magic tells the byte order: 0xeb9f read little-endian means a little-endian blob.
+    const magicLE = dv.getUint16(0, true);
+    let le: boolean;
+    if (magicLE === BTF_MAGIC) le = true;
+    else if (magicLE === 0x9feb) le = false;
+    else throw new BtfError(`${where}: bad magic 0x${magicLE.toString(16)} (expected 0x${BTF_MAGIC.toString(16)})`, 0);
+    const h: BtfHeader = {
+      magic: BTF_MAGIC, version: dv.getUint8(2), flags: dv.getUint8(3), hdrLen: dv.getUint32(4, le),
+      typeOff: dv.getUint32(8, le), typeLen: dv.getUint32(12, le), strOff: dv.getUint32(16, le), strLen: dv.getUint32(20, le),
+    };
+    this.header = h;
+    if (h.version !== BTF_VERSION) throw new BtfError(`${where}: unsupported BTF version ${h.version}`, 2);
+    if (h.hdrLen < BTF_HEADER_SIZE || h.hdrLen > bytes.length) throw new BtfError(`${where}: hdr_len ${h.hdrLen} is out of range (blob is ${bytes.length} bytes)`, 4);
+    const body = bytes.length - h.hdrLen;
+    if (h.typeOff % 4 !== 0) throw new BtfError(`${where}: type_off ${h.typeOff} is not 4-byte aligned`, 8);
+    if (h.typeLen % 4 !== 0) throw new BtfError(`${where}: type_len ${h.typeLen} is not a multiple of 4`, 12);
+    if (h.typeOff + h.typeLen > body) throw new BtfError(`${where}: type section [${h.typeOff}, +${h.typeLen}) runs past the end of the blob (${body} bytes after the header)`, 8);
+    if (h.strOff + h.strLen > body) throw new BtfError(`${where}: string section [${h.strOff}, +${h.strLen}) runs past the end of the blob (${body} bytes after the header)`, 16);
+    if (h.strOff < h.typeOff + h.typeLen && h.typeOff < h.strOff + h.strLen && h.typeLen && h.strLen)
+      throw new BtfError(`${where}: type and string sections overlap`, 16);
+
+    const strAt = h.hdrLen + h.strOff;
+    this.#strings = Buffer.from(bytes.buffer, bytes.byteOffset + strAt, h.strLen);
+    this.#strBytes = new Uint8Array(bytes.buffer, bytes.byteOffset + strAt, h.strLen);
+    if (h.strLen > 0 && this.#strings[h.strLen - 1] !== 0) throw new BtfError(`${where}: string section does not end with NUL`, strAt + h.strLen - 1);
+    if (!opts.base && h.strLen > 0 && this.#strings[0] !== 0) throw new BtfError(`${where}: string section does not start with an empty string`, strAt);
+    if (!opts.base && h.strLen === 0 && h.typeLen > 0) throw new BtfError(`${where}: empty string section`, 20);
+
+    this.swapped = le !== HOST_LITTLE_ENDIAN;
+    const typeAt = bytes.byteOffset + h.hdrLen + h.typeOff;
+    let words: Uint32Array;
+    if (!this.swapped && typeAt % 4 === 0) {
+      words = new Uint32Array(bytes.buffer, typeAt, h.typeLen >>> 2);
+    } else {
+      // Unaligned (e.g. a .BTF section inside an ELF) or foreign byte order: copy once.
+      words = new Uint32Array(h.typeLen >>> 2);
+      const src = new DataView(bytes.buffer, typeAt, h.typeLen);
+      for (let i = 0; i < words.length; i++) words[i] = src.getUint32(i * 4, le);
+    }
+    this.#words = words;
+    const scan = scanTypes(words, h.hdrLen + h.typeOff, where);
+    this.#offsets = scan.offsets;
+    this.#kinds = scan.kinds;
+    this.#kindCounts = scan.kindCounts;
+
+    this.startId = opts.base ? opts.base.typeCount + 1 : 1;
+    this.startStrOff = opts.base ? opts.base.stringsLength + opts.base.startStrOff : 0;
+    this.typeCount = this.startId + this.#offsets.length - 1;
+    log('%s: %d types (ids %d..%d), %d bytes of strings%s', where, this.#offsets.length, this.startId, this.typeCount, h.strLen, this.swapped ? ', byte-swapped' : '');
+  }
+
+  /** Number of types described by this blob alone (without the base). */
+  get localTypeCount(): number { return this.#offsets.length; }
+  /** Length of this blob's string section. */
+  get stringsLength(): number { return this.#strings.length; }
+  /** This blob's string section bytes (a view, not a copy). */
+  stringBytes(): Uint8Array { return this.#strBytes; }
+
+  // ---- raw accessors (no allocation) -------------------------------------
+
+  /** Word offset of `id`'s header in the type section; throws for ids that are not local. */
+  #at(id: number): number {
+    const i = id - this.startId;
+    if (i < 0 || i >= this.#offsets.length || !Number.isInteger(id)) throw new BtfError(`${this.name}: type id ${id} is out of range (1..${this.typeCount})`);
+    return this.#offsets[i]!;
+  }
+
+  /** BTF_KIND_* of a type; 0 (UNKN) for void (id 0). */
+  kindOf(id: number): number {
+    if (id === 0) return 0;
+    const i = id - this.startId;
+    if (i >= 0 && i < this.#kinds.length) return this.#kinds[i]!;
+    if (id < this.startId && this.base) return this.base.kindOf(id);
+    return (this.#words[this.#at(id) + 1]! >>> 24) & 0x1f;
+  }
+  /** vlen (member / value / param count; linkage for FUNC). */
+  vlenOf(id: number): number {
+    if (id < this.startId && this.base) return this.base.vlenOf(id);
+    return this.#words[this.#at(id) + 1]! & 0xffff;
+  }
+  kindFlagOf(id: number): boolean {
+    if (id < this.startId && this.base) return this.base.kindFlagOf(id);
+    return this.#words[this.#at(id) + 1]! >>> 31 === 1;
+  }
+  /** The third header word: a size for INT/STRUCT/UNION/ENUM/DATASEC/FLOAT/ENUM64, a type id otherwise. */
+  sizeOrTypeOf(id: number): number {
+    if (id < this.startId && this.base) return this.base.sizeOrTypeOf(id);
+    return this.#words[this.#at(id) + 2]!;
+  }
+  nameOffOf(id: number): number {
+    if (id === 0) return 0;
+    if (id < this.startId && this.base) return this.base.nameOffOf(id);
+    return this.#words[this.#at(id)]!;
+  }
+  /** The type's name ('' when anonymous or void). */
+  nameOf(id: number): string {
+    return this.str(this.nameOffOf(id));
+  }
+
+  /** The NUL-terminated string at offset `off` of the string section (base strings first for split BTF). */
+  str(off: number): string {
+    if (off < this.startStrOff) return this.base!.str(off);
+    const o = off - this.startStrOff;
+    const s = this.#strings;
+    if (o >= s.length) {
+      if (off === 0) return '';
+      throw new BtfError(`${this.name}: string offset ${off} is past the end of the string section (${this.startStrOff + s.length})`);
+    }
+    if (s[o] === 0) return '';
+    return (s as unknown as Utf8Sliceable).utf8Slice(o, this.#strBytes.indexOf(0, o));
+  }
+
+  // ---- decoded types ------------------------------------------------------
+
+  /** The decoded type `id` (cached; treat it as read-only). Throws BtfError for id 0 (void) or out of range. */
+  type(id: number): BtfType {
+    if (id < this.startId && this.base) return this.base.type(id);
+    let t = this.#cache.get(id);
+    if (t === undefined) {
+      t = this.#decode(id);
+      this.#cache.set(id, t);
+    }
+    return t;
+  }
+
+  /** Like type() but not cached: for one-off walks over every type. */
+  decode(id: number): BtfType {
+    if (id < this.startId && this.base) return this.base.decode(id);
+    return this.#cache.get(id) ?? this.#decode(id);
+  }
+
+  #ref(id: number, ref: number, what: string): number {
+    if (ref > this.typeCount) throw new BtfError(`${this.name}: type [${id}] ${what} refers to type ${ref} but the last type is ${this.typeCount}`);
+    return ref;
+  }
+
+  #decode(id: number): BtfType {
+    const w = this.#words;
+    const at = this.#at(id);
+    const info = w[at + 1]!;
+    const kind = (info >>> 24) & 0x1f;
+    const vlen = info & 0xffff;
+    const kflag = info >>> 31 === 1;
+    const name = this.str(w[at]!);
+    const third = w[at + 2]!;
+    const x = at + 3; // first word after the btf_type header
+    switch (kind) {
+      case BTF_KIND_INT: {
+        const enc = w[x]!;
+        return { kind, id, name, size: third, encoding: (enc >>> 24) & 0x0f, bitOffset: (enc >>> 16) & 0xff, bits: enc & 0xff };
+      }
+      case BTF_KIND_PTR: case BTF_KIND_TYPEDEF: case BTF_KIND_VOLATILE: case BTF_KIND_CONST: case BTF_KIND_RESTRICT:
+        return { kind, id, name, type: this.#ref(id, third, 'type') };
+      case BTF_KIND_TYPE_TAG:
+        return { kind, id, name, type: this.#ref(id, third, 'type'), kindFlag: kflag };
+      case BTF_KIND_ARRAY:
+        return { kind, id, name, type: this.#ref(id, w[x]!, 'element type'), indexType: this.#ref(id, w[x + 1]!, 'index type'), nelems: w[x + 2]! };
+      case BTF_KIND_STRUCT: case BTF_KIND_UNION: {
+        const members: BtfMember[] = new Array(vlen);
+        for (let i = 0, p = x; i < vlen; i++, p += 3) {
+          const off = w[p + 2]!;
+          members[i] = {
+            name: this.str(w[p]!), type: this.#ref(id, w[p + 1]!, `member ${i}`),
+            // kind_flag: the offset word packs bitfield_size << 24 | bit_offset.
+            bitOffset: kflag ? off & 0xffffff : off, bitfieldSize: kflag ? off >>> 24 : 0,
+          };
+        }
+        return { kind, id, name, size: third, kindFlag: kflag, members } as BtfType;
+      }
+      case BTF_KIND_ENUM: {
+        const values: BtfEnumValue[] = new Array(vlen);
+        for (let i = 0, p = x; i < vlen; i++, p += 2)
+          values[i] = { name: this.str(w[p]!), value: kflag ? w[p + 1]! | 0 : w[p + 1]! };
+        return { kind, id, name, size: third, signed: kflag, values };
+      }
+      case BTF_KIND_ENUM64: {
+        const values: BtfEnum64Value[] = new Array(vlen);
+        for (let i = 0, p = x; i < vlen; i++, p += 3) {
+          const u = (BigInt(w[p + 2]!) << 32n) | BigInt(w[p + 1]!);
+          values[i] = { name: this.str(w[p]!), value: kflag ? BigInt.asIntN(64, u) : u };
+        }
+        return { kind, id, name, size: third, signed: kflag, values };
+      }
+      case BTF_KIND_FWD:
+        return { kind, id, name, union: kflag };
+      case BTF_KIND_FUNC:
+        return { kind, id, name, type: this.#ref(id, third, 'prototype'), linkage: vlen };
+      case BTF_KIND_FUNC_PROTO: {
+        const params: BtfParam[] = new Array(vlen);
+        for (let i = 0, p = x; i < vlen; i++, p += 2)
+          params[i] = { name: this.str(w[p]!), type: this.#ref(id, w[p + 1]!, `parameter ${i}`) };
+        return { kind, id, name, type: this.#ref(id, third, 'return type'), params };
+      }
+      case BTF_KIND_VAR:
+        return { kind, id, name, type: this.#ref(id, third, 'type'), linkage: w[x]! };
+      case BTF_KIND_DATASEC: {
+        const vars: BtfVarSecinfo[] = new Array(vlen);
+        for (let i = 0, p = x; i < vlen; i++, p += 3)
+          vars[i] = { type: this.#ref(id, w[p]!, `variable ${i}`), offset: w[p + 1]!, size: w[p + 2]! };
+        return { kind, id, name, size: third, vars };
+      }
+      case BTF_KIND_FLOAT:
+        return { kind, id, name, size: third };
+      case BTF_KIND_DECL_TAG:
+        return { kind, id, name, type: this.#ref(id, third, 'type'), componentIdx: w[x]! | 0, kindFlag: kflag };
+      default:
+        throw new BtfError(`${this.name}: type [${id}] has unknown kind ${kind}`);
+    }
+  }
+
+  // ---- lookup by name -----------------------------------------------------
+
+  /** The name index of one kind, built on first use (cost: one pass over the kind bytes, hashing names of that kind). */
+  #index(kind: number): NameIndex {
+    let idx = this.#names[kind];
+    if (!idx) {
+      const t0 = performance.now();
+      idx = NameIndex.build(this.#words, this.#offsets, this.#kinds, kind, this.#kindCounts[kind]!, this.#strBytes, this.startStrOff, this.base);
+      this.#names[kind] = idx;
+      log('%s: name index for %s (%d types) built in %s ms', this.name, BTF_KIND_NAMES[kind], idx.size, (performance.now() - t0).toFixed(2));
+    }
+    return idx;
+  }
+
+  /** Ids of every type named `name` (optionally only of kind `kind`), ascending; base types first. */
+  findByName(name: string, kind?: number): number[] {
+    const out = this.base ? this.base.findByName(name, kind) : [];
+    if (name === '') return out;
+    if (kind !== undefined) {
+      if (kind > 0 && kind < NR_BTF_KINDS) this.#index(kind).lookup(name, this.startId, out);
+      return out;
+    }
+    const local: number[] = [];
+    for (let k = 1; k < NR_BTF_KINDS; k++) this.#index(k).lookup(name, this.startId, local);
+    return out.concat(local.sort((a, b) => a - b));
+  }
+
+  /** The first type named `name` of kind `kind` (libbpf's btf__find_by_name_kind): 0 for "void", -1 if none. */
+  findByNameKind(name: string, kind: number): number {
+    if (name === 'void' && kind === 0) return 0;
+    if (this.base) {
+      const id = this.base.findByNameKind(name, kind);
+      if (id > 0) return id;
+    }
+    if (name === '' || !(kind > 0 && kind < NR_BTF_KINDS)) return -1;
+    return this.#index(kind).first(name, this.startId);
+  }
+
+  // ---- iteration ----------------------------------------------------------
+
+  /** Every type id of this blob (local ids only for split BTF). */
+  *ids(): IterableIterator<number> {
+    for (let id = this.startId; id <= this.typeCount; id++) yield id;
+  }
+  /** Every local type, decoded without caching. */
+  *types(): IterableIterator<BtfType> {
+    for (let id = this.startId; id <= this.typeCount; id++) yield this.decode(id);
+  }
+  [Symbol.iterator](): IterableIterator<BtfType> { return this.types(); }
+
+  /** Kind name as bpftool prints it ("STRUCT"), for messages. */
+  kindName(id: number): string { return BTF_KIND_NAMES[this.kindOf(id)] ?? 'UNKNOWN'; }
+}
+
+/** Words of a type = BASE_WORDS[kind] + VLEN_WORDS[kind] * vlen; BASE_WORDS 0 marks an invalid kind. */
+const BASE_WORDS = new Uint8Array(32);
+const VLEN_WORDS = new Uint8Array(32);
+for (let k = 1; k < NR_BTF_KINDS; k++) {
+  const fixed = btfTypeWords(k, 0);
+  BASE_WORDS[k] = fixed;
+  VLEN_WORDS[k] = btfTypeWords(k, 1) - fixed;
+}
+
+/**
+ * One pass over the type headers: compute each type's length from its kind and
+ * vlen, check it fits, and record its word offset and kind. `fileAt` is the byte
+ * offset of the type section in the blob, for error messages.
+ */
+function scanTypes(words: Uint32Array, fileAt: number, where: string): { offsets: Uint32Array; kinds: Uint8Array; kindCounts: Uint32Array } {
+  const total = words.length;
+  // Every type is at least 3 words, so this bounds the count.
+  const bound = Math.floor(total / 3) + 1;
+  const offsets = new Uint32Array(bound);
+  const kinds = new Uint8Array(bound);
+  const kindCounts = new Uint32Array(32);
+  const base = BASE_WORDS;
+  const perVlen = VLEN_WORDS;
+  let n = 0;
+  let off = 0;
+  while (off < total) {
+    if (off + 3 > total) throw new BtfError(`${where}: type [${n + 1}] header is truncated at byte offset ${fileAt + off * 4}`, fileAt + off * 4);
+    const info = words[off + 1]!;
+    const kind = (info >>> 24) & 0x1f;
+    const fixed = base[kind]!;
+    const len = fixed + perVlen[kind]! * (info & 0xffff);
+    if (fixed === 0 || off + len > total) throw scanError(words, off, n, fileAt, where);
+    offsets[n] = off;
+    kinds[n++] = kind;
+    kindCounts[kind]++;
+    off += len;
+  }
+  return { offsets: offsets.slice(0, n), kinds: kinds.slice(0, n), kindCounts };
+}
+
+function scanError(words: Uint32Array, off: number, n: number, fileAt: number, where: string): BtfError {
+  const info = words[off + 1]!;
+  const kind = (info >>> 24) & 0x1f;
+  const at = fileAt + off * 4;
+  if (BASE_WORDS[kind] === 0) return new BtfError(`${where}: type [${n + 1}] at byte offset ${at} has invalid kind ${kind}`, at);
+  return new BtfError(`${where}: type [${n + 1}] (${BTF_KIND_NAMES[kind]}, vlen ${info & 0xffff}) at byte offset ${at} runs past the end of the type section`, at);
+}

@@ -1,0 +1,139 @@
+// Code relocation: turning one program's function into the instruction
+// stream the kernel loads, the way libbpf's bpf_object__reloc_code does:
+//   - walk the program's instructions; at each bpf-to-bpf call or callback
+//     address (BPF_PSEUDO_FUNC) find the .text subprogram it targets;
+//   - the first time a subprogram is needed, append a copy of it at the end of
+//     the stream and walk it too (depth first), so every program carries its
+//     own copy of exactly the subprograms it reaches, in first-use order;
+//   - rewrite the call's imm to the distance to that copy.
+// The order matters: equal instruction streams give equal kernel program tags.
+// func_info and line_info records follow their instructions to their new places.
+import type { BtfExt, BtfExtFuncInfo, BtfExtLineInfo } from '../btf/index.ts';
+import { extRecordsFor } from '../btf/index.ts';
+import { BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, CALL, LD_IMM64 } from '../prog/insn.ts';
+import { ObjectError } from './errors.ts';
+import type { CodeReloc, FunctionSpec } from './spec.ts';
+
+/** A program ready for map fds and externs: its instructions and relocations in stream order. */
+export interface LinkedProgram {
+  insns: Uint8Array;
+  /** Data/map/extern relocations, insnIdx in the final stream. */
+  relocs: CodeReloc[];
+  /** func_info records, insnOff as an instruction index in the final stream. */
+  funcInfo: { insnOff: number; typeId: number }[];
+  lineInfo: (BtfExtLineInfo & { insnIdx: number })[];
+  /** Where each placed function starts in the stream (for messages). */
+  placed: { fn: FunctionSpec; start: number }[];
+}
+
+/**
+ * Link `main` with the subprograms it reaches. `code(fn)` returns the
+ * function's instructions after CO-RE relocation (a private copy).
+ */
+export function linkProgram(
+  main: FunctionSpec,
+  subprograms: readonly FunctionSpec[],
+  code: (fn: FunctionSpec) => Uint8Array,
+  btfExt: BtfExt | undefined,
+  objName: string,
+): LinkedProgram {
+  const chunks: Uint8Array[] = [];
+  let length = 0; // instructions so far
+  const placedAt = new Map<FunctionSpec, number>();
+  const placed: { fn: FunctionSpec; start: number }[] = [];
+  const relocs: CodeReloc[] = [];
+  const funcInfo: { insnOff: number; typeId: number }[] = [];
+  const lineInfo: (BtfExtLineInfo & { insnIdx: number })[] = [];
+  // The stream is assembled at the end; while linking, each function's code is patched in its own copy.
+  const copies = new Map<FunctionSpec, DataView>();
+
+  const place = (fn: FunctionSpec): number => {
+    const insns = code(fn);
+    const start = length;
+    placedAt.set(fn, start);
+    placed.push({ fn, start });
+    chunks.push(insns);
+    copies.set(fn, new DataView(insns.buffer, insns.byteOffset, insns.byteLength));
+    length += fn.insnCount;
+    for (const r of fn.relocs) relocs.push({ ...r, insnIdx: r.insnIdx + start });
+    if (btfExt) {
+      for (const rec of extRecordsFor<BtfExtFuncInfo>(btfExt.funcInfo, fn.sectionName)) {
+        const idx = rec.insnOff / 8;
+        if (idx >= fn.secInsnOff && idx < fn.secInsnOff + fn.insnCount) funcInfo.push({ insnOff: idx - fn.secInsnOff + start, typeId: rec.typeId });
+      }
+      for (const rec of extRecordsFor<BtfExtLineInfo>(btfExt.lineInfo, fn.sectionName)) {
+        const idx = rec.insnOff / 8;
+        if (idx >= fn.secInsnOff && idx < fn.secInsnOff + fn.insnCount) lineInfo.push({ ...rec, insnIdx: idx - fn.secInsnOff + start });
+      }
+    }
+    return start;
+  };
+
+  const walk = (fn: FunctionSpec): void => {
+    const dv = copies.get(fn)!;
+    const fnStart = placedAt.get(fn)!;
+    for (let i = 0; i < fn.insnCount; i++) {
+      const code8 = dv.getUint8(i * 8);
+      const src = dv.getUint8(i * 8 + 1) >> 4;
+      const isCall = code8 === CALL && src === BPF_PSEUDO_CALL;
+      const isFuncAddr = code8 === LD_IMM64 && src === BPF_PSEUDO_FUNC;
+      if (!isCall && !isFuncAddr) continue;
+      const imm = dv.getInt32(i * 8 + 4, true);
+      const relo = fn.relocs.find((r) => r.insnIdx === i);
+      if (relo?.kind === 'kfunc') continue; // resolved with the externs
+      let subSecInsn: number;
+      if (relo?.kind === 'call') subSecInsn = relo.symOff / 8 + imm + 1;
+      else if (relo?.kind === 'subprog_addr') subSecInsn = (relo.symOff + imm) / 8;
+      else if (relo) throw new ObjectError(objName, `program "${main.name}": instruction ${i} of "${fn.name}" is a call but its relocation is a ${relo.kind}`);
+      else if (isFuncAddr) throw new ObjectError(objName, `program "${main.name}": callback address at instruction ${i} of "${fn.name}" has no relocation`);
+      else {
+        // A call inside .text without a relocation: imm is relative to the call's own position in the section.
+        if (!fn.isSubprog) throw new ObjectError(objName, `program "${fn.name}": call at instruction ${i} targets its own section (${fn.sectionName}); subprograms must be in .text`);
+        subSecInsn = fn.secInsnOff + i + imm + 1;
+      }
+      const sub = subprograms.find((s) => subSecInsn >= s.secInsnOff && subSecInsn < s.secInsnOff + s.insnCount);
+      if (!sub) throw new ObjectError(objName, `program "${main.name}": instruction ${i} of "${fn.name}" calls .text instruction ${subSecInsn}, where no function starts`);
+      let subStart = placedAt.get(sub);
+      if (subStart === undefined) {
+        subStart = place(sub);
+        walk(sub);
+      }
+      dv.setInt32(i * 8 + 4, subStart - (fnStart + i) - 1, true);
+    }
+  };
+
+  place(main);
+  walk(main);
+
+  const insns = new Uint8Array(length * 8);
+  let off = 0;
+  for (const c of chunks) {
+    insns.set(c, off);
+    off += c.length;
+  }
+  return { insns, relocs, funcInfo, lineInfo, placed };
+}
+
+/** Kernel-format func_info (struct bpf_func_info: insn_off, type_id). */
+export function encodeFuncInfo(recs: { insnOff: number; typeId: number }[]): Uint8Array {
+  const out = new Uint8Array(recs.length * 8);
+  const dv = new DataView(out.buffer);
+  recs.forEach((r, i) => {
+    dv.setUint32(i * 8, r.insnOff, true);
+    dv.setUint32(i * 8 + 4, r.typeId, true);
+  });
+  return out;
+}
+
+/** Kernel-format line_info (struct bpf_line_info: insn_off, file_name_off, line_off, line_col). */
+export function encodeLineInfo(recs: (BtfExtLineInfo & { insnIdx: number })[]): Uint8Array {
+  const out = new Uint8Array(recs.length * 16);
+  const dv = new DataView(out.buffer);
+  recs.forEach((r, i) => {
+    dv.setUint32(i * 16, r.insnIdx, true);
+    dv.setUint32(i * 16 + 4, r.fileNameOff, true);
+    dv.setUint32(i * 16 + 8, r.lineOff, true);
+    dv.setUint32(i * 16 + 12, ((r.lineNum << 10) | (r.lineCol & 0x3ff)) >>> 0, true);
+  });
+  return out;
+}

@@ -1,0 +1,583 @@
+// BpfObject: the lifecycle of one `.bpf.o`, as a libbpf user knows it:
+//   open (parse; customise programs, maps and globals) -> load -> attach -> destroy.
+// Loading follows libbpf's bpf_object__load order:
+//   1. BTF: fix DATASEC layouts and extern entries, sanitize for this kernel, BPF_BTF_LOAD
+//   2. externs: .kconfig values, __ksym and kfunc BTF ids / addresses
+//   3. maps: reuse pinned ones, create the rest, fill and freeze global data
+//   4. CO-RE: relocate every function against the kernel's BTF
+//   5. programs: link subprograms, point map/extern references at fds, BPF_PROG_LOAD
+//   6. initial slots of prog arrays and map-in-maps; mmap global data
+// Any failure releases everything created so far.
+import createDebug from 'debug';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BtfBuilder, fixupDatasec, loadKernelBtf, sanitizeBtf, type Btf, BTF_KIND_DATASEC, BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO, BTF_KIND_INT, BTF_KIND_TYPEDEF, BTF_KIND_VAR, BTF_FUNC_GLOBAL, BTF_VAR_GLOBAL_ALLOCATED, BTF_INT_SIGNED } from '../btf/index.ts';
+import { STV_HIDDEN, STV_INTERNAL } from '../elf/index.ts';
+import { loadBtfIntoKernel } from '../btf/load.ts';
+import { btfFeatures } from '../features/index.ts';
+import { BpfMap, MapType, type MapSpec } from '../maps/index.ts';
+import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../prog/insn.ts';
+import { Program, type LoadOptions } from '../prog/index.ts';
+import { BpfAttachType, BpfProgType } from '../prog/types.ts';
+import { FD } from '../syscall/index.ts';
+import { numPossibleCpus } from '../util/cpus.ts';
+import { applyCore, type CoreOutcome } from './core.ts';
+import { ObjectError } from './errors.ts';
+import { resolveExterns, type ResolvedExterns } from './externs.ts';
+import { GlobalData } from './globals.ts';
+import { encodeFuncInfo, encodeLineInfo, linkProgram, type LinkedProgram } from './linker.ts';
+import { objectNameOf, parseObject } from './parse.ts';
+import type { CollectionSpec, FunctionSpec, ObjectMapSpec, ObjectProgramSpec } from './spec.ts';
+import { explainFailure } from './explain.ts';
+
+const log = createDebug('tsbpf:object');
+
+export interface OpenOptions {
+  /** Name used in messages and internal map names (default: from the file name). */
+  name?: string;
+  /** Directory for LIBBPF_PIN_BY_NAME maps (default /sys/fs/bpf). */
+  pinRoot?: string;
+  /** vmlinux BTF to relocate against instead of the running kernel's (cross-kernel CO-RE, tests). */
+  kernelBtfPath?: string;
+  /** kconfig values overriding the kernel config ("CONFIG_HZ": "250"). */
+  kconfig?: Record<string, string>;
+  /** Path of a kernel .config to read instead of /proc/config.gz or /boot/config-<release>. */
+  kconfigPath?: string;
+  /** Default verifier log level for failed loads (1). */
+  logLevel?: number;
+}
+
+/** One program of an opened object: its spec, settings changeable before load, and the live Program after. */
+export class ObjectProgram {
+  autoload = true;
+  type: BpfProgType;
+  expectedAttachType: BpfAttachType | 0;
+  flags: number;
+  /** Verifier log level used on failure (or always, with alwaysLog). */
+  logLevel: number | undefined;
+  alwaysLog = false;
+  /** Override of the attach target given by the section name (e.g. a tracepoint "cat/name"). */
+  attachTarget: string;
+  /** Network device for XDP dev-bound / offloaded programs. */
+  ifindex = 0;
+  /** The loaded program (after load(), when autoloaded). */
+  prog: Program | undefined;
+  /** What CO-RE did to this program's instructions (after load). */
+  coreOutcomes: CoreOutcome[] = [];
+  /** The final instruction stream given to the kernel (after load). */
+  insns: Uint8Array | undefined;
+
+  constructor(readonly spec: ObjectProgramSpec) {
+    this.type = spec.type;
+    this.expectedAttachType = spec.expectedAttachType;
+    this.flags = spec.flags;
+    this.attachTarget = spec.attachTarget;
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+  get sectionName(): string {
+    return this.spec.sectionName;
+  }
+  get fd(): number {
+    if (!this.prog) throw new Error(`program "${this.name}" is not loaded`);
+    return this.prog.fd;
+  }
+}
+
+/** One map of an opened object: settings changeable before load, and the live BpfMap after. */
+export class ObjectMap {
+  maxEntries: number;
+  flags: number;
+  numaNode: number | undefined;
+  /** Pin path; set from the pin root for LIBBPF_PIN_BY_NAME maps; set it to pin any map. */
+  pinPath: string | undefined;
+  /** Use this existing map instead of creating one (libbpf's bpf_map__reuse_fd). */
+  reuse: BpfMap | undefined;
+  /** Inner map template for map-in-map (override). */
+  innerSpec: MapSpec | undefined;
+  map: BpfMap | undefined;
+  /** True when the map came from a pin instead of being created. */
+  reusedPin = false;
+
+  constructor(
+    readonly spec: ObjectMapSpec,
+    pinRoot: string,
+  ) {
+    this.maxEntries = spec.spec.maxEntries;
+    this.flags = spec.spec.flags;
+    this.numaNode = spec.spec.numaNode;
+    this.pinPath = spec.pinByName ? join(pinRoot, spec.name) : undefined;
+    this.innerSpec = spec.inner?.spec;
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+  get fd(): number {
+    if (!this.map) throw new Error(`map "${this.name}" is not created yet (call load())`);
+    return this.map.fd;
+  }
+}
+
+/** Anything destroy() knows how to release (links from src/attach). */
+export interface Destroyable {
+  destroy(): void | Promise<void>;
+}
+
+export class BpfObject {
+  readonly name: string;
+  readonly spec: CollectionSpec;
+  readonly programs = new Map<string, ObjectProgram>();
+  readonly maps = new Map<string, ObjectMap>();
+  readonly #globals = new Map<string, GlobalData>();
+  readonly #options: OpenOptions;
+  #state: 'opened' | 'loaded' | 'destroyed' = 'opened';
+  #btfFd: FD | undefined;
+  #kernelBtf: Btf | undefined;
+  readonly #links: Destroyable[] = [];
+
+  private constructor(spec: CollectionSpec, options: OpenOptions) {
+    this.spec = spec;
+    this.name = spec.name;
+    this.#options = options;
+    const pinRoot = options.pinRoot ?? '/sys/fs/bpf';
+    for (const p of spec.programs) this.programs.set(p.name, new ObjectProgram(p));
+    for (const m of spec.maps) this.maps.set(m.name, new ObjectMap(m, pinRoot));
+    for (const m of spec.maps) {
+      if (m.origin !== 'data' || !m.initial) continue;
+      this.#globals.set(m.name, new GlobalData(spec.name, m.name, spec.globals.filter((g) => g.map === m.name), spec.btf, m.initial.slice()));
+    }
+  }
+
+  /** Parse an object file (path or bytes). No kernel access. */
+  static open(source: string | Uint8Array, options: OpenOptions = {}): BpfObject {
+    const bytes = typeof source === 'string' ? readFileSync(source) : source;
+    const name = options.name ?? (typeof source === 'string' ? objectNameOf(source) : 'object');
+    log('opening %s (%d bytes)', typeof source === 'string' ? source : name, bytes.length);
+    return new BpfObject(parseObject(bytes, { name }), options);
+  }
+
+  /** open() then load(). */
+  static openAndLoad(source: string | Uint8Array, options: OpenOptions = {}): BpfObject {
+    const obj = BpfObject.open(source, options);
+    obj.load();
+    return obj;
+  }
+
+  get state(): 'opened' | 'loaded' | 'destroyed' {
+    return this.#state;
+  }
+
+  program(name: string): ObjectProgram {
+    const p = this.programs.get(name);
+    if (!p) throw new ObjectError(this.name, `no program "${name}" (programs: ${[...this.programs.keys()].join(', ') || 'none'})`);
+    return p;
+  }
+
+  map(name: string): ObjectMap {
+    const m = this.maps.get(name);
+    if (!m) throw new ObjectError(this.name, `no map "${name}" (maps: ${[...this.maps.keys()].join(', ') || 'none'})`);
+    return m;
+  }
+
+  /** Global variables of a data section (".bss", ".data", ".rodata", ".data.custom", ...). */
+  globals(section: string): GlobalData {
+    const g = this.#globals.get(section);
+    if (!g) throw new ObjectError(this.name, `no global data section "${section}" (have: ${[...this.#globals.keys()].join(', ') || 'none'})`);
+    return g;
+  }
+  get bss(): GlobalData {
+    return this.globals('.bss');
+  }
+  get data(): GlobalData {
+    return this.globals('.data');
+  }
+  get rodata(): GlobalData {
+    return this.globals('.rodata');
+  }
+
+  /** The kernel BTF used for CO-RE and externs (loaded lazily, shared per process). */
+  kernelBtf(): Btf {
+    this.#kernelBtf ??= loadKernelBtf(this.#options.kernelBtfPath ? { path: this.#options.kernelBtfPath } : {});
+    return this.#kernelBtf;
+  }
+
+  /** Create maps and load programs into the kernel. */
+  load(): void {
+    if (this.#state !== 'opened') throw new ObjectError(this.name, `load() on an object that is already ${this.#state}`);
+    try {
+      const t0 = performance.now();
+      this.#loadBtf();
+      const externs = resolveExterns(this.spec, { kernelBtf: () => this.kernelBtf(), kconfig: this.#options.kconfig, kconfigPath: this.#options.kconfigPath });
+      this.#createMaps(externs);
+      const code = this.#relocateCore();
+      this.#loadPrograms(code, externs);
+      this.#initSlots();
+      this.#mapGlobals();
+      this.#state = 'loaded';
+      log('%s loaded in %s ms', this.name, (performance.now() - t0).toFixed(2));
+    } catch (err) {
+      this.#release();
+      this.#state = 'destroyed';
+      throw err;
+    }
+  }
+
+  // ---------------------------------------------------------------- 1. BTF
+
+  #loadBtf(): void {
+    const btf = this.spec.btf;
+    if (!btf) return;
+    const elf = this.spec.elf;
+    const b = BtfBuilder.fromBtf(btf);
+    fixupDatasec(b, {
+      sectionSize: (name) => elf.sectionByName(name)?.size,
+      symbol: (secName, varName) => {
+        const sec = elf.sectionByName(secName);
+        const sym = sec ? elf.symbols.find((s) => s.shndx === sec.index && s.name === varName) : undefined;
+        return sym ? { value: sym.value, hidden: sym.visibility === STV_HIDDEN || sym.visibility === STV_INTERNAL } : undefined;
+      },
+    });
+    this.#fixupExternBtf(b);
+    const fixed = b.build(`${this.name} BTF`);
+    const sanitized = sanitizeBtf(fixed, btfFeatures());
+    const bytes = sanitized === fixed ? b.marshal() : (sanitized.bytes as Uint8Array);
+    try {
+      this.#btfFd = loadBtfIntoKernel(bytes, `object ${this.name}`);
+    } catch (err) {
+      // As libbpf: BTF is optional for programs that do not need it; maps and programs go without.
+      log('%s: kernel refused the object BTF, continuing without it: %s', this.name, (err as Error).message);
+      this.#btfFd = undefined;
+    }
+  }
+
+  /** .kconfig and .ksyms DATASECs describe externs; the kernel wants them as ordinary allocated variables (libbpf does the same). */
+  #fixupExternBtf(b: BtfBuilder): void {
+    let intId = 0;
+    const intType = (): number => {
+      if (intId) return intId;
+      intId = b.findByName('int', BTF_KIND_INT)[0] ?? b.add({ kind: BTF_KIND_INT, name: 'int', size: 4, encoding: BTF_INT_SIGNED, bitOffset: 0, bits: 32 });
+      return intId;
+    };
+    for (const t of b.types) {
+      if (t.kind !== BTF_KIND_DATASEC) continue;
+      if (t.name === '.kconfig') {
+        for (const v of t.vars) {
+          const vt = b.get(v.type);
+          if (vt.kind !== BTF_KIND_VAR) continue;
+          vt.linkage = BTF_VAR_GLOBAL_ALLOCATED;
+          const ext = this.spec.externs.find((e) => e.name === vt.name);
+          v.offset = ext?.kconfigOffset ?? 0;
+        }
+        t.vars.sort((x, y) => x.offset - y.offset);
+        t.size = this.spec.maps.find((m) => m.origin === 'kconfig')?.spec.valueSize ?? 0;
+      } else if (t.name === '.ksyms') {
+        // Each entry becomes a 4-byte int variable; extern FUNCs get global linkage and a named dummy var.
+        let dummy = 0;
+        let off = 0;
+        for (const v of t.vars) {
+          const vt = b.get(v.type);
+          if (vt.kind === BTF_KIND_FUNC) {
+            if (!dummy) dummy = b.add({ kind: BTF_KIND_VAR, name: 'dummy_ksym', type: intType(), linkage: BTF_VAR_GLOBAL_ALLOCATED });
+            const proto = b.get(vt.type);
+            if (proto.kind === BTF_KIND_FUNC_PROTO) for (const p of proto.params) if (p.type && !p.name) p.name = 'dummy_ksym';
+            vt.linkage = BTF_FUNC_GLOBAL;
+            v.type = dummy;
+          } else if (vt.kind === BTF_KIND_VAR) {
+            vt.linkage = BTF_VAR_GLOBAL_ALLOCATED;
+            vt.type = intType();
+          }
+          v.offset = off;
+          v.size = 4;
+          off += 4;
+        }
+        t.size = off;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- 3. maps
+
+  #createMaps(externs: ResolvedExterns): void {
+    const btfFd = this.#btfFd?.value;
+    for (const om of this.maps.values()) {
+      if (om.reuse) {
+        om.map = om.reuse;
+        continue;
+      }
+      const s = om.spec;
+      const spec: MapSpec = { ...s.spec, maxEntries: om.maxEntries, flags: om.flags, numaNode: om.numaNode };
+      if (spec.type === MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY && spec.maxEntries === 0) spec.maxEntries = numPossibleCpus();
+      if (spec.type === MapType.BPF_MAP_TYPE_RINGBUF || spec.type === MapType.BPF_MAP_TYPE_USER_RINGBUF) spec.maxEntries = roundUpPages(spec.maxEntries);
+      if (om.pinPath && existsSync(om.pinPath)) {
+        om.map = this.#reusePinned(om, spec);
+        continue;
+      }
+      let innerFd: BpfMap | undefined;
+      try {
+        if (om.innerSpec) innerFd = BpfMap.create({ ...om.innerSpec, name: om.innerSpec.name.slice(0, 15) });
+        const withBtf = btfFd !== undefined && (s.btfKeyTypeId || s.btfValueTypeId) && !REJECTS_BTF.has(spec.type);
+        if (withBtf) {
+          try {
+            om.map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd, innerMapFd: innerFd?.fd });
+          } catch (err) {
+            // As libbpf: a map the kernel refuses with BTF is retried without it.
+            log('map "%s": creation with BTF failed (%s); retrying without BTF', s.name, (err as Error).message);
+            om.map = BpfMap.create(spec, { innerMapFd: innerFd?.fd });
+          }
+        } else {
+          om.map = BpfMap.create(spec, { innerMapFd: innerFd?.fd });
+        }
+      } catch (err) {
+        throw new ObjectError(this.name, `creating map "${s.name}": ${(err as Error).message}`, { cause: err });
+      } finally {
+        innerFd?.close();
+      }
+      // global data: initial contents, then freeze read-only sections (the verifier then trusts their values)
+      const initial = s.origin === 'data' ? this.#globals.get(s.name)!.bytes : s.origin === 'kconfig' ? externs.kconfigData : undefined;
+      if (initial) {
+        om.map.update(0, initial);
+        if (s.readonly) om.map.freeze();
+      }
+      if (om.pinPath) {
+        om.map.pin(om.pinPath);
+        log('map "%s" pinned at %s', s.name, om.pinPath);
+      }
+    }
+  }
+
+  /** A pinned map of the same shape is reused as is (libbpf's bpf_map__reuse_fd via pinning). */
+  #reusePinned(om: ObjectMap, spec: MapSpec): BpfMap {
+    const m = BpfMap.fromPinned(om.pinPath!);
+    const info = m.info();
+    const mismatch =
+      info.type !== spec.type ? `type ${info.type} != ${spec.type}` :
+      info.keySize !== spec.keySize ? `key size ${info.keySize} != ${spec.keySize}` :
+      info.valueSize !== spec.valueSize ? `value size ${info.valueSize} != ${spec.valueSize}` :
+      info.maxEntries !== spec.maxEntries ? `max_entries ${info.maxEntries} != ${spec.maxEntries}` :
+      (info.flags & ~0x80000) !== (spec.flags & ~0x80000) ? `flags 0x${info.flags.toString(16)} != 0x${spec.flags.toString(16)}` : '';
+    if (mismatch) {
+      m.close();
+      throw new ObjectError(this.name, `map "${om.name}": the map pinned at ${om.pinPath} does not match the definition (${mismatch})`);
+    }
+    om.reusedPin = true;
+    log('map "%s": reusing the map pinned at %s (id %d)', om.name, om.pinPath, info.id);
+    return m;
+  }
+
+  // ---------------------------------------------------------------- 4. CO-RE
+
+  #relocateCore(): Map<FunctionSpec, { insns: Uint8Array; outcomes: CoreOutcome[] }> {
+    return applyCore(this.spec, () => this.kernelBtf(), (fn) => fn.isSubprog || this.programs.get(fn.name)?.autoload === true);
+  }
+
+  // ---------------------------------------------------------------- 5. programs
+
+  #loadPrograms(core: Map<FunctionSpec, { insns: Uint8Array; outcomes: CoreOutcome[] }>, externs: ResolvedExterns): void {
+    const code = (fn: FunctionSpec): Uint8Array => {
+      const insns = (core.get(fn)?.insns ?? fn.insns).slice();
+      // libbpf marks callback address loads before linking so the linker recognizes them.
+      for (const r of fn.relocs) if (r.kind === 'subprog_addr') insns[r.insnIdx * 8 + 1] = (insns[r.insnIdx * 8 + 1]! & 0x0f) | (BPF_PSEUDO_FUNC << 4);
+      return insns;
+    };
+    for (const op of this.programs.values()) {
+      if (!op.autoload) continue;
+      const linked = linkProgram(op.spec, this.spec.subprograms, code, this.spec.btfExt, this.name);
+      this.#applyDataRelocs(op, linked, externs);
+      op.insns = linked.insns;
+      op.coreOutcomes = linked.placed.flatMap(({ fn, start }) => (core.get(fn)?.outcomes ?? []).map((o) => ({ ...o, insnIdx: o.insnIdx - fn.secInsnOff + start })));
+      const attachBtfId = op.spec.def.needsAttachBtfId ? this.#attachBtfId(op) : undefined;
+      const btf =
+        this.#btfFd && this.spec.btfExt
+          ? {
+              btfFd: this.#btfFd.value,
+              funcInfo: encodeFuncInfo(linked.funcInfo),
+              funcInfoRecSize: 8,
+              lineInfo: encodeLineInfo(linked.lineInfo),
+              lineInfoRecSize: 16,
+            }
+          : this.#btfFd
+            ? { btfFd: this.#btfFd.value }
+            : undefined;
+      const opts: LoadOptions = {
+        logLevel: op.logLevel ?? this.#options.logLevel ?? 1,
+        alwaysLog: op.alwaysLog,
+        explain: (verifierLog) => explainFailure(verifierLog, linked, op.coreOutcomes),
+      };
+      op.prog = Program.load(
+        {
+          name: op.name,
+          type: op.type,
+          expectedAttachType: op.expectedAttachType || undefined,
+          insns: linked.insns,
+          license: this.spec.license,
+          kernVersion: this.spec.kernVersion,
+          flags: op.flags,
+          sectionName: op.sectionName,
+          attachBtfId,
+          btf,
+          ifindex: op.ifindex || undefined,
+        },
+        opts,
+      );
+      log('program "%s" (%s) loaded: %d instructions, %d subprograms', op.name, op.sectionName, linked.insns.length / 8, linked.placed.length - 1);
+    }
+  }
+
+  /** Map fds, global data addresses and externs, as libbpf's bpf_object__relocate_data. */
+  #applyDataRelocs(op: ObjectProgram, linked: LinkedProgram, externs: ResolvedExterns): void {
+    const dv = new DataView(linked.insns.buffer, linked.insns.byteOffset, linked.insns.byteLength);
+    const setSrc = (i: number, src: number) => dv.setUint8(i * 8 + 1, (dv.getUint8(i * 8 + 1) & 0x0f) | (src << 4));
+    const imm = (i: number) => dv.getInt32(i * 8 + 4, true);
+    const setImm = (i: number, v: number) => dv.setInt32(i * 8 + 4, v | 0, true);
+    for (const r of linked.relocs) {
+      const i = r.insnIdx;
+      switch (r.kind) {
+        case 'map':
+          setSrc(i, BPF_PSEUDO_MAP_FD);
+          setImm(i, this.map(r.map).fd);
+          break;
+        case 'data':
+          setImm(i + 1, imm(i) + r.symOff);
+          setSrc(i, BPF_PSEUDO_MAP_VALUE);
+          setImm(i, this.map(r.map).fd);
+          break;
+        case 'extern': {
+          const ext = externs.byName.get(r.extern)!;
+          if (ext.spec.kind === 'kconfig') {
+            setSrc(i, BPF_PSEUDO_MAP_VALUE);
+            setImm(i, this.map('.kconfig').fd);
+            setImm(i + 1, ext.spec.kconfigOffset!);
+          } else if (ext.kernelBtfId && ext.isSet) {
+            setSrc(i, BPF_PSEUDO_BTF_ID);
+            setImm(i, ext.kernelBtfId);
+            setImm(i + 1, 0); // vmlinux: no module BTF fd
+          } else {
+            setImm(i, Number(BigInt.asIntN(32, ext.addr)));
+            setImm(i + 1, Number(BigInt.asIntN(32, ext.addr >> 32n)));
+          }
+          break;
+        }
+        case 'kfunc': {
+          const ext = externs.byName.get(r.extern)!;
+          setSrc(i, BPF_PSEUDO_KFUNC_CALL);
+          // An unresolved weak kfunc keeps imm 0 (libbpf 1.1); the verifier rejects it only if reachable.
+          setImm(i, ext.isSet ? ext.kernelBtfId : 0);
+          dv.setInt16(i * 8 + 2, 0, true);
+          break;
+        }
+        case 'call':
+        case 'subprog_addr':
+          break; // done by the linker
+      }
+    }
+    void op;
+  }
+
+  /** The BTF id of a BTF-enabled program's target (tp_btf, fentry/fexit/fmod_ret, lsm, iter). */
+  #attachBtfId(op: ObjectProgram): number {
+    const kbtf = this.kernelBtf();
+    const target = op.attachTarget;
+    const [name, kind] =
+      op.type === BpfProgType.BPF_PROG_TYPE_LSM ? [`bpf_lsm_${target}`, BTF_KIND_FUNC] :
+      op.expectedAttachType === BpfAttachType.BPF_TRACE_ITER ? [`bpf_iter_${target}`, BTF_KIND_FUNC] :
+      op.expectedAttachType === BpfAttachType.BPF_TRACE_RAW_TP ? [`btf_trace_${target}`, BTF_KIND_TYPEDEF] :
+      [target, BTF_KIND_FUNC];
+    if (!target) throw new ObjectError(this.name, `program "${op.name}" (section ${op.sectionName}) names no attach target`);
+    const id = kbtf.findByNameKind(name, kind);
+    if (id <= 0) throw new ObjectError(this.name, `program "${op.name}" (section ${op.sectionName}): the kernel's BTF has no ${kind === BTF_KIND_TYPEDEF ? 'tracepoint' : 'function'} "${name}" to attach to`);
+    return id;
+  }
+
+  // ---------------------------------------------------------------- 6. slots and mappings
+
+  #initSlots(): void {
+    for (const om of this.maps.values()) {
+      for (const { slot, target } of om.spec.slots) {
+        const isProgArray = om.spec.spec.type === MapType.BPF_MAP_TYPE_PROG_ARRAY;
+        let fd: number;
+        if (isProgArray) {
+          const p = this.programs.get(target);
+          if (!p) throw new ObjectError(this.name, `map "${om.name}" slot ${slot}: no program "${target}"`);
+          if (!p.prog) continue; // not autoloaded
+          fd = p.prog.fd;
+        } else {
+          fd = this.map(target).fd;
+        }
+        om.map!.update(slot, fd);
+        log('map "%s" slot %d = %s "%s"', om.name, slot, isProgArray ? 'program' : 'map', target);
+      }
+    }
+  }
+
+  #mapGlobals(): void {
+    for (const [section, g] of this.#globals) {
+      const om = this.map(section);
+      if (!om.map || (om.map.flags & (1 << 10)) === 0) continue; // not mmapable: stays a copy
+      const mapping = om.map.mmap();
+      g.attach(new Uint8Array(mapping.buffer, 0, om.spec.spec.valueSize), mapping.writable);
+    }
+  }
+
+  // ---------------------------------------------------------------- attach and destroy
+
+  /** Keep a link (or anything destroyable) so destroy() releases it. */
+  adopt<T extends Destroyable>(link: T): T {
+    this.#links.push(link);
+    return link;
+  }
+
+  get links(): readonly Destroyable[] {
+    return this.#links;
+  }
+
+  /** Detach links (concurrently), close programs, maps and BTF. Idempotent. */
+  async destroy(): Promise<void> {
+    if (this.#state === 'destroyed') return;
+    this.#state = 'destroyed';
+    const links = this.#links.splice(0);
+    await Promise.all(links.map((l) => l.destroy()));
+    this.#release();
+  }
+
+  /** Synchronous release of everything but links (used on load failure and by destroy). */
+  #release(): void {
+    for (const l of this.#links.splice(0)) void l.destroy();
+    for (const p of this.programs.values()) {
+      p.prog?.close();
+      p.prog = undefined;
+    }
+    for (const m of this.maps.values()) {
+      if (m.map && m.map !== m.reuse) m.map.close();
+      m.map = undefined;
+    }
+    this.#btfFd?.close();
+    this.#btfFd = undefined;
+  }
+}
+
+/** Map types the kernel refuses BTF key/value ids for (libbpf drops them too). */
+const REJECTS_BTF = new Set<number>([
+  MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY,
+  MapType.BPF_MAP_TYPE_CGROUP_ARRAY,
+  MapType.BPF_MAP_TYPE_STACK_TRACE,
+  MapType.BPF_MAP_TYPE_ARRAY_OF_MAPS,
+  MapType.BPF_MAP_TYPE_HASH_OF_MAPS,
+  MapType.BPF_MAP_TYPE_DEVMAP,
+  MapType.BPF_MAP_TYPE_DEVMAP_HASH,
+  MapType.BPF_MAP_TYPE_CPUMAP,
+  MapType.BPF_MAP_TYPE_XSKMAP,
+  MapType.BPF_MAP_TYPE_SOCKMAP,
+  MapType.BPF_MAP_TYPE_SOCKHASH,
+  MapType.BPF_MAP_TYPE_QUEUE,
+  MapType.BPF_MAP_TYPE_STACK,
+]);
+
+/** Ring buffer sizes must be a power-of-2 multiple of the page size (libbpf rounds up the same way). */
+function roundUpPages(n: number): number {
+  let size = 4096;
+  while (size < n) size *= 2;
+  return size;
+}

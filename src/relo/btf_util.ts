@@ -1,0 +1,120 @@
+// The few BTF questions CO-RE asks, answered exactly as libbpf answers them
+// (skip_mods_and_typedefs, btf__resolve_size, bpf_core_essential_name_len...).
+// Raw accessors (kindOf, sizeOrTypeOf) are used so hot paths decode nothing.
+import type { Btf } from '../btf/parse.ts';
+import {
+  BTF_KIND_INT, BTF_KIND_PTR, BTF_KIND_ARRAY, BTF_KIND_STRUCT, BTF_KIND_UNION, BTF_KIND_ENUM, BTF_KIND_ENUM64,
+  BTF_KIND_TYPEDEF, BTF_KIND_VOLATILE, BTF_KIND_CONST, BTF_KIND_RESTRICT, BTF_KIND_TYPE_TAG, BTF_KIND_VAR,
+  BTF_KIND_DECL_TAG, BTF_KIND_DATASEC, BTF_KIND_FLOAT, BTF_KIND_FWD, BTF_KIND_NAMES,
+  type BtfArray, type BtfComposite,
+} from '../btf/types.ts';
+import { CoreError } from './types.ts';
+
+/** libbpf's MAX_RESOLVE_DEPTH / the "depth = 32" of its recursive walks. */
+export const MAX_RESOLVE_DEPTH = 32;
+/** Pointer size of the BPF target (and of the 64-bit kernels we relocate against). */
+const PTR_SIZE = 8;
+
+/** X___Y with X and Y not underscores: the flavor separator. */
+function isFlavorSep(s: string, i: number): boolean {
+  return s.charCodeAt(i) !== 0x5f && s.charCodeAt(i + 1) === 0x5f && s.charCodeAt(i + 2) === 0x5f
+    && s.charCodeAt(i + 3) === 0x5f && s.charCodeAt(i + 4) !== 0x5f;
+}
+
+/** bpf_core_essential_name_len: length of the name without its last `___flavor` suffix. */
+export function essentialNameLen(name: string): number {
+  for (let i = name.length - 5; i >= 0; i--) if (isFlavorSep(name, i)) return i + 1;
+  return name.length;
+}
+
+/** The essential name: "task_struct___old" -> "task_struct"; "___GFP_IO" stays as is. */
+export function essentialName(name: string): string {
+  const n = essentialNameLen(name);
+  return n === name.length ? name : name.slice(0, n);
+}
+
+/** Both names equal once their flavors are dropped. */
+export function essentialNamesEqual(a: string, b: string): boolean {
+  const n = essentialNameLen(a);
+  return n === essentialNameLen(b) && (n === a.length && n === b.length ? a === b : a.slice(0, n) === b.slice(0, n));
+}
+
+export function isModKind(kind: number): boolean {
+  return kind === BTF_KIND_VOLATILE || kind === BTF_KIND_CONST || kind === BTF_KIND_RESTRICT || kind === BTF_KIND_TYPE_TAG;
+}
+export function isComposite(kind: number): boolean {
+  return kind === BTF_KIND_STRUCT || kind === BTF_KIND_UNION;
+}
+export function isAnyEnum(kind: number): boolean {
+  return kind === BTF_KIND_ENUM || kind === BTF_KIND_ENUM64;
+}
+/** btf_kind_core_compat: same kind, or ENUM vs ENUM64. */
+export function kindCoreCompat(k1: number, k2: number): boolean {
+  return k1 === k2 || (isAnyEnum(k1) && isAnyEnum(k2));
+}
+
+/** skip_mods_and_typedefs: the id under const/volatile/restrict/type_tag/typedef (0 = void). */
+export function skipModsAndTypedefs(btf: Btf, id: number): number {
+  for (let depth = 0; depth < MAX_RESOLVE_DEPTH + 1; depth++) {
+    if (id === 0) return 0;
+    const k = btf.kindOf(id);
+    if (!(isModKind(k) || k === BTF_KIND_TYPEDEF)) return id;
+    id = btf.sizeOrTypeOf(id);
+  }
+  throw new CoreError('EINVAL', `${btf.name}: modifier/typedef chain is too long (a cycle?)`);
+}
+
+/** btf__resolve_size: sizeof the type in bytes; throws CoreError(EINVAL) for void, FWD, FUNC... */
+export function resolveSize(btf: Btf, id: number): number {
+  let nelems = 1;
+  const start = id;
+  for (let depth = 0; depth < MAX_RESOLVE_DEPTH; depth++) {
+    const k = btf.kindOf(id);
+    switch (k) {
+      case BTF_KIND_INT: case BTF_KIND_STRUCT: case BTF_KIND_UNION: case BTF_KIND_ENUM: case BTF_KIND_ENUM64:
+      case BTF_KIND_DATASEC: case BTF_KIND_FLOAT:
+        return checkSize(btf, start, nelems * btf.sizeOrTypeOf(id));
+      case BTF_KIND_PTR:
+        return checkSize(btf, start, nelems * PTR_SIZE);
+      case BTF_KIND_TYPEDEF: case BTF_KIND_VOLATILE: case BTF_KIND_CONST: case BTF_KIND_RESTRICT:
+      case BTF_KIND_TYPE_TAG: case BTF_KIND_VAR: case BTF_KIND_DECL_TAG:
+        id = btf.sizeOrTypeOf(id);
+        break;
+      case BTF_KIND_ARRAY: {
+        const a = btf.type(id) as BtfArray;
+        nelems *= a.nelems;
+        id = a.type;
+        break;
+      }
+      default:
+        throw new CoreError('EINVAL', `${btf.name}: cannot take the size of [${start}] (${id === 0 ? 'void' : BTF_KIND_NAMES[k] ?? k})`);
+    }
+  }
+  throw new CoreError('EINVAL', `${btf.name}: size of [${start}] needs more than ${MAX_RESOLVE_DEPTH} hops`);
+}
+
+function checkSize(btf: Btf, id: number, size: number): number {
+  if (size > 0xffffffff) throw new CoreError('E2BIG', `${btf.name}: size of [${id}] overflows 32 bits`);
+  return size;
+}
+
+export function composite(btf: Btf, id: number): BtfComposite {
+  return btf.type(id) as BtfComposite;
+}
+
+/** "struct task_struct", "enum pid_type", "typedef u32", "int": a type's head in C spelling. */
+export function typeHead(btf: Btf, id: number): string {
+  if (id === 0) return 'void';
+  const k = btf.kindOf(id);
+  const name = btf.nameOf(id) || '<anon>';
+  switch (k) {
+    case BTF_KIND_STRUCT: return `struct ${name}`;
+    case BTF_KIND_UNION: return `union ${name}`;
+    case BTF_KIND_ENUM: case BTF_KIND_ENUM64: return `enum ${name}`;
+    case BTF_KIND_FWD: return `${btf.kindFlagOf(id) ? 'union' : 'struct'} ${name}`;
+    case BTF_KIND_TYPEDEF: return `typedef ${name}`;
+    case BTF_KIND_INT: case BTF_KIND_FLOAT: return name;
+    case BTF_KIND_PTR: return `${typeHead(btf, btf.sizeOrTypeOf(id))} *`;
+    default: return `${(BTF_KIND_NAMES[k] ?? String(k)).toLowerCase()} ${name}`;
+  }
+}

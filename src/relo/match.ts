@@ -1,0 +1,99 @@
+// bpf_core_spec_match: replay the local spec on one candidate target type and,
+// if every step has a counterpart (same member names, in-bounds array indexes,
+// compatible field types), produce the target spec with its bit offset.
+import type { Btf } from '../btf/parse.ts';
+import { BTF_KIND_ARRAY, type BtfArray, type BtfEnum, type BtfEnum64 } from '../btf/types.ts';
+import { composite, essentialNameLen, isAnyEnum, isComposite, resolveSize, skipModsAndTypedefs } from './btf_util.ts';
+import { fieldsAreCompat, typesAreCompat, typesMatch } from './compat.ts';
+import { BPF_CORE_SPEC_MAX_LEN, emptySpec, isFlexArr, type CoreAccessor, type CoreSpec } from './spec.ts';
+import {
+  BPF_CORE_TYPE_MATCHES, CoreError, coreReloIsEnumvalBased, coreReloIsFieldBased, coreReloIsTypeBased,
+} from './types.ts';
+
+/**
+ * bpf_core_match_member: find the local accessor's member by name in target
+ * struct/union `targId`, descending into anonymous members. Extends the target
+ * spec (raw path, bit offset, accessor) as it goes and undoes speculative steps.
+ * Returns the member's type id, or 0 when there is no compatible member.
+ */
+function matchMember(localBtf: Btf, localAcc: CoreAccessor, targBtf: Btf, targId: number, spec: CoreSpec): number {
+  targId = skipModsAndTypedefs(targBtf, targId);
+  if (!isComposite(targBtf.kindOf(targId))) return 0;
+  const localMember = composite(localBtf, localAcc.typeId).members[localAcc.idx]!;
+  const t = composite(targBtf, targId);
+  for (let i = 0; i < t.members.length; i++) {
+    const m = t.members[i]!;
+    if (spec.raw.length === BPF_CORE_SPEC_MAX_LEN) throw new CoreError('E2BIG', `access path is deeper than ${BPF_CORE_SPEC_MAX_LEN}`);
+    // Speculate that this member is the one.
+    spec.bitOffset += m.bitOffset;
+    spec.raw.push(i);
+    if (m.name === '') {
+      const found = matchMember(localBtf, localAcc, targBtf, m.type, spec);
+      if (found) return found;
+    } else if (m.name === localMember.name) {
+      spec.accessors.push({ typeId: targId, idx: i, name: m.name });
+      if (fieldsAreCompat(localBtf, localMember.type, targBtf, m.type)) return m.type || -1;
+      spec.accessors.pop();
+      // libbpf stops at the first same-named member, compatible or not (the raw path keeps it).
+      return 0;
+    }
+    spec.bitOffset -= m.bitOffset;
+    spec.raw.pop();
+  }
+  return 0;
+}
+
+/** Match `local` against candidate `targId`: the target spec, or null if the candidate does not fit. */
+export function specMatch(local: CoreSpec, targBtf: Btf, targId: number): CoreSpec | null {
+  const targ = emptySpec(targBtf, targId, local.kind);
+
+  if (coreReloIsTypeBased(local.kind)) {
+    const ok = local.kind === BPF_CORE_TYPE_MATCHES
+      ? typesMatch(local.btf, local.rootTypeId, targBtf, targId)
+      : typesAreCompat(local.btf, local.rootTypeId, targBtf, targId);
+    return ok ? targ : null;
+  }
+
+  if (coreReloIsEnumvalBased(local.kind)) {
+    const id = skipModsAndTypedefs(targBtf, targId);
+    if (!isAnyEnum(targBtf.kindOf(id))) return null;
+    const localName = local.accessors[0]!.name!;
+    const n = essentialNameLen(localName);
+    const e = targBtf.type(id) as BtfEnum | BtfEnum64;
+    for (let i = 0; i < e.values.length; i++) {
+      const name = e.values[i]!.name;
+      if (essentialNameLen(name) !== n || name.slice(0, n) !== localName.slice(0, n)) continue;
+      targ.accessors.push({ typeId: id, idx: i, name });
+      targ.raw.push(i);
+      return targ;
+    }
+    return null;
+  }
+
+  if (!coreReloIsFieldBased(local.kind)) throw new CoreError('EOPNOTSUPP', `unknown relocation kind ${local.kind}`);
+
+  let id = targId;
+  for (let i = 0; i < local.accessors.length; i++) {
+    const acc = local.accessors[i]!;
+    id = skipModsAndTypedefs(targBtf, id);
+    if (acc.name !== undefined) {
+      const next = matchMember(local.btf, acc, targBtf, id, targ);
+      if (next === 0) return null;
+      id = next === -1 ? 0 : next;
+      continue;
+    }
+    // Array step. For i = 0 the root itself plays the element type.
+    if (i > 0) {
+      if (targBtf.kindOf(id) !== BTF_KIND_ARRAY) return null;
+      const a = targBtf.type(id) as BtfArray;
+      const flex = isFlexArr(targBtf, targ.accessors[targ.accessors.length - 1], a);
+      if (!flex && acc.idx >= a.nelems) return null;
+      id = skipModsAndTypedefs(targBtf, a.type);
+    }
+    if (targ.raw.length === BPF_CORE_SPEC_MAX_LEN) throw new CoreError('E2BIG', `access path is deeper than ${BPF_CORE_SPEC_MAX_LEN}`);
+    targ.accessors.push({ typeId: id, idx: acc.idx, name: undefined });
+    targ.raw.push(acc.idx);
+    targ.bitOffset += acc.idx * resolveSize(targBtf, id) * 8;
+  }
+  return targ;
+}

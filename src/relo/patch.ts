@@ -1,0 +1,174 @@
+// bpf_core_patch_insn: write a relocation's value into its instruction, after
+// checking the instruction holds what the compiler was expected to emit.
+//   ALU/ALU64 with an immediate (BPF_K): imm
+//   LDX/ST/STX: off (and the access size when the field's size changed)
+//   LD_IMM64: the 64-bit immediate spread over two slots
+// Poisoning replaces the instruction (both slots of an ld_imm64) with a call to
+// helper 0xbad2310: harmless in dead code, "invalid func unknown#195896080" if reached.
+import type { CoreReloRes } from './calc.ts';
+import { CoreError } from './types.ts';
+
+export const BPF_INSN_SZ = 8;
+export const BPF_LD = 0x00;
+export const BPF_LDX = 0x01;
+export const BPF_ST = 0x02;
+export const BPF_STX = 0x03;
+export const BPF_ALU = 0x04;
+export const BPF_JMP = 0x05;
+export const BPF_ALU64 = 0x07;
+export const BPF_K = 0x00;
+export const BPF_W = 0x00;
+export const BPF_H = 0x08;
+export const BPF_B = 0x10;
+export const BPF_DW = 0x18;
+export const BPF_IMM = 0x00;
+export const BPF_CALL = 0x80;
+/** The helper id of a poisoned instruction: 0xbad2310, "bad relo". */
+export const POISON_HELPER_ID = 195896080;
+const LD_IMM64 = BPF_LD | BPF_IMM | BPF_DW;
+const SHRT_MAX = 32767;
+
+export const bpfClass = (code: number): number => code & 0x07;
+const bpfSize = (code: number): number => code & 0x18;
+const bpfMode = (code: number): number => code & 0xe0;
+const bpfSrc = (code: number): number => code & 0x08;
+
+function sizeToBytes(code: number): number {
+  switch (bpfSize(code)) {
+    case BPF_DW: return 8;
+    case BPF_W: return 4;
+    case BPF_H: return 2;
+    case BPF_B: return 1;
+    default: return -1;
+  }
+}
+function bytesToSize(n: number): number {
+  switch (n) {
+    case 8: return BPF_DW;
+    case 4: return BPF_W;
+    case 2: return BPF_H;
+    case 1: return BPF_B;
+    default: return -1;
+  }
+}
+
+/** One instruction slot inside a little-endian instruction buffer. */
+class InsnView {
+  readonly dv: DataView;
+  constructor(insns: Uint8Array, readonly at: number) {
+    this.dv = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
+  }
+  get code(): number { return this.dv.getUint8(this.at); }
+  set code(v: number) { this.dv.setUint8(this.at, v); }
+  get dst(): number { return this.dv.getUint8(this.at + 1) & 0x0f; }
+  get src(): number { return this.dv.getUint8(this.at + 1) >> 4; }
+  setRegs(dst: number, src: number): void { this.dv.setUint8(this.at + 1, (src << 4) | dst); }
+  get off(): number { return this.dv.getInt16(this.at + 2, true); }
+  set off(v: number) { this.dv.setInt16(this.at + 2, v, true); }
+  get imm(): number { return this.dv.getInt32(this.at + 4, true); }
+  set imm(v: number) { this.dv.setInt32(this.at + 4, v, true); }
+  next(): InsnView { return new InsnView(new Uint8Array(this.dv.buffer, this.dv.byteOffset, this.dv.byteLength), this.at + BPF_INSN_SZ); }
+}
+
+/** bpf_core_poison_insn */
+function poisonInsn(insn: InsnView): void {
+  insn.code = BPF_JMP | BPF_CALL;
+  insn.setRegs(0, 0);
+  insn.off = 0;
+  insn.imm = POISON_HELPER_ID;
+}
+
+export function isLdImm64(insns: Uint8Array, insnIdx: number): boolean {
+  return insns[insnIdx * BPF_INSN_SZ] === LD_IMM64;
+}
+
+/** What patching did, for the result record. */
+export interface PatchOutcome {
+  /** The value the instruction held (imm, off or imm64), u64 semantics; undefined if poisoned. */
+  oldValue: bigint | undefined;
+  poisoned: boolean;
+  /** Set when a LDX/ST/STX access size was changed. */
+  memSize?: { from: number; to: number };
+  /** Set when a size mismatch forced poisoning of a load/store. */
+  poisonReason?: string;
+}
+
+const u64 = (n: number | bigint): bigint => BigInt.asUintN(64, BigInt(n));
+
+/**
+ * bpf_core_patch_insn. `insns` holds one ELF section's instructions; the
+ * instruction is patched in place. Throws CoreError when the instruction is
+ * not one CO-RE can patch or does not hold the expected value.
+ */
+export function patchInsn(insns: Uint8Array, insnIdx: number, res: CoreReloRes): PatchOutcome {
+  const nInsns = Math.floor(insns.length / BPF_INSN_SZ);
+  if (insnIdx < 0 || insnIdx >= nInsns) throw new CoreError('EINVAL', `instruction #${insnIdx} is past the end of the section (${nInsns} instructions)`);
+  const insn = new InsnView(insns, insnIdx * BPF_INSN_SZ);
+  const ldimm64 = insn.code === LD_IMM64;
+  if (ldimm64 && insnIdx + 1 >= nInsns) throw new CoreError('EINVAL', `ld_imm64 at instruction #${insnIdx} has no second slot`);
+
+  const poison = (reason?: string): PatchOutcome => {
+    // Both slots of an ld_imm64, so the verifier does not report "unknown opcode 00" instead.
+    if (ldimm64) poisonInsn(insn.next());
+    poisonInsn(insn);
+    return { oldValue: undefined, poisoned: true, poisonReason: reason };
+  };
+  if (res.poison) return poison();
+
+  const { origVal, newVal } = res;
+  const cls = bpfClass(insn.code);
+  switch (cls) {
+    case BPF_ALU: case BPF_ALU64: {
+      if (bpfSrc(insn.code) !== BPF_K) throw new CoreError('EINVAL', `instruction #${insnIdx} (ALU, code 0x${hex(insn.code)}) has a register source, not an immediate`);
+      const imm = insn.imm;
+      if (res.validate && u64(imm) !== origVal)
+        throw new CoreError('EINVAL', `unexpected instruction value: ALU imm is ${imm}, the local BTF says ${signed(origVal)}`);
+      insn.imm = Number(BigInt.asIntN(32, newVal));
+      return { oldValue: u64(imm), poisoned: false };
+    }
+    case BPF_LDX: case BPF_ST: case BPF_STX: {
+      const off = insn.off;
+      if (res.validate && u64(off) !== origVal)
+        throw new CoreError('EINVAL', `unexpected instruction value: ${clsName(cls)} offset is ${off}, the local BTF says ${signed(origVal)}`);
+      if (newVal > BigInt(SHRT_MAX)) throw new CoreError('ERANGE', `${clsName(cls)} offset ${newVal} does not fit in the 16-bit offset field`);
+      if (res.failMemszAdjust)
+        return poison(`field size changed from ${res.origSz} to ${res.newSz} bytes and a ${clsName(cls)} of it cannot follow (only pointers and unsigned integers can)`);
+      insn.off = Number(newVal);
+      const out: PatchOutcome = { oldValue: u64(off), poisoned: false };
+      if (res.newSz !== res.origSz) {
+        const have = sizeToBytes(insn.code);
+        if (have !== res.origSz)
+          throw new CoreError('EINVAL', `${clsName(cls)} accesses ${have} bytes but the field is ${res.origSz} bytes in the local BTF`);
+        const sz = bytesToSize(res.newSz);
+        if (sz < 0) throw new CoreError('EINVAL', `${clsName(cls)} cannot access ${res.newSz} bytes (the field's size on the target)`);
+        insn.code = bpfMode(insn.code) | sz | cls;
+        out.memSize = { from: res.origSz, to: res.newSz };
+      }
+      return out;
+    }
+    case BPF_LD: {
+      const hi = insn.next();
+      if (!ldimm64 || insn.src !== 0 || insn.off !== 0 || hi.code !== 0 || hi.dst !== 0 || hi.src !== 0 || hi.off !== 0)
+        throw new CoreError('EINVAL', `instruction #${insnIdx} (LD, code 0x${hex(insn.code)}) is not a plain ld_imm64`);
+      const imm = (BigInt(hi.imm >>> 0) << 32n) | BigInt(insn.imm >>> 0);
+      if (res.validate && imm !== origVal)
+        throw new CoreError('EINVAL', `unexpected instruction value: ld_imm64 holds ${imm}, the local BTF says ${origVal}`);
+      insn.imm = Number(BigInt.asIntN(32, newVal));
+      hi.imm = Number(BigInt.asIntN(32, newVal >> 32n));
+      return { oldValue: imm, poisoned: false };
+    }
+    default:
+      throw new CoreError('EINVAL', `instruction #${insnIdx} (code 0x${hex(insn.code)}, dst r${insn.dst}, src r${insn.src}, off ${insn.off}, imm ${insn.imm}) cannot carry a CO-RE relocation`);
+  }
+}
+
+function clsName(cls: number): string {
+  return cls === BPF_LDX ? 'LDX' : cls === BPF_ST ? 'ST' : 'STX';
+}
+function hex(n: number): string {
+  return n.toString(16).padStart(2, '0');
+}
+/** u64 printed as the signed number it most likely is. */
+function signed(v: bigint): string {
+  return String(BigInt.asIntN(64, v));
+}

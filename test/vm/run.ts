@@ -1,0 +1,263 @@
+// npm run test:vm [-- [--shell CMD] [--keep] [--verbose] [vitest args...]]
+//
+// Boots Debian bookworm's 6.1 kernel under QEMU (microvm, TCG unless the CPU
+// has real VT-x/AMD-V), shares the host root read-only over 9p and runs the
+// VM test suite (test/vm/suite) chrooted into it. The guest's stdout and
+// stderr come back on two virtio serial ports, its exit status through a
+// scratch 9p share; that status becomes ours. See test/vm/README.md.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildInitramfs } from './initramfs.ts';
+import { prepareKernel } from './kernel.ts';
+import { hostTscKhz, pickAccel, qemuArgs, type QemuConfig } from './qemu.ts';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(HERE, '..', '..');
+const GUEST_SCRATCH = '/tmp/tsbpf-vm'; // where the scratch share appears inside the chroot
+const EXIT_TIMEOUT = 124;
+const EXIT_GUEST_FAILED = 125;
+
+const USAGE = `usage: npm run test:vm -- [options] [vitest args...]
+  --shell CMD   run CMD (sh syntax, cwd = repo) in the guest instead of the VM suite
+  --keep        keep the temp dir (console log, scratch share) and print its path
+  --verbose     copy the guest's kernel console to stderr as it arrives
+  --timeout S   overall timeout in seconds (default: $TSBPF_VM_TIMEOUT or 480)
+  -h, --help    this text
+env: TSBPF_VM_TIMEOUT (seconds), TSBPF_VM_ACCEL=tcg|kvm, TSBPF_VM_MEMORY (2G), TSBPF_VM_SMP (2),
+     TSBPF_VM_CACHE (default <repo>/.cache/vm). DEBUG, FORCE_COLOR, NO_COLOR, CI and TSBPF_* are passed to the guest.
+exit status: the guest command's; ${EXIT_TIMEOUT} on timeout; ${EXIT_GUEST_FAILED} when the guest died before reporting one.`;
+
+interface Options {
+  shell?: string;
+  keep: boolean;
+  verbose: boolean;
+  timeoutSec: number;
+  vitestArgs: string[];
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { keep: false, verbose: false, timeoutSec: Number(process.env.TSBPF_VM_TIMEOUT ?? 480), vitestArgs: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
+      return v;
+    };
+    if (a === '--shell') o.shell = value();
+    else if (a.startsWith('--shell=')) o.shell = a.slice(8);
+    else if (a === '--keep') o.keep = true;
+    else if (a === '--verbose' || a === '-v') o.verbose = true;
+    else if (a === '--timeout') o.timeoutSec = Number(value());
+    else if (a.startsWith('--timeout=')) o.timeoutSec = Number(a.slice(10));
+    else if (a === '-h' || a === '--help') {
+      console.log(USAGE);
+      process.exit(0);
+    } else o.vitestArgs.push(a);
+  }
+  if (!(o.timeoutSec > 0)) throw new Error(`bad timeout: ${o.timeoutSec}`);
+  if (o.shell !== undefined && o.vitestArgs.length) throw new Error(`--shell takes no extra arguments: ${o.vitestArgs.join(' ')}`);
+  return o;
+}
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** The script the guest runs (inside the chroot, as root, cwd = repo). */
+function commandScript(o: Options): string {
+  const cmd =
+    o.shell ??
+    [
+      '/usr/bin/node',
+      'node_modules/vitest/vitest.mjs',
+      'run',
+      '--config',
+      'test/vm/vitest.config.ts',
+      // the default "bundle" loader writes a temp file next to node_modules: the repo is read-only here
+      '--configLoader',
+      'runner',
+      ...o.vitestArgs,
+    ]
+      .map(q)
+      .join(' ');
+  const env: Record<string, string> = {
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: '/tmp',
+    TMPDIR: '/tmp',
+    LANG: 'C.UTF-8',
+    TSBPF_VM: '1',
+    TSBPF_VM_SCRATCH: GUEST_SCRATCH,
+  };
+  if (process.stdout.isTTY && !process.env.NO_COLOR) env.FORCE_COLOR = '1';
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || k === 'TSBPF_VM_TIMEOUT' || k === 'TSBPF_VM_ACCEL') continue;
+    if (/^(DEBUG|DEBUG_.*|FORCE_COLOR|NO_COLOR|CI|TSBPF_.*)$/.test(k) && !(k in env)) env[k] = v;
+  }
+  return [
+    `cd ${q(REPO)} || exit ${EXIT_GUEST_FAILED}`,
+    ...Object.entries(env).map(([k, v]) => `export ${k}=${q(v)}`),
+    `echo "[vm] guest uname -r: $(uname -r) (guest uptime $(cut -d' ' -f1 /proc/uptime) s)"`,
+    cmd,
+    '',
+  ].join('\n');
+}
+
+/** A one-connection unix socket server that copies what qemu sends to `sink`. */
+function portServer(path: string, sink: NodeJS.WritableStream, onData: () => void): { server: Server; ended: Promise<void> } {
+  let resolveEnded!: () => void;
+  const ended = new Promise<void>((r) => (resolveEnded = r));
+  const server = createServer((sock: Socket) => {
+    sock.on('data', (d) => {
+      onData();
+      sink.write(d);
+    });
+    sock.on('close', () => resolveEnded());
+    sock.on('error', () => resolveEnded());
+    server.close();
+  });
+  server.listen(path);
+  return { server, ended };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+function tail(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no console log)';
+  }
+}
+
+async function main(): Promise<number> {
+  const o = parseArgs(process.argv.slice(2));
+  const log = (msg: string) => process.stderr.write(`[vm] ${msg}\n`);
+  const t0 = performance.now();
+  const secs = (t: number) => ((t - t0) / 1000).toFixed(2);
+
+  const cacheRoot = process.env.TSBPF_VM_CACHE ?? join(REPO, '.cache', 'vm');
+  mkdirSync(cacheRoot, { recursive: true });
+  const kernel = prepareKernel(cacheRoot);
+  const initramfs = buildInitramfs(kernel, join(HERE, 'init.sh'), { msize: 512000, rootCache: 'cache=loose' });
+  const { accel, why } = pickAccel(process.env.TSBPF_VM_ACCEL);
+
+  const tmp = mkdtempSync(join(tmpdir(), 'tsbpf-vm-'));
+  const scratch = join(tmp, 'scratch');
+  mkdirSync(scratch);
+  chmodSync(scratch, 0o1777);
+  writeFileSync(join(scratch, 'cmd.sh'), commandScript(o));
+  const cfg: QemuConfig = {
+    accel,
+    cpu: process.env.TSBPF_VM_CPU,
+    vmlinux: kernel.vmlinux,
+    initramfs,
+    memory: process.env.TSBPF_VM_MEMORY ?? '2G',
+    smp: Number(process.env.TSBPF_VM_SMP ?? 2),
+    tscKhz: accel === 'tcg' ? hostTscKhz() : undefined,
+    scratchDir: scratch,
+    consoleLog: join(tmp, 'console.log'),
+    outSocket: join(tmp, 'out.sock'),
+    errSocket: join(tmp, 'err.sock'),
+  };
+
+  let qemu: ChildProcess | undefined;
+  let cleaned = false;
+  const cleanup = () => {
+    if (cleaned) return;
+    cleaned = true;
+    if (qemu && qemu.exitCode === null && qemu.signalCode === null) qemu.kill('SIGKILL');
+    if (o.keep) log(`kept ${tmp}`);
+    else rmSync(tmp, { recursive: true, force: true });
+  };
+  process.on('exit', cleanup);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      log(`${sig}: stopping qemu`);
+      cleanup();
+      process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+    });
+  }
+
+  let tBoot: number | undefined;
+  const firstOutput = () => (tBoot ??= performance.now());
+  const out = portServer(cfg.outSocket, process.stdout, firstOutput);
+  const err = portServer(cfg.errSocket, process.stderr, firstOutput);
+  await Promise.all([out.server, err.server].map((s) => new Promise((r) => s.once('listening', r))));
+
+  log(
+    `kernel ${kernel.release}, accel ${accel} (${why}), ${cfg.smp} vCPU, ${cfg.memory}` +
+      (cfg.tscKhz ? `, tsc_early_khz=${cfg.tscKhz}` : '') +
+      `, timeout ${o.timeoutSec} s; running: ${o.shell ?? 'VM suite (test/vm/suite)'}`,
+  );
+  const tLaunch = performance.now();
+  qemu = spawn('qemu-system-x86_64', qemuArgs(cfg), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let qemuOutput = '';
+  qemu.stdout!.on('data', (d) => (qemuOutput += d));
+  qemu.stderr!.on('data', (d) => (qemuOutput += d));
+
+  let consolePos = 0;
+  const consoleTimer = o.verbose
+    ? setInterval(() => {
+        try {
+          const buf = readFileSync(cfg.consoleLog);
+          if (buf.length > consolePos) process.stderr.write(buf.subarray(consolePos));
+          consolePos = buf.length;
+        } catch {}
+      }, 200)
+    : undefined;
+
+  let timedOut = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => {
+    qemu!.on('exit', (code, signal) => r({ code, signal }));
+    qemu!.on('error', (e) => {
+      qemuOutput += `spawn failed: ${e.message}\n`;
+      r({ code: null, signal: null });
+    });
+  });
+  const timer = setTimeout(() => {
+    timedOut = true;
+    qemu!.kill('SIGKILL');
+  }, o.timeoutSec * 1000);
+  const { code, signal } = await exited;
+  clearTimeout(timer);
+  // qemu is gone: its sockets are closed, flush what is still buffered.
+  await Promise.race([Promise.all([out.ended, err.ended]), sleep(2000)]);
+  if (consoleTimer) clearInterval(consoleTimer);
+  for (const s of [out.server, err.server]) s.close();
+
+  const tEnd = performance.now();
+  const exitFile = join(scratch, 'exitcode');
+  const guestRc = existsSync(exitFile) ? Number(readFileSync(exitFile, 'utf8').trim()) : undefined;
+  const timing = `boot ${tBoot ? ((tBoot - tLaunch) / 1000).toFixed(2) : '?'} s (qemu launch to first guest output), ` +
+    `qemu ${((tEnd - tLaunch) / 1000).toFixed(2)} s, total ${secs(tEnd)} s`;
+
+  let rc: number;
+  if (timedOut) {
+    log(`TIMEOUT: the guest did not finish within ${o.timeoutSec} s (hang?); qemu killed. ${timing}`);
+    log(`last kernel console lines:\n${tail(cfg.consoleLog, 40)}`);
+    rc = EXIT_TIMEOUT;
+  } else if (guestRc === undefined || Number.isNaN(guestRc)) {
+    log(`the guest exited without reporting a status (qemu ${signal ?? `exit ${code}`}). ${timing}`);
+    if (qemuOutput.trim()) log(`qemu said:\n${qemuOutput.trim()}`);
+    log(`last kernel console lines:\n${tail(cfg.consoleLog, 60)}`);
+    rc = EXIT_GUEST_FAILED;
+  } else {
+    if (qemuOutput.trim()) log(`qemu said: ${qemuOutput.trim()}`);
+    if (guestRc === EXIT_GUEST_FAILED) log(`guest setup failed; console:\n${tail(cfg.consoleLog, 40)}`);
+    log(`guest exit status ${guestRc}; ${timing}`);
+    rc = guestRc;
+  }
+  cleanup();
+  return rc;
+}
+
+main().then(
+  (rc) => process.exit(rc),
+  (e: unknown) => {
+    process.stderr.write(`[vm] error: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(EXIT_GUEST_FAILED);
+  },
+);
