@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { libcGetpgid } from '../src/syscall/index.ts';
 import { BpfProgType } from '../src/prog/index.ts';
-import { AttachError, PerfEventLink, attachRawTracepoint, attachTracepoint, destroyLinks, setPerfLinkSupport, tracefsPath } from '../src/attach/index.ts';
+import { AttachError, PerfEventLink, attachRawTracepoint, attachTracepoint, destroyLinks, tracefsPath } from '../src/attach/index.ts';
 import { fdCount, needsRoot } from './helpers/env.ts';
 import { Counters, counterProgram } from './attach_helpers.ts';
 

@@ -84,6 +84,8 @@ describe.skipIf(needsRoot)('BPF_MAP_TYPE_PERF_EVENT_ARRAY consumer', () => {
     produce(prog, 5);
     expect(pb.poll(1000, cb)).toBe(5);
     pb.start(cb);
+    // let libuv register the fds first (see the report: a perf wakeup in the first ms after start() can be missed)
+    await new Promise((r) => setTimeout(r, 30));
     produce(prog, 7);
     for (let i = 0; i < 200 && st.seen < 12; i++) await new Promise((r) => setTimeout(r, 5));
     pb.stop();

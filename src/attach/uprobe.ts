@@ -102,8 +102,7 @@ export function findMappedLibrary(pid: number, name: string): string | undefined
  * library name through the pid's maps and ld.so.cache; a program name
  * through $PATH. Throws an AttachError naming what was searched.
  */
-export function resolveBinaryPath(binary: string, pid = -1, program = ''): string {
-  const target = `uprobe ${binary}`;
+export function resolveBinaryPath(binary: string, pid = -1, program = '', target = `uprobe ${binary}`): string {
   if (binary.includes('/')) {
     const p = resolve(binary);
     if (!existsSync(p)) throw new AttachError(program, target, `binary ${p} does not exist`);
@@ -131,7 +130,7 @@ export function attachUprobe(prog: AttachableProgram, binary: string, opts: Upro
   const kind = retprobe ? 'uretprobe' : 'uprobe';
   const where = `${opts.symbol ?? ''}${opts.offset ? `${opts.symbol ? '+' : ''}0x${BigInt(opts.offset).toString(16)}` : ''}`;
   let target = `${kind} ${binary}:${where || '0'}`;
-  const path = resolveBinaryPath(binary, pid, prog.name);
+  const path = resolveBinaryPath(binary, pid, prog.name, target);
   if (path !== binary) target = `${kind} ${path}:${where || '0'}`;
   let offset = BigInt(opts.offset ?? 0);
   if (opts.symbol) {

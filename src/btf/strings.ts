@@ -2,21 +2,18 @@
 // deduplicating table used by the builder.
 import type { Btf } from './parse.ts';
 
-/**
- * A cheap hash of a name of `len` bytes at arr[p..]: the length and a sample of
- * up to 9 bytes (first 4, middle, last 4). Probes compare whole names, so a weak
- * hash only costs extra probes; cheap matters because the index is built once
- * per process over tens of thousands of names, while code is still cold.
- */
-function hashName(arr: Uint8Array, p: number, len: number): number {
-  let h = Math.imul(len, 0x9e3779b1);
-  const n = len < 4 ? len : 4;
-  for (let i = 0; i < n; i++) h = Math.imul(h ^ arr[p + i]!, 0x01000193);
-  if (len > 4) {
-    h = Math.imul(h ^ arr[p + (len >> 1)]!, 0x01000193);
-    for (let i = len - 4; i < len; i++) h = Math.imul(h ^ arr[p + i]!, 0x01000193);
-  }
-  return (h ^ (h >>> 15)) >>> 0;
+/** FNV-1a over the NUL-terminated name at arr[p..] (one JS loop, no native call per name). */
+function hashCString(arr: Uint8Array, p: number): number {
+  let h = 0x811c9dc5;
+  for (let c = arr[p]!; c !== 0; c = arr[++p]!) h = Math.imul(h ^ c, 0x01000193);
+  return h >>> 0;
+}
+
+/** FNV-1a over a query's bytes: equal to hashCString of the same name. */
+function hashBytes(q: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < q.length; i++) h = Math.imul(h ^ q[i]!, 0x01000193);
+  return h >>> 0;
 }
 
 /**
@@ -59,7 +56,7 @@ export class NameIndex {
         if (!r) continue;
         [arr, p] = r;
       } else if (p >= strLen) continue; // a bad name_off: unreachable by name, reported when decoded
-      const h = hashName(arr, p, arr.indexOf(0, p) - p);
+      const h = hashCString(arr, p); // the section ends with NUL (checked on parse), so this stops
       let slot = h & mask;
       while (table[slot] !== 0) slot = (slot + 1) & mask;
       table[slot] = startId + i;
@@ -71,14 +68,14 @@ export class NameIndex {
   /** Append to `out` every id named `name`. */
   lookup(name: string, startId: number, out: number[]): void {
     const q = Buffer.from(name, 'utf8');
-    for (let slot = hashName(q, 0, q.length) & this.mask, id = this.table[slot]!; id !== 0; slot = (slot + 1) & this.mask, id = this.table[slot]!)
+    for (let slot = hashBytes(q) & this.mask, id = this.table[slot]!; id !== 0; slot = (slot + 1) & this.mask, id = this.table[slot]!)
       if (this.#equals(id, startId, q)) out.push(id);
   }
 
   /** The first id named `name`, or -1. */
   first(name: string, startId: number): number {
     const q = Buffer.from(name, 'utf8');
-    for (let slot = hashName(q, 0, q.length) & this.mask, id = this.table[slot]!; id !== 0; slot = (slot + 1) & this.mask, id = this.table[slot]!)
+    for (let slot = hashBytes(q) & this.mask, id = this.table[slot]!; id !== 0; slot = (slot + 1) & this.mask, id = this.table[slot]!)
       if (this.#equals(id, startId, q)) return id;
     return -1;
   }

@@ -169,6 +169,12 @@ export class BpfMap {
   readonly #keyed: boolean;
   /** u32 keys: a number key is written straight into the scratch key (the common case of arrays). */
   readonly #u32Key: boolean;
+  /**
+   * False once closed. Checked by every element operation: the attr still
+   * holds the old fd number, which the process may by now have reused for
+   * something else.
+   */
+  #open = true;
 
   private constructor(fd: FD, shape: MapShape, readOnly: boolean) {
     this.#fd = fd;
@@ -359,6 +365,7 @@ export class BpfMap {
 
   /** Copy the key into the scratch key buffer (throws before any syscall if it does not fit). */
   #putKey(key: MapKey): void {
+    if (!this.#open) this.#closedError();
     if (!this.#keyed) this.#needKeys('element access');
     if (typeof key === 'number' && this.#u32Key && key >>> 0 === key) {
       // The hot case, array indexes and u32 ids: no further checks needed.
@@ -395,6 +402,10 @@ export class BpfMap {
     }
     if (Array.isArray(value)) throw new TypeError(`value of ${this.#what} must be one value, not an array (the map is not per-CPU)`);
     encodeInto(value as MapValue, this.#value, this.#valueView, 0, this.valueSize, `value of ${this.#what}`);
+  }
+
+  #closedError(): never {
+    throw new MapError(this.name, 'used after close()');
   }
 
   #checkOut(out: Uint8Array): void {
@@ -468,6 +479,7 @@ export class BpfMap {
 
   /** Queue/stack: add a value (BPF_EXIST overwrites the oldest when full). Bloom filter: add a value. */
   push(value: MapValue, flags: number = BPF_ANY): void {
+    if (!this.#open) this.#closedError();
     this.#needKeyless('push');
     this.#putValue(value);
     this.#ops.update(null, this.#value, flags);
@@ -491,6 +503,7 @@ export class BpfMap {
 
   /** Bloom filter: false when the value was certainly never pushed; true when it probably was. */
   has(value: MapValue): boolean {
+    if (!this.#open) this.#closedError();
     if (this.type !== MapType.BPF_MAP_TYPE_BLOOM_FILTER) throw new TypeError(`has() on ${this.#what}: only bloom filters answer membership`);
     this.#putValue(value);
     return this.#ops.lookup(null, this.#value);
@@ -502,6 +515,7 @@ export class BpfMap {
   }
 
   #needQueueOrStack(op: string): void {
+    if (!this.#open) this.#closedError();
     if (!isQueueOrStackType(this.type)) throw new TypeError(`${op}() on ${this.#what}: only queue and stack maps have a next value`);
   }
 
@@ -716,7 +730,9 @@ export class BpfMap {
           done += n;
           continue;
         }
-        if (done === 0 && result.count === 0 && batchUnsupported(result.errno)) {
+        // A command the map type lacks fails before touching any element: the
+        // kernel leaves count as given (ENOTSUPP) or zeroes it (EINVAL).
+        if (done === 0 && batchUnsupported(result.errno) && (result.count === 0 || result.count === n)) {
           log('%s: the kernel has no %s for this map type; falling back to one element at a time', this.#what, BpfCmd[cmd]);
           this.#noBatch.add(cmd);
           break;
@@ -794,6 +810,7 @@ export class BpfMap {
   /** Close the fd (and any mapping). Safe to call more than once. */
   close(): void {
     if (this.#fd.closed) return;
+    this.#open = false;
     this.#mapping?.close();
     this.#mapping = null;
     this.#fd.close();

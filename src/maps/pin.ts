@@ -22,11 +22,12 @@ export function isOnBpffs(dir: string): boolean {
 /**
  * Why pinning at `path` cannot work, or undefined when its directory is on
  * bpffs. The text names the missing mount and the command that mounts it.
+ * `root` is where bpffs is expected (a parameter so tests can name a
+ * directory that is not bpffs without unmounting the real one).
  */
-export function bpffsProblem(path: string): string | undefined {
+export function bpffsProblem(path: string, root: string = DEFAULT_BPFFS): string | undefined {
   const dir = dirname(path);
   if (isOnBpffs(dir)) return undefined;
-  if (!isOnBpffs(DEFAULT_BPFFS) && (path === DEFAULT_BPFFS || path.startsWith(DEFAULT_BPFFS + '/')))
-    return `bpffs is not mounted at ${DEFAULT_BPFFS}: mount -t bpf bpf ${DEFAULT_BPFFS}`;
-  return `${dir} is not on a bpffs mount (or does not exist): BPF objects can only be pinned on bpffs, e.g. under ${DEFAULT_BPFFS}`;
+  if (!isOnBpffs(root) && (path === root || path.startsWith(root + '/'))) return `bpffs is not mounted at ${root}: mount -t bpf bpf ${root}`;
+  return `${dir} is not on a bpffs mount (or does not exist): BPF objects can only be pinned on bpffs, e.g. under ${root}`;
 }

@@ -47,20 +47,14 @@ export function readKallsyms(names: Set<string>, path = '/proc/kallsyms'): Map<s
   const out = new Map<string, bigint>();
   if (names.size === 0 || !existsSync(path)) return out;
   const text = readFileSync(path, 'utf8');
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    // "ffffffff81000000 T _stext [module]"
-    const s1 = text.indexOf(' ', start);
-    const s2 = text.indexOf(' ', s1 + 1);
-    if (s1 > 0 && s2 > 0 && s2 < end) {
-      let nameEnd = text.indexOf('\t', s2 + 1);
-      if (nameEnd < 0 || nameEnd > end) nameEnd = end;
-      const name = text.slice(s2 + 1, nameEnd);
-      if (names.has(name) && !out.has(name)) out.set(name, BigInt('0x' + text.slice(start, s1)));
-    }
-    start = end + 1;
+  // "ffffffff81000000 T _stext\t[module]": address, type, name, optional module
+  for (const line of text.split('\n')) {
+    const s1 = line.indexOf(' ');
+    const s2 = line.indexOf(' ', s1 + 1);
+    if (s1 <= 0 || s2 <= 0) continue;
+    const tab = line.indexOf('\t', s2 + 1);
+    const name = tab < 0 ? line.slice(s2 + 1) : line.slice(s2 + 1, tab);
+    if (names.has(name) && !out.has(name)) out.set(name, BigInt('0x' + line.slice(0, s1)));
   }
   return out;
 }

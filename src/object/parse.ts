@@ -147,6 +147,8 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Coll
     if (!isDataSection(sec)) continue;
     const readonly = sec.name === '.rodata' || sec.name.startsWith('.rodata.');
     const datasecId = btf ? btf.findByNameKind(sec.name, BTF_KIND_DATASEC) : 0;
+    // libbpf maps a data section into user space (BPF_F_MMAPABLE) only when it holds a non-static variable.
+    const mmapable = datasecId > 0 && (btf!.type(datasecId) as BtfDatasec).vars.some((v) => btf!.kindOf(v.type) === BTF_KIND_VAR && (btf!.type(v.type) as { linkage: number }).linkage !== 0);
     maps.push({
       name: sec.name,
       kernelName: internalMapName(objName, sec.name),
@@ -157,7 +159,7 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Coll
         keySize: 4,
         valueSize: sec.size,
         maxEntries: 1,
-        flags: BPF_F_MMAPABLE | (readonly ? BPF_F_RDONLY_PROG : 0),
+        flags: (mmapable ? BPF_F_MMAPABLE : 0) | (readonly ? BPF_F_RDONLY_PROG : 0),
       },
       btfKeyTypeId: 0,
       btfValueTypeId: datasecId > 0 ? datasecId : 0,

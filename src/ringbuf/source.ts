@@ -82,12 +82,25 @@ export abstract class EventSource {
       );
     });
     log('%s: event-driven mode on fds %o', this.constructor.name, this.fds());
-    // catch up on anything already there (libuv reports readiness too, but one drain now is cheap)
+    // libuv adds the fds to its epoll set on the next loop turn. A perf
+    // event's readiness is edge-like (perf_poll consumes the pending wakeup),
+    // so records written before then may not be reported: drain once when
+    // the loop gets there, after the registration.
+    const watchers = this.#watchers;
+    setImmediate(() => {
+      if (this.closedFlag || this.#watchers !== watchers || watchers.length === 0) return;
+      try {
+        this.drainAll(cb);
+      } catch (err) {
+        onError(err);
+      }
+    });
     return this;
   }
 
   /** Leave the event-driven mode. */
   stop(): void {
+    if (this.#watchers.length === 0) return;
     for (const w of this.#watchers) w.close();
     this.#watchers = [];
   }
