@@ -169,6 +169,8 @@ export class BpfMap {
   readonly #keyed: boolean;
   /** u32 keys: a number key is written straight into the scratch key (the common case of arrays). */
   readonly #u32Key: boolean;
+  /** 4- or 8-byte values of a map that is not per-CPU: a number value is written straight in. */
+  readonly #scalarValue: boolean;
   /**
    * False once closed. Checked by every element operation: the attr still
    * holds the old fd number, which the process may by now have reused for
@@ -191,6 +193,7 @@ export class BpfMap {
     this.#what = `map "${shape.name}" (${mapTypeName(shape.type)})`;
     this.#keyed = hasKeys(shape.type);
     this.#u32Key = shape.keySize === 4;
+    this.#scalarValue = !this.perCpu && (shape.valueSize === 4 || shape.valueSize === 8);
     this.#ops = new MapElemCommands(fd.value, this.#what);
     // The kernel never reads a zero-sized key or value, but the buffers must exist to be pointed at.
     this.#key = new Uint8Array(Math.max(this.keySize, 1));
@@ -383,6 +386,12 @@ export class BpfMap {
    * its whole value buffer (valueBytes) or an array with one value per possible CPU.
    */
   #putValue(value: MapValue | readonly MapValue[]): void {
+    if (typeof value === 'number' && this.#scalarValue && value >>> 0 === value) {
+      // The hot case, a small counter or id: no further checks needed.
+      this.#valueView.setUint32(0, value, true);
+      if (this.valueSize === 8) this.#valueView.setUint32(4, 0, true);
+      return;
+    }
     if (value instanceof Uint8Array) {
       if (value.length !== this.valueBytes) {
         const perCpu = this.perCpu ? ` (${this.valueBytes / this.valueStride} CPUs x ${this.valueStride} B)` : '';

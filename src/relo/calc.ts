@@ -222,8 +222,7 @@ export interface CalcOutcome {
  * candidate, and require all matching candidates to agree (same bit offset,
  * same decision, same value). `cands` is undefined only for TYPE_ID_LOCAL.
  */
-export function calcReloInsn(relo: CoreRelo, localBtf: Btf, cands: readonly CoreCand[] | undefined, where: string): CalcOutcome {
-  const local = parseSpec(localBtf, relo);
+export function calcReloInsn(relo: CoreRelo, localBtf: Btf, cands: readonly CoreCand[] | undefined, where: string, local = parseSpec(localBtf, relo)): CalcOutcome {
   if (detail.enabled) detail('%s: %s', where, formatSpec(local, true));
 
   // TYPE_ID_LOCAL needs no target: the local id, not validated (linking renumbers ids).

@@ -14,7 +14,7 @@ import type { Btf } from '../btf/parse.ts';
 import { CandidateCache, type CoreCand } from './candidates.ts';
 import { calcReloInsn } from './calc.ts';
 import { BPF_INSN_SZ, patchInsn, POISON_HELPER_ID } from './patch.ts';
-import { describeSpec } from './spec.ts';
+import { describeSpec, parseSpec } from './spec.ts';
 import {
   BPF_CORE_TYPE_ID_LOCAL, CoreError, RelocationError, CORE_RELO_KIND_DESC, type CoreRelo, type CoreReloResult,
 } from './types.ts';
@@ -61,13 +61,14 @@ export function relocateCore(args: RelocateCoreArgs): CoreReloResult[] {
     let description = `[${relo.typeId}] "${relo.accessStr}" (${CORE_RELO_KIND_DESC[relo.kind] ?? `kind ${relo.kind}`})`;
     try {
       if (!Number.isInteger(insnIdx) || insnIdx < 0) throw new CoreError('EINVAL', `instruction offset ${relo.insnOff} is not a multiple of ${BPF_INSN_SZ}`);
+      const localSpec = parseSpec(localBtf, relo);
+      description = describeSpec(localSpec);
       let cands: CoreCand[] | undefined;
       if (relo.kind !== BPF_CORE_TYPE_ID_LOCAL) {
         if (relo.typeId <= 0 || relo.typeId > localBtf.typeCount) throw new CoreError('EINVAL', `type id ${relo.typeId} is out of range (1..${localBtf.typeCount})`);
         cands = cache.get(localBtf, relo.typeId, targetBtf);
       }
-      const { local, res, matched } = calcReloInsn(relo, localBtf, cands, where);
-      description = describeSpec(local);
+      const { res, matched } = calcReloInsn(relo, localBtf, cands, where, localSpec);
       // libbpf keeps only the candidates that matched for the next relocations of this type.
       if (cands && matched.length > 0 && matched.length < cands.length)
         cache.narrow(localBtf, relo.typeId, targetBtf, matched.map((s) => ({ btf: s.btf, id: s.rootTypeId })));

@@ -2,7 +2,7 @@
 // modules (flat, with their load order in /etc/modules.load) and the kernel
 // config. Uncompressed newc cpio: nothing to decompress under TCG.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeCpio, type CpioEntry } from './cpio.ts';
 import type { KernelArtifacts } from './kernel.ts';
@@ -36,8 +36,12 @@ export function buildInitramfs(k: KernelArtifacts, initScriptPath: string, opts:
   const hash = createHash('sha256').update(cpio).digest('hex').slice(0, 16);
   const out = join(k.dir, `initramfs-${hash}.cpio`);
   if (!existsSync(out)) {
-    writeFileSync(`${out}.tmp`, cpio);
-    renameSync(`${out}.tmp`, out);
+    writeFileSync(`${out}.${process.pid}.tmp`, cpio);
+    renameSync(`${out}.${process.pid}.tmp`, out);
+    // drop initramfs images built from older init scripts (a concurrent run may still read one: unlinking is safe)
+    for (const f of readdirSync(k.dir)) {
+      if (/^initramfs-[0-9a-f]{16}\.cpio$/.test(f) && join(k.dir, f) !== out) rmSync(join(k.dir, f), { force: true });
+    }
   }
   return out;
 }

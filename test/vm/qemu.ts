@@ -47,13 +47,14 @@ export interface QemuConfig {
   consoleLog: string;
   outSocket: string;
   errSocket: string;
+  /** full kernel log on the console (slower boot) */
+  verbose?: boolean;
 }
 
 export function kernelCmdline(c: QemuConfig): string {
   const args = [
     'console=ttyS0',
-    'quiet',
-    'loglevel=4',
+    ...(c.verbose ? ['loglevel=7'] : ['quiet', 'loglevel=4']),
     'panic=-1', // reboot (-> qemu exits) on panic, e.g. when init dies
     'reboot=t', // triple fault: the fastest way out
     'rdinit=/init',

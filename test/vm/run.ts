@@ -20,6 +20,12 @@ const REPO = resolve(HERE, '..', '..');
 const GUEST_SCRATCH = '/tmp/tsbpf-vm'; // where the scratch share appears inside the chroot
 const EXIT_TIMEOUT = 124;
 const EXIT_GUEST_FAILED = 125;
+const QEMU_WRAPPER = `exec 3<&0
+"$@" </dev/null & q=$!
+{ cat <&3 >/dev/null; kill -9 $q 2>/dev/null; } & w=$!
+wait $q; rc=$?
+kill $w 2>/dev/null
+exit $rc`;
 
 const USAGE = `usage: npm run test:vm -- [options] [vitest args...]
   --shell CMD   run CMD (sh syntax, cwd = repo) in the guest instead of the VM suite
@@ -91,6 +97,8 @@ function commandScript(o: Options): string {
     TSBPF_VM: '1',
     TSBPF_VM_SCRATCH: GUEST_SCRATCH,
   };
+  // The kernel hands init TERM=linux; say what the host's stdout really is.
+  env.TERM = process.stdout.isTTY ? (process.env.TERM ?? 'xterm') : 'dumb';
   if (process.stdout.isTTY && !process.env.NO_COLOR) env.FORCE_COLOR = '1';
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined || k === 'TSBPF_VM_TIMEOUT' || k === 'TSBPF_VM_ACCEL') continue;
@@ -161,14 +169,21 @@ async function main(): Promise<number> {
     consoleLog: join(tmp, 'console.log'),
     outSocket: join(tmp, 'out.sock'),
     errSocket: join(tmp, 'err.sock'),
+    verbose: o.verbose,
   };
 
   let qemu: ChildProcess | undefined;
+  const killQemu = () => {
+    if (!qemu?.pid || qemu.exitCode !== null || qemu.signalCode !== null) return;
+    try {
+      process.kill(-qemu.pid, 'SIGKILL'); // our own process group: sh, qemu, cat
+    } catch {}
+  };
   let cleaned = false;
   const cleanup = () => {
     if (cleaned) return;
     cleaned = true;
-    if (qemu && qemu.exitCode === null && qemu.signalCode === null) qemu.kill('SIGKILL');
+    killQemu();
     if (o.keep) log(`kept ${tmp}`);
     else rmSync(tmp, { recursive: true, force: true });
   };
@@ -193,7 +208,13 @@ async function main(): Promise<number> {
       `, timeout ${o.timeoutSec} s; running: ${o.shell ?? 'VM suite (test/vm/suite)'}`,
   );
   const tLaunch = performance.now();
-  qemu = spawn('qemu-system-x86_64', qemuArgs(cfg), { stdio: ['ignore', 'pipe', 'pipe'] });
+  // qemu runs under a small sh in its own process group: we kill the whole
+  // group on timeout, and the sh kills qemu when our end of its stdin closes
+  // (i.e. when this process dies, even by SIGKILL), so no qemu outlives us.
+  qemu = spawn('/bin/sh', ['-c', QEMU_WRAPPER, 'tsbpf-vm-qemu', 'qemu-system-x86_64', ...qemuArgs(cfg)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
   let qemuOutput = '';
   qemu.stdout!.on('data', (d) => (qemuOutput += d));
   qemu.stderr!.on('data', (d) => (qemuOutput += d));
@@ -219,7 +240,7 @@ async function main(): Promise<number> {
   });
   const timer = setTimeout(() => {
     timedOut = true;
-    qemu!.kill('SIGKILL');
+    killQemu();
   }, o.timeoutSec * 1000);
   const { code, signal } = await exited;
   clearTimeout(timer);

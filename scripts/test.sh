@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test run on a fresh machine, as root: install what the tests need
+# (Debian packages, npm packages), then the host suite on this kernel, then the
+# VM suite inside Debian's 6.1 kernel under QEMU.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "scripts/test.sh: run as root (the tests load BPF programs, mount bpffs/tracefs and boot a VM)" >&2
+  exit 1
+fi
+
+# Debian packages: the C libbpf oracle and benchmarks (libbpf-dev, libelf-dev,
+# zlib1g-dev, gcc), clang/llvm for tests that compile BPF C, iproute2 for the
+# XDP test's veth pair, qemu + busybox for the 6.1 guest.
+PKGS="libbpf-dev libelf-dev zlib1g-dev gcc make clang-19 llvm-19 bpftool iproute2 iputils-ping qemu-system-x86 busybox-static cpio xz-utils zstd"
+missing=""
+for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  echo "installing:$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+npm ci --no-audit --no-fund
+
+echo "== host suite (kernel $(uname -r)) =="
+npx vitest run
+
+echo "== VM suite (Debian 6.1 guest) =="
+npx tsx test/vm/run.ts
