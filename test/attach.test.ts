@@ -1,10 +1,12 @@
 // Attach tests on the development kernel (Linux 6.18, no kprobes): each
 // attachment fires exactly as often as the test triggers it, and destroying
 // links leaves no fds behind.
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { libcGetpgid } from '../src/syscall/index.ts';
 import { BpfProgType } from '../src/prog/index.ts';
-import { AttachError, PerfEventLink, attachRawTracepoint, attachTracepoint, destroyLinks, tracefsPath } from '../src/attach/index.ts';
+import { AttachError, PerfEventLink, attachRawTracepoint, attachTracepoint, destroyLinks, tracefsPath, bpffsPath, removeStaleLegacyEvents } from '../src/attach/index.ts';
 import { fdCount, needsRoot } from './helpers/env.ts';
 import { Counters, counterProgram } from './attach_helpers.ts';
 
@@ -52,6 +54,37 @@ describe.skipIf(needsRoot)('tracepoints and raw tracepoints', () => {
     expect(n).toBeGreaterThanOrEqual(100n);
     expect(link.info).toBeDefined();
     prog.close();
+  });
+
+  it('pins a link on bpffs, reports its info, and unpins it', () => {
+    const prog = counterProgram(BpfProgType.BPF_PROG_TYPE_RAW_TRACEPOINT, counters.fd.value, { name: 'pinned' });
+    const link = attachRawTracepoint(prog, 'sys_enter');
+    const path = join(bpffsPath({ mount: true }), `tsbpf_attach_test_${process.pid}`);
+    try {
+      const info = link.info();
+      expect(info.typeName).toBe('BPF_LINK_TYPE_RAW_TRACEPOINT');
+      expect(info.id).toBeGreaterThan(0);
+      expect(info.progId).toBe(prog.info().id);
+      link.pin(path);
+      expect(existsSync(path)).toBe(true);
+      link.unpin();
+      expect(existsSync(path)).toBe(false);
+    } finally {
+      link.destroy();
+      prog.close();
+    }
+  });
+
+  it('removes legacy probe events left by a dead tsbpf process, and only those', () => {
+    const root = tracefsPath();
+    if (!existsSync(join(root, 'uprobe_events'))) return;
+    let dead = 4_000_000;
+    while (existsSync(`/proc/${dead}`)) dead++;
+    const ev = `uprobes/tsbpf_${dead}_stale_0_0`;
+    appendFileSync(join(root, 'uprobe_events'), `p:${ev} /bin/true:0x0\n`);
+    expect(readFileSync(join(root, 'uprobe_events'), 'utf8')).toContain(ev);
+    expect(removeStaleLegacyEvents(root, 'uprobe', true)).toContain(ev);
+    expect(readFileSync(join(root, 'uprobe_events'), 'utf8')).not.toContain(ev);
   });
 
   it('names a missing tracepoint and the tracefs path it looked for', () => {

@@ -82,16 +82,17 @@ const cleaned = new Set<string>();
  * up (its pid, in the event name, no longer exists). Only our own prefix is
  * touched, and only once per tracefs and kind per process.
  */
-export function removeStaleLegacyEvents(tracefs: string, kind: ProbeKind): string[] {
+export function removeStaleLegacyEvents(tracefs: string, kind: ProbeKind, force = false): string[] {
   const key = `${tracefs}:${kind}`;
-  if (cleaned.has(key)) return [];
+  if (cleaned.has(key) && !force) return [];
   cleaned.add(key);
   const file = join(tracefs, eventsFile(kind));
   if (!existsSync(file)) return [];
   const removed: string[] = [];
   for (const line of readFileSync(file, 'utf8').split('\n')) {
-    // "p:kprobes/tsbpf_1234_do_sys_openat2_0_0 do_sys_openat2"
-    const m = /^[pr]:([^/\s]+)\/(tsbpf_(\d+)_\S+)/.exec(line);
+    // "p:kprobes/tsbpf_1234_do_sys_openat2_0_0 do_sys_openat2" ("r16:..." for a
+    // kretprobe: the kernel shows its maxactive)
+    const m = /^[pr]\d*:([^/\s]+)\/(tsbpf_(\d+)_\S+)/.exec(line);
     if (!m || Number(m[3]) === process.pid || pidAlive(Number(m[3]))) continue;
     const ev = `${m[1]}/${m[2]}`;
     try {
@@ -111,7 +112,7 @@ export function listLegacyEvents(tracefs: string, kind: ProbeKind, pid = process
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8')
     .split('\n')
-    .map((l) => /^[pr]:(\S+)/.exec(l)?.[1])
+    .map((l) => /^[pr]\d*:(\S+)/.exec(l)?.[1])
     .filter((e): e is string => e !== undefined && e.includes(`/${EVENT_PREFIX}${pid}_`));
 }
 

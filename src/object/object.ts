@@ -11,7 +11,7 @@
 import createDebug from 'debug';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BtfBuilder, fixupDatasec, loadKernelBtf, sanitizeBtf, type Btf, BTF_KIND_DATASEC, BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO, BTF_KIND_INT, BTF_KIND_TYPEDEF, BTF_KIND_VAR, BTF_FUNC_GLOBAL, BTF_VAR_GLOBAL_ALLOCATED, BTF_INT_SIGNED } from '../btf/index.ts';
+import { BtfBuilder, fixupDatasec, loadKernelBtf, marshalBtf, parseBtf, sanitizeBtf, type Btf, BTF_KIND_DATASEC, BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO, BTF_KIND_INT, BTF_KIND_TYPEDEF, BTF_KIND_VAR, BTF_FUNC_GLOBAL, BTF_VAR_GLOBAL_ALLOCATED, BTF_INT_SIGNED } from '../btf/index.ts';
 import { STV_HIDDEN, STV_INTERNAL } from '../elf/index.ts';
 import { loadBtfIntoKernel } from '../btf/load.ts';
 import { btfFeatures } from '../features/index.ts';
@@ -22,6 +22,7 @@ import { BpfAttachType, BpfProgType } from '../prog/types.ts';
 import { FD } from '../syscall/index.ts';
 import { numPossibleCpus } from '../util/cpus.ts';
 import { applyCore, type CoreOutcome } from './core.ts';
+import { patchObjectBtf } from './btf_fixup.ts';
 import { ObjectError } from './errors.ts';
 import { resolveExterns, type ResolvedExterns } from './externs.ts';
 import { GlobalData } from './globals.ts';
@@ -230,6 +231,30 @@ export class BpfObject {
   #loadBtf(): void {
     const btf = this.spec.btf;
     if (!btf) return;
+    const kconfigSize = this.spec.maps.find((m) => m.origin === 'kconfig')?.spec.valueSize ?? 0;
+    const bytes = patchObjectBtf({ btf, elf: this.spec.elf, externs: this.spec.externs, kconfigSize }) ?? this.#fixupWithBuilder(btf);
+    // Optimistic: a current kernel takes the BTF as is. Only when it refuses are
+    // the kernel's BTF features probed and the BTF sanitized (libbpf probes first, always).
+    try {
+      this.#btfFd = loadBtfIntoKernel(bytes, `object ${this.name}`);
+      return;
+    } catch (err) {
+      log('%s: kernel refused the object BTF (%s); probing BTF features to sanitize it', this.name, (err as Error).message.split('\n')[0]);
+    }
+    const fixed = parseBtf(bytes, { name: `${this.name} BTF` });
+    const sanitized = sanitizeBtf(fixed, btfFeatures());
+    try {
+      if (sanitized === fixed) throw new Error('no kernel BTF feature is missing, nothing to sanitize');
+      this.#btfFd = loadBtfIntoKernel(marshalBtf(sanitized), `object ${this.name} (sanitized)`);
+    } catch (err) {
+      // As libbpf: BTF is optional for programs that do not need it; maps and programs go without.
+      log('%s: kernel refused the object BTF, continuing without it: %s', this.name, (err as Error).message);
+      this.#btfFd = undefined;
+    }
+  }
+
+  /** The general fix-up: decode into a builder, rewrite, encode (objects with kfunc declarations). */
+  #fixupWithBuilder(btf: Btf): Uint8Array {
     const elf = this.spec.elf;
     const b = BtfBuilder.fromBtf(btf);
     fixupDatasec(b, {
@@ -241,16 +266,7 @@ export class BpfObject {
       },
     });
     this.#fixupExternBtf(b);
-    const fixed = b.build(`${this.name} BTF`);
-    const sanitized = sanitizeBtf(fixed, btfFeatures());
-    const bytes = sanitized === fixed ? b.marshal() : (sanitized.bytes as Uint8Array);
-    try {
-      this.#btfFd = loadBtfIntoKernel(bytes, `object ${this.name}`);
-    } catch (err) {
-      // As libbpf: BTF is optional for programs that do not need it; maps and programs go without.
-      log('%s: kernel refused the object BTF, continuing without it: %s', this.name, (err as Error).message);
-      this.#btfFd = undefined;
-    }
+    return b.marshal();
   }
 
   /** .kconfig and .ksyms DATASECs describe externs; the kernel wants them as ordinary allocated variables (libbpf does the same). */

@@ -124,15 +124,33 @@ function compositesMatch(localBtf: Btf, localId: number, targBtf: Btf, targId: n
   const l = composite(localBtf, localId);
   const t = composite(targBtf, targId);
   if (l.members.length > t.members.length) return false;
+  // Every local member needs a same-named (modulo flavor) target member whose type matches.
+  // Target members grouped by essential name, in member order: the members namesMatch()
+  // accepts for a local name are exactly those under its essential name ('' = anonymous).
+  const byName = targetMembersByEssentialName(targBtf, targId);
   for (const lm of l.members) {
-    let matched = false;
-    for (const tm of t.members) {
-      if (!namesMatch(lm.name, tm.name)) continue;
-      if (typesMatchAt(localBtf, lm.type, targBtf, tm.type, behindPtr, level - 1)) { matched = true; break; }
-    }
-    if (!matched) return false;
+    const cands = byName.get(lm.name.slice(0, essentialNameLen(lm.name)));
+    if (!cands?.some((tm) => typesMatchAt(localBtf, lm.type, targBtf, tm, behindPtr, level - 1))) return false;
   }
   return true;
+}
+
+/** Per target BTF and composite id: essential member name -> member type ids, in member order. */
+const membersByName = new WeakMap<Btf, Map<number, Map<string, number[]>>>();
+function targetMembersByEssentialName(btf: Btf, id: number): Map<string, number[]> {
+  let perBtf = membersByName.get(btf);
+  if (!perBtf) membersByName.set(btf, (perBtf = new Map()));
+  let m = perBtf.get(id);
+  if (!m) {
+    m = new Map();
+    for (const tm of composite(btf, id).members) {
+      const key = tm.name.slice(0, essentialNameLen(tm.name));
+      const list = m.get(key);
+      if (list) list.push(tm.type); else m.set(key, [tm.type]);
+    }
+    perBtf.set(id, m);
+  }
+  return m;
 }
 
 /** __bpf_core_types_match */

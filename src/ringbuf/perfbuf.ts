@@ -46,6 +46,7 @@ class CpuRing {
   readonly meta32: Int32Array;
   readonly meta64: BigInt64Array;
   readonly view: DataView;
+  readonly data32: Int32Array;
   readonly size: number;
   readonly mask: number;
   readonly chunk: number;
@@ -66,6 +67,7 @@ class CpuRing {
     this.meta32 = new Int32Array(mapping.buffer, 0, PAGE_SIZE / 4);
     this.meta64 = new BigInt64Array(mapping.buffer, 0, PAGE_SIZE / 8);
     this.view = new DataView(mapping.buffer, PAGE_SIZE, this.size);
+    this.data32 = new Int32Array(mapping.buffer, PAGE_SIZE, this.size >>> 2);
     const tail = BigInt.asUintN(64, Atomics.load(this.meta64, DATA_TAIL / 2));
     this.tail = Number(tail & 0xffffffffn) | 0;
     this.tailHi = Number(tail >> 32n);
@@ -191,6 +193,7 @@ export class PerfBuffer extends EventSource {
 
   #drain(r: CpuRing, cb: RecordCallback): number {
     const view = r.view;
+    const data32 = r.data32;
     const mask = r.mask;
     const size = r.size;
     const cpu = r.cpu;
@@ -204,8 +207,9 @@ export class PerfBuffer extends EventSource {
       if (((end - tail) | 0) <= 0) break;
       while (((end - tail) | 0) > 0) {
         const off = tail & mask;
-        const type = view.getUint32(off, true);
-        const len = view.getUint16(off + 6, true);
+        // records are 8-byte aligned: the header never straddles the end
+        const type = data32[off >> 2]!;
+        const len = data32[(off >> 2) + 1]! >>> 16;
         let v = view;
         let base = off;
         if (off + len > size) {
@@ -220,7 +224,7 @@ export class PerfBuffer extends EventSource {
         tail = (tail + len) | 0;
         if (type === PERF_RECORD_SAMPLE) {
           n++;
-          if (cb(v, base + 12, v.getUint32(base + 8, true), cpu)) {
+          if (cb(v, base + 12, v === view ? data32[(off >> 2) + 2]! : v.getUint32(8, true), cpu)) {
             stop = true;
             break;
           }

@@ -6,7 +6,7 @@
 // stderr come back on two virtio serial ports, its exit status through a
 // scratch 9p share; that status becomes ours. See test/vm/README.md.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -130,6 +130,28 @@ function portServer(path: string, sink: NodeJS.WritableStream, onData: () => voi
   return { server, ended };
 }
 
+/** Removes temp dirs left by runs that were SIGKILLed (their owner pid is gone). */
+function sweepStaleTempDirs(log: (m: string) => void): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith('tsbpf-vm-')) continue;
+    const dir = join(tmpdir(), name);
+    let pid: number;
+    try {
+      pid = Number(readFileSync(join(dir, 'owner.pid'), 'utf8'));
+    } catch {
+      continue; // being created, or not ours
+    }
+    try {
+      process.kill(pid, 0);
+      continue; // still running
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') continue;
+    }
+    log(`removing stale ${dir} (run ${pid} is gone)`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 function tail(file: string, lines: number): string {
@@ -152,7 +174,9 @@ async function main(): Promise<number> {
   const initramfs = buildInitramfs(kernel, join(HERE, 'init.sh'), { msize: 512000, rootCache: 'cache=loose' });
   const { accel, why } = pickAccel(process.env.TSBPF_VM_ACCEL);
 
+  sweepStaleTempDirs(log);
   const tmp = mkdtempSync(join(tmpdir(), 'tsbpf-vm-'));
+  writeFileSync(join(tmp, 'owner.pid'), String(process.pid));
   const scratch = join(tmp, 'scratch');
   mkdirSync(scratch);
   chmodSync(scratch, 0o1777);
@@ -184,7 +208,10 @@ async function main(): Promise<number> {
     if (cleaned) return;
     cleaned = true;
     killQemu();
-    if (o.keep) log(`kept ${tmp}`);
+    if (o.keep) {
+      rmSync(join(tmp, 'owner.pid'), { force: true }); // so later runs do not sweep it
+      log(`kept ${tmp}`);
+    }
     else rmSync(tmp, { recursive: true, force: true });
   };
   process.on('exit', cleanup);
