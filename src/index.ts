@@ -8,3 +8,5 @@ export { parseElf, ElfFile, ElfError } from './elf/index.ts';
 export { parseBtf, parseBtfExt, Btf, BtfError, loadKernelBtf, typeToC } from './btf/index.ts';
 export { relocateCore, RelocationError, BpfCoreReloKind } from './relo/index.ts';
 export { SyscallError, BpfSyscallError } from './syscall/index.ts';
+export * from './attach/index.ts';
+export * from './ringbuf/index.ts';

@@ -12,7 +12,9 @@ import { ifindexOf } from './netdev.ts';
 export const BPF_F_BEFORE = 1 << 3;
 export const BPF_F_AFTER = 1 << 4;
 export const BPF_F_ID = 1 << 5;
-export const BPF_F_LINK = 1 << 13;
+/** Same bit as the map flag BPF_F_LINK; re-exported from src/maps. */
+import { BPF_F_LINK } from '../maps/types.ts';
+export { BPF_F_LINK };
 
 export interface TcxOptions {
   /** Placement: BPF_F_BEFORE/BPF_F_AFTER, optionally with BPF_F_ID/BPF_F_LINK. */

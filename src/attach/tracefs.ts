@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SyscallError, lastErrno, libcMount } from '../syscall/index.ts';
 import { AttachError } from './errors.ts';
+import { BPF_FS_MAGIC } from '../maps/pin.ts';
 
 const log = createDebug('tsbpf:attach');
 
@@ -18,7 +19,6 @@ const DEBUGFS_MAGIC = 0x64626720;
 export const TRACEFS_PATHS: readonly string[] = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
 /** Where bpffs is conventionally mounted. */
 export const BPFFS_PATH = '/sys/fs/bpf';
-const BPF_FS_MAGIC = 0xcafe4a11;
 
 export interface TracefsOptions {
   /**
@@ -99,7 +99,3 @@ export function bpffsPath(opts: { mount?: boolean; path?: string } = {}): string
   throw new AttachError('', 'bpffs', `bpffs is not mounted: mount -t bpf bpf ${p} (or pass {mount: true} / set TSBPF_MOUNT=1)`);
 }
 
-/** True when `path` is on a bpf filesystem. */
-export function isOnBpffs(path: string): boolean {
-  return fsType(path) === BPF_FS_MAGIC;
-}

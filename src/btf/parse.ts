@@ -1,8 +1,19 @@
-// The lazy BTF reader. parseBtf() makes a single pass over the type headers and
-// records where each type starts (a Uint32Array of word offsets); no JS object
-// is created per type. Types are decoded on demand by btf.type(id), and names are
-// found through an open-addressing hash table over the raw name bytes, built on
-// the first lookup.
+// The lazy BTF reader. A pass over the type headers records where each type
+// starts (a Uint32Array of word offsets); no JS object is created per type.
+// Types are decoded on demand by btf.type(id).
+//
+// By default parseBtf() makes that pass up front, so a malformed type section is
+// refused at once. With `lazy` (used for the kernel's own BTF, which the kernel
+// validated when it booted) the pass runs only as far as the ids asked for: the
+// structs a CO-RE program touches sit in the first few thousand of vmlinux's
+// ~126k types, and the pass over all of them is the biggest cost of a fresh
+// process that only needs a handful.
+//
+// Lookups by name: the first few of each kind compare names type by type, in id
+// order, like libbpf's btf__find_by_name_kind (cheap when the match is early, and
+// they need only the part of the pass that reaches it). Once those linear lookups
+// have compared LINEAR_LOOKUP_BUDGET names of a kind, an open-addressing hash
+// table over that kind's names is built (see NameIndex) and used from then on.
 import createDebug from 'debug';
 import { BtfError } from './errors.ts';
 import {
@@ -12,7 +23,7 @@ import {
   BTF_KIND_VAR, BTF_KIND_DATASEC, BTF_KIND_FLOAT, BTF_KIND_DECL_TAG, BTF_KIND_TYPE_TAG, BTF_KIND_ENUM64,
   type BtfType, type BtfMember, type BtfEnumValue, type BtfEnum64Value, type BtfParam, type BtfVarSecinfo,
 } from './types.ts';
-import { NameIndex } from './strings.ts';
+import { NameIndex, nameEquals } from './strings.ts';
 
 const log = createDebug('tsbpf:btf');
 /** Buffer's native UTF-8 decoder, without toString()'s argument juggling. */
@@ -24,7 +35,24 @@ export interface ParseBtfOptions {
   base?: Btf;
   /** Used in error messages and logs. */
   name?: string;
+  /**
+   * Scan the type headers on demand instead of up front. Faster when only a few
+   * types are needed, but a malformed type section is then reported (as a
+   * BtfError) by the first access that reaches it rather than by parseBtf().
+   * For trusted blobs: the running kernel's BTF.
+   */
+  lazy?: boolean;
 }
+
+/**
+ * How many names of one kind the linear lookups may compare, in total, before
+ * the hash index of that kind is built. Building it costs about one hash per
+ * type of the kind (10,682 STRUCTs, 56,277 FUNCs in a 6.18 vmlinux), so this
+ * budget bounds the linear work to the order of one index build, while lookups
+ * of early types (the common case: vmlinux's core structs have ids < 10,000)
+ * never pay for an index at all.
+ */
+const LINEAR_LOOKUP_BUDGET = 8192;
 
 /** The decoded btf_header. Offsets are relative to the end of the header, as on disk. */
 export interface BtfHeader {
@@ -48,19 +76,27 @@ export class Btf {
   readonly swapped: boolean;
   /** First id described by this blob: 1, or base.typeCount + 1 for split BTF. */
   readonly startId: number;
-  /** Highest valid type id (base types included). */
-  readonly typeCount: number;
   /** First string offset owned by this blob: 0, or the base's string length for split BTF. */
   readonly startStrOff: number;
 
   /** The type section as 32-bit words in host order (every BTF field is a 32-bit word). */
   readonly #words: Uint32Array;
-  /** #offsets[id - startId] = word index of that type's btf_type header. */
-  readonly #offsets: Uint32Array;
+  /** Byte offset of the type section in the blob, for error messages. */
+  readonly #typeAt: number;
+  // The header pass, which may stop and resume (lazy parsing). Both arrays grow
+  // by doubling; slots past #count are 0, which is no valid kind.
+  /** #offsets[id - startId] = word index of that type's btf_type header, for the first #count types. */
+  #offsets: Uint32Array;
   /** #kinds[id - startId] = BTF_KIND_* (one byte per type, for kind filters without touching the words). */
-  readonly #kinds: Uint8Array;
-  /** Number of local types of each kind. */
-  readonly #kindCounts: Uint32Array;
+  #kinds: Uint8Array;
+  /** Number of types the pass has recorded. */
+  #count = 0;
+  /** Word index where the pass resumes; #words.length once every type is recorded. */
+  #scanAt = 0;
+  /** Number of recorded types of each kind (complete once the pass is). */
+  readonly #kindCounts = new Uint32Array(32);
+  /** Names compared so far by linear lookups, per kind (see LINEAR_LOOKUP_BUDGET). */
+  readonly #linearWork = new Uint32Array(NR_BTF_KINDS);
   /** The string section; a Buffer view for native indexOf/utf8 decoding. */
   readonly #strings: Buffer;
   /** The same bytes as a plain Uint8Array: its indexOf is a V8 builtin, Buffer's goes through JS argument handling. */
@@ -116,19 +152,29 @@ export class Btf {
       for (let i = 0; i < words.length; i++) words[i] = src.getUint32(i * 4, le);
     }
     this.#words = words;
-    const scan = scanTypes(words, h.hdrLen + h.typeOff, where);
-    this.#offsets = scan.offsets;
-    this.#kinds = scan.kinds;
-    this.#kindCounts = scan.kindCounts;
+    this.#typeAt = h.hdrLen + h.typeOff;
+    this.#offsets = new Uint32Array(0);
+    this.#kinds = new Uint8Array(0);
 
     this.startId = opts.base ? opts.base.typeCount + 1 : 1;
     this.startStrOff = opts.base ? opts.base.stringsLength + opts.base.startStrOff : 0;
-    this.typeCount = this.startId + this.#offsets.length - 1;
-    log('%s: %d types (ids %d..%d), %d bytes of strings%s', where, this.#offsets.length, this.startId, this.typeCount, h.strLen, this.swapped ? ', byte-swapped' : '');
+    if (opts.lazy) {
+      log('%s: %d bytes of types (scanned on demand), %d bytes of strings%s', where, h.typeLen, h.strLen, this.swapped ? ', byte-swapped' : '');
+    } else {
+      this.#scanAll();
+      log('%s: %d types (ids %d..%d), %d bytes of strings%s', where, this.#count, this.startId, this.typeCount, h.strLen, this.swapped ? ', byte-swapped' : '');
+    }
   }
 
-  /** Number of types described by this blob alone (without the base). */
-  get localTypeCount(): number { return this.#offsets.length; }
+  /** Number of types described by this blob alone (without the base). Completes a lazy header pass. */
+  get localTypeCount(): number {
+    this.#scanAll();
+    return this.#count;
+  }
+  /** Highest valid type id (base types included). Completes a lazy header pass. */
+  get typeCount(): number {
+    return this.startId + this.localTypeCount - 1;
+  }
   /** Length of this blob's string section. */
   get stringsLength(): number { return this.#strings.length; }
   /** This blob's string section bytes (a view, not a copy). */
@@ -136,10 +182,81 @@ export class Btf {
 
   // ---- raw accessors (no allocation) -------------------------------------
 
+  // ---- the header pass ---------------------------------------------------
+
+  /**
+   * Record more type headers: up to the arrays' capacity, which this doubles
+   * first when it is full. One flat loop: the length of a type is
+   * BASE_WORDS[kind] + VLEN_WORDS[kind] * vlen, checked to fit the section.
+   */
+  #scanMore(): void {
+    const words = this.#words;
+    const total = words.length;
+    let off = this.#scanAt;
+    if (off >= total) return;
+    let n = this.#count;
+    if (n === this.#offsets.length) {
+      // Every type is at least 3 words: that bounds how many can remain.
+      const cap = Math.min(Math.max(1024, n * 2), n + Math.floor((total - off) / 3) + 1);
+      const offsets = new Uint32Array(cap);
+      const kinds = new Uint8Array(cap);
+      offsets.set(this.#offsets);
+      kinds.set(this.#kinds);
+      this.#offsets = offsets;
+      this.#kinds = kinds;
+    }
+    const offsets = this.#offsets;
+    const kinds = this.#kinds;
+    const kindCounts = this.#kindCounts;
+    const cap = offsets.length;
+    while (off < total && n < cap) {
+      if (off + 3 > total) throw this.#scanError(off, n, true);
+      const info = words[off + 1]!;
+      const kind = (info >>> 24) & 0x1f;
+      const fixed = BASE_WORDS[kind]!;
+      const len = fixed + VLEN_WORDS[kind]! * (info & 0xffff);
+      if (fixed === 0 || off + len > total) throw this.#scanError(off, n, false);
+      offsets[n] = off;
+      kinds[n++] = kind;
+      kindCounts[kind]++;
+      off += len;
+    }
+    this.#count = n;
+    this.#scanAt = off;
+  }
+
+  /** Run the header pass until at least `n` types are recorded or the section ends. */
+  #scanTo(n: number): void {
+    while (this.#count < n && this.#scanAt < this.#words.length) this.#scanMore();
+  }
+
+  /** Finish the header pass. */
+  #scanAll(): void {
+    while (this.#scanAt < this.#words.length) this.#scanMore();
+  }
+
+  #scanError(off: number, n: number, truncated: boolean): BtfError {
+    const at = this.#typeAt + off * 4;
+    if (truncated) return new BtfError(`${this.name}: type [${n + 1}] header is truncated at byte offset ${at}`, at);
+    const info = this.#words[off + 1]!;
+    const kind = (info >>> 24) & 0x1f;
+    if (BASE_WORDS[kind] === 0) return new BtfError(`${this.name}: type [${n + 1}] at byte offset ${at} has invalid kind ${kind}`, at);
+    return new BtfError(`${this.name}: type [${n + 1}] (${BTF_KIND_NAMES[kind]}, vlen ${info & 0xffff}) at byte offset ${at} runs past the end of the type section`, at);
+  }
+
+  /** Whether `id` names a type (void, base and local ids), running the header pass as far as needed. */
+  #exists(id: number): boolean {
+    const i = id - this.startId;
+    if (i < 0) return id >= 0;
+    if (i >= this.#count) this.#scanTo(i + 1);
+    return i < this.#count;
+  }
+
   /** Word offset of `id`'s header in the type section; throws for ids that are not local. */
   #at(id: number): number {
     const i = id - this.startId;
-    if (i < 0 || i >= this.#offsets.length || !Number.isInteger(id)) throw new BtfError(`${this.name}: type id ${id} is out of range (1..${this.typeCount})`);
+    if (i >= this.#count) this.#scanTo(i + 1);
+    if (i < 0 || i >= this.#count || !Number.isInteger(id)) throw new BtfError(`${this.name}: type id ${id} is out of range (1..${this.typeCount})`);
     return this.#offsets[i]!;
   }
 
@@ -147,7 +264,7 @@ export class Btf {
   kindOf(id: number): number {
     if (id === 0) return 0;
     const i = id - this.startId;
-    if (i >= 0 && i < this.#kinds.length) return this.#kinds[i]!;
+    if (i >= 0 && i < this.#count) return this.#kinds[i]!;
     if (id < this.startId && this.base) return this.base.kindOf(id);
     return (this.#words[this.#at(id) + 1]! >>> 24) & 0x1f;
   }
@@ -208,7 +325,7 @@ export class Btf {
   }
 
   #ref(id: number, ref: number, what: string): number {
-    if (ref > this.typeCount) throw new BtfError(`${this.name}: type [${id}] ${what} refers to type ${ref} but the last type is ${this.typeCount}`);
+    if (!this.#exists(ref)) throw new BtfError(`${this.name}: type [${id}] ${what} refers to type ${ref} but the last type is ${this.typeCount}`);
     return ref;
   }
 
@@ -288,11 +405,12 @@ export class Btf {
 
   // ---- lookup by name -----------------------------------------------------
 
-  /** The name index of one kind, built on first use (cost: one pass over the kind bytes, hashing names of that kind). */
+  /** The name index of one kind, built on first use (cost: the rest of the header pass, then hashing the names of that kind). */
   #index(kind: number): NameIndex {
     let idx = this.#names[kind];
     if (!idx) {
       const t0 = performance.now();
+      this.#scanAll();
       idx = NameIndex.build(this.#words, this.#offsets, this.#kinds, kind, this.#kindCounts[kind]!, this.#strBytes, this.startStrOff, this.base);
       this.#names[kind] = idx;
       log('%s: name index for %s (%d types) built in %s ms', this.name, BTF_KIND_NAMES[kind], idx.size, (performance.now() - t0).toFixed(2));
@@ -321,7 +439,41 @@ export class Btf {
       if (id > 0) return id;
     }
     if (name === '' || !(kind > 0 && kind < NR_BTF_KINDS)) return -1;
+    if (this.#names[kind] === undefined && this.#linearWork[kind]! < LINEAR_LOOKUP_BUDGET) return this.#findFirstLinear(name, kind);
     return this.#index(kind).first(name, this.startId);
+  }
+
+  /**
+   * The first local type of `kind` named `name`, comparing names in id order and
+   * running the header pass only as far as the match. Hands over to the hash
+   * index once the kind's LINEAR_LOOKUP_BUDGET is spent.
+   */
+  #findFirstLinear(name: string, kind: number): number {
+    const q = Buffer.from(name, 'utf8');
+    const words = this.#words;
+    let work = this.#linearWork[kind]!;
+    let i = 0;
+    for (;;) {
+      // Unrecorded slots hold 0, which no kind has, so indexOf stops at the pass's frontier.
+      i = this.#kinds.indexOf(kind, i);
+      if (i < 0) {
+        if (this.#scanAt >= words.length) break;
+        i = this.#count;
+        this.#scanMore();
+        continue;
+      }
+      if (++work > LINEAR_LOOKUP_BUDGET) {
+        this.#linearWork[kind] = work;
+        return this.#index(kind).first(name, this.startId);
+      }
+      if (nameEquals(words[this.#offsets[i]!]!, q, this.#strBytes, this.startStrOff, this.base)) {
+        this.#linearWork[kind] = work;
+        return this.startId + i;
+      }
+      i++;
+    }
+    this.#linearWork[kind] = work;
+    return -1;
   }
 
   // ---- iteration ----------------------------------------------------------
@@ -347,43 +499,4 @@ for (let k = 1; k < NR_BTF_KINDS; k++) {
   const fixed = btfTypeWords(k, 0);
   BASE_WORDS[k] = fixed;
   VLEN_WORDS[k] = btfTypeWords(k, 1) - fixed;
-}
-
-/**
- * One pass over the type headers: compute each type's length from its kind and
- * vlen, check it fits, and record its word offset and kind. `fileAt` is the byte
- * offset of the type section in the blob, for error messages.
- */
-function scanTypes(words: Uint32Array, fileAt: number, where: string): { offsets: Uint32Array; kinds: Uint8Array; kindCounts: Uint32Array } {
-  const total = words.length;
-  // Every type is at least 3 words, so this bounds the count.
-  const bound = Math.floor(total / 3) + 1;
-  const offsets = new Uint32Array(bound);
-  const kinds = new Uint8Array(bound);
-  const kindCounts = new Uint32Array(32);
-  const base = BASE_WORDS;
-  const perVlen = VLEN_WORDS;
-  let n = 0;
-  let off = 0;
-  while (off < total) {
-    if (off + 3 > total) throw new BtfError(`${where}: type [${n + 1}] header is truncated at byte offset ${fileAt + off * 4}`, fileAt + off * 4);
-    const info = words[off + 1]!;
-    const kind = (info >>> 24) & 0x1f;
-    const fixed = base[kind]!;
-    const len = fixed + perVlen[kind]! * (info & 0xffff);
-    if (fixed === 0 || off + len > total) throw scanError(words, off, n, fileAt, where);
-    offsets[n] = off;
-    kinds[n++] = kind;
-    kindCounts[kind]++;
-    off += len;
-  }
-  return { offsets: offsets.slice(0, n), kinds: kinds.slice(0, n), kindCounts };
-}
-
-function scanError(words: Uint32Array, off: number, n: number, fileAt: number, where: string): BtfError {
-  const info = words[off + 1]!;
-  const kind = (info >>> 24) & 0x1f;
-  const at = fileAt + off * 4;
-  if (BASE_WORDS[kind] === 0) return new BtfError(`${where}: type [${n + 1}] at byte offset ${at} has invalid kind ${kind}`, at);
-  return new BtfError(`${where}: type [${n + 1}] (${BTF_KIND_NAMES[kind]}, vlen ${info & 0xffff}) at byte offset ${at} runs past the end of the type section`, at);
 }

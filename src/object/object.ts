@@ -20,6 +20,7 @@ import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_M
 import { Program, type LoadOptions } from '../prog/index.ts';
 import { BpfAttachType, BpfProgType } from '../prog/types.ts';
 import { FD } from '../syscall/index.ts';
+import { autoAttach, destroyLinks, Link, type AutoAttachOptions } from '../attach/index.ts';
 import { numPossibleCpus } from '../util/cpus.ts';
 import { applyCore, type CoreOutcome } from './core.ts';
 import { patchObjectBtf } from './btf_fixup.ts';
@@ -549,18 +550,60 @@ export class BpfObject {
     return this.#links;
   }
 
-  /** Detach links (concurrently), close programs, maps and BTF. Idempotent. */
+  /**
+   * Attach one program by its section name (libbpf's bpf_program__attach).
+   * The link is kept and released by destroy().
+   */
+  attach(name: string, opts: AutoAttachOptions = {}): Link {
+    const p = this.program(name);
+    if (!p.prog) throw new ObjectError(this.name, `program "${name}" is not loaded (autoload off, or load() not called)`);
+    return this.adopt(autoAttach(p.prog, p.sectionName, opts));
+  }
+
+  /**
+   * Attach every loaded program whose section says where (what a libbpf
+   * skeleton's __attach() does); programs with no auto-attach target
+   * (xdp without an interface, perf_event, syscall, ...) are skipped.
+   */
+  attachAll(opts: AutoAttachOptions = {}): Link[] {
+    const links: Link[] = [];
+    for (const p of this.programs.values()) {
+      if (!p.prog || !AUTO_ATTACHABLE.has(p.spec.def.attach) || (p.spec.def.attach === 'uprobe' && !p.attachTarget)) continue;
+      links.push(this.attach(p.name, opts));
+    }
+    return links;
+  }
+
+  /**
+   * Detach links, close programs, maps and BTF. Idempotent. Links are
+   * released concurrently: closing a tracepoint link sleeps through RCU grace
+   * periods in the kernel, and two closes in flight overlap them.
+   */
   async destroy(): Promise<void> {
     if (this.#state === 'destroyed') return;
     this.#state = 'destroyed';
     const links = this.#links.splice(0);
-    await Promise.all(links.map((l) => l.destroy()));
+    const attachLinks = links.filter((l): l is Link => l instanceof Link);
+    let failure: unknown;
+    try {
+      await destroyLinks(attachLinks);
+      await Promise.all(links.filter((l) => !(l instanceof Link)).map((l) => l.destroy()));
+    } catch (e) {
+      failure = e;
+    }
     this.#release();
+    if (failure) throw failure;
   }
 
   /** Synchronous release of everything but links (used on load failure and by destroy). */
   #release(): void {
-    for (const l of this.#links.splice(0)) void l.destroy();
+    for (const l of this.#links.splice(0)) {
+      try {
+        void l.destroy();
+      } catch {
+        // best effort on a failure path; the original error is what the caller sees
+      }
+    }
     for (const p of this.programs.values()) {
       p.prog?.close();
       p.prog = undefined;
@@ -573,6 +616,9 @@ export class BpfObject {
     this.#btfFd = undefined;
   }
 }
+
+/** Section kinds a program can be attached by its section name alone. */
+const AUTO_ATTACHABLE = new Set(['tracepoint', 'raw_tracepoint', 'tracing', 'kprobe', 'ksyscall', 'uprobe', 'iter']);
 
 /** Map types the kernel refuses BTF key/value ids for (libbpf drops them too). */
 const REJECTS_BTF = new Set<number>([

@@ -6,7 +6,7 @@ import { BpfCmd, FdOnlyAttr, GetIdAttr, LinkCreateAttr, LinkUpdateAttr, MapBatch
 import { BpfSyscallError, EAGAIN, ENOENT } from './errors.ts';
 import { FD } from './fd.ts';
 import type { Field, Layout, Struct, Values } from './layout.ts';
-import { SYS_bpf, addressOf, errno, sysBpf } from './libc.ts';
+import { SYS_bpf, addressOf, errno, sysBpf, sysBpfAt } from './libc.ts';
 
 const log = createDebug('tsbpf:syscall');
 
@@ -69,12 +69,15 @@ export class MapElemCommands {
   #keyInAttr: Uint8Array | null = null;
   #valueInAttr: Uint8Array | null = null;
   #flagsInAttr: number | bigint = 0;
+  /** The attr's address, cached: the buffer lives as long as this object, and its address never moves. */
+  readonly #attrAt: number;
 
   constructor(
     mapFd: number,
     readonly context: string,
   ) {
     this.#attr.set('map_fd', mapFd);
+    this.#attrAt = Number(addressOf(this.#attr.buf));
   }
 
   #setKey(key: Uint8Array | null): void {
@@ -94,7 +97,7 @@ export class MapElemCommands {
       this.#flagsInAttr = flags;
       this.#attr.dv.setBigUint64(this.#flagsOff, BigInt.asUintN(64, BigInt(flags)), true);
     }
-    const ret = sysBpf(SYS_bpf, cmd, this.#attr.buf, 32);
+    const ret = sysBpfAt(SYS_bpf, cmd, this.#attrAt, 32);
     if (ret >= 0) return true;
     const e = errno();
     if (enoentIsFalse && e === ENOENT) return false;
