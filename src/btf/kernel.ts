@@ -5,8 +5,13 @@
 // (lazy, read-only) are kept in a Map keyed by path until clearKernelBtfCache().
 // This is one of the project's documented caches: the kernel's BTF does not change
 // while we run, and parsing it costs milliseconds and 5+ MB.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+//
+// The files are read with readFileRaw (sysfs serves them one page per read();
+// see src/syscall/file.ts) and parsed lazily: the kernel validated its BTF when
+// it loaded it, and most users need a few types out of ~126k (see parse.ts).
+import { existsSync, readdirSync } from 'node:fs';
 import createDebug from 'debug';
+import { readFileRaw } from '../syscall/index.ts';
 import { BtfError } from './errors.ts';
 import { parseBtf, type Btf } from './parse.ts';
 
@@ -24,13 +29,13 @@ export function loadKernelBtf(opts: { path?: string } = {}): Btf {
   if (!btf) {
     let bytes: Buffer;
     try {
-      bytes = readFileSync(path);
+      bytes = readFileRaw(path);
     } catch (e) {
       throw new BtfError(`cannot read kernel BTF ${path}: ${(e as Error).message}${path === VMLINUX_BTF_PATH ? ' (is CONFIG_DEBUG_INFO_BTF enabled?)' : ''}`);
     }
-    btf = parseBtf(bytes, { name: path });
+    btf = parseBtf(bytes, { name: path, lazy: true });
     cache.set(path, btf);
-    log('kernel BTF %s: %d types', path, btf.typeCount);
+    log('kernel BTF %s: %d bytes', path, bytes.length);
   }
   return btf;
 }
@@ -48,9 +53,9 @@ export function loadModuleBtf(module: string, opts: { base?: Btf; dir?: string }
   if (cached) return cached;
   if (!existsSync(path)) return undefined;
   const base = opts.base ?? loadKernelBtf();
-  const btf = parseBtf(readFileSync(path), { base, name: path });
+  const btf = parseBtf(readFileRaw(path), { base, name: path, lazy: true });
   cache.set(path, btf);
-  log('module BTF %s: %d types after %d base types', path, btf.localTypeCount, base.typeCount);
+  log('module BTF %s: ids from %d', path, btf.startId);
   return btf;
 }
 

@@ -210,12 +210,20 @@ export class Btf {
     const kindCounts = this.#kindCounts;
     const cap = offsets.length;
     while (off < total && n < cap) {
-      if (off + 3 > total) throw this.#scanError(off, n, true);
+      if (off + 3 > total) {
+        this.#count = n;
+        this.#scanAt = off;
+        throw this.#scanError(off, n, true);
+      }
       const info = words[off + 1]!;
       const kind = (info >>> 24) & 0x1f;
       const fixed = BASE_WORDS[kind]!;
       const len = fixed + VLEN_WORDS[kind]! * (info & 0xffff);
-      if (fixed === 0 || off + len > total) throw this.#scanError(off, n, false);
+      if (fixed === 0 || off + len > total) {
+        this.#count = n; // keep what is valid: the error repeats at this type on every later access
+        this.#scanAt = off;
+        throw this.#scanError(off, n, false);
+      }
       offsets[n] = off;
       kinds[n++] = kind;
       kindCounts[kind]++;
@@ -480,11 +488,11 @@ export class Btf {
 
   /** Every type id of this blob (local ids only for split BTF). */
   *ids(): IterableIterator<number> {
-    for (let id = this.startId; id <= this.typeCount; id++) yield id;
+    for (let id = this.startId, last = this.typeCount; id <= last; id++) yield id;
   }
   /** Every local type, decoded without caching. */
   *types(): IterableIterator<BtfType> {
-    for (let id = this.startId; id <= this.typeCount; id++) yield this.decode(id);
+    for (let id = this.startId, last = this.typeCount; id <= last; id++) yield this.decode(id);
   }
   [Symbol.iterator](): IterableIterator<BtfType> { return this.types(); }
 

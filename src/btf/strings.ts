@@ -81,18 +81,26 @@ export class NameIndex {
   }
 
   #equals(id: number, startId: number, q: Uint8Array): boolean {
-    const off = this.words[this.offsets[id - startId]!]!;
-    let arr = this.strings;
-    let p = off - this.startStrOff;
-    if (p < 0) {
-      const r = baseString(this.base, off);
-      if (!r) return false;
-      [arr, p] = r;
-    }
-    if (p + q.length >= arr.length) return false;
-    for (let i = 0; i < q.length; i++) if (arr[p + i] !== q[i]) return false;
-    return arr[p + q.length] === 0;
+    return nameEquals(this.words[this.offsets[id - startId]!]!, q, this.strings, this.startStrOff, this.base);
   }
+}
+
+/**
+ * Whether the NUL-terminated string at offset `off` (of a string section that
+ * starts at `startStrOff`, continuing `base`'s for split BTF) is `q`'s bytes.
+ */
+export function nameEquals(off: number, q: Uint8Array, strings: Uint8Array, startStrOff: number, base: Btf | undefined): boolean {
+  let arr = strings;
+  let p = off - startStrOff;
+  if (p < 0) {
+    const r = baseString(base, off);
+    if (!r) return false;
+    [arr, p] = r;
+  }
+  const n = q.length;
+  if (p + n >= arr.length || arr[p + n] !== 0) return false;
+  for (let i = 0; i < n; i++) if (arr[p + i] !== q[i]) return false;
+  return true;
 }
 
 /** Where string offset `off` lives in a base BTF chain: [bytes, index]. */

@@ -65,6 +65,11 @@ export function btfFeatures(): BtfFeatures {
   };
 }
 
+/** True when a test has forced some probe's answer (the loader then sanitizes up front). */
+export function hasFeatureOverrides(): boolean {
+  return overrides.size > 0;
+}
+
 /** Force a probe's answer (tests of sanitization); `undefined` removes the override. */
 export function overrideFeature(name: FeatureName, value: boolean | undefined): void {
   if (value === undefined) overrides.delete(name);
