@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfObject, ObjectError } from '../src/object/index.ts';
 import { ProgramLoadError } from '../src/prog/index.ts';
+import { ElfError } from '../src/elf/index.ts';
 import { MapType } from '../src/maps/index.ts';
 import { BPF_DIR, oracleAvailable, oracleLoadSync } from './helpers/oracle.ts';
 import { fdCount, needsRoot } from './helpers/env.ts';
@@ -265,7 +266,26 @@ describe.skipIf(needsRoot)('object lifecycle on the real kernel', () => {
     }
   });
 
-  it('an unknown section is a clear error naming it', () => {
-    expect(() => BpfObject.open(obj('minimal')).program('nope')).toThrow(ObjectError);
+  it('an unknown program section is a clear error naming the section and the program', () => {
+    const bytes = Buffer.from(readFileSync(obj('minimal')));
+    const from = Buffer.from('tp/syscalls/sys_enter_write');
+    const to = Buffer.from('zz/syscalls/sys_enter_write');
+    for (let at = bytes.indexOf(from); at >= 0; at = bytes.indexOf(from, at + 1)) to.copy(bytes, at);
+    expect(() => BpfObject.open(bytes, { name: 'renamed' })).toThrow(ObjectError);
+    expect(() => BpfObject.open(bytes, { name: 'renamed' })).toThrow(/renamed: section "zz\/syscalls\/sys_enter_write" \(program "handle_tp"\) is not a known program section/);
+  });
+
+  it('a truncated or non-BPF file is refused with an ElfError, not a crash', () => {
+    const bytes = readFileSync(obj('minimal'));
+    expect(() => BpfObject.open(bytes.subarray(0, 100), { name: 'truncated' })).toThrow(ElfError);
+    expect(() => BpfObject.open(readFileSync(process.execPath).subarray(0, 4096), { name: 'node' })).toThrow(/EM_BPF|machine/);
+  });
+
+  it('asking for a program or map that does not exist names what does', () => {
+    const o = BpfObject.open(obj('minimal'));
+    expect(() => o.program('nope')).toThrow(/no program "nope" \(programs: handle_tp\)/);
+    expect(() => o.map('nope')).toThrow(/no map "nope"/);
+    expect(() => o.bss.set('nope', 1)).toThrow(/no variable "nope"/);
+    expect(() => o.bss.set('my_pid', 1n << 40n)).toThrow(RangeError);
   });
 });

@@ -332,10 +332,12 @@ export class Btf {
     return this.#cache.get(id) ?? this.#decode(id);
   }
 
-  #ref(id: number, ref: number, what: string): number {
-    if (!this.#exists(ref)) throw new BtfError(`${this.name}: type [${id}] ${what} refers to type ${ref} but the last type is ${this.typeCount}`);
+  /** `ref`, checked to name a type. `index` numbers the member/parameter/variable in the message (built only on failure). */
+  #ref(id: number, ref: number, what: string, index = -1): number {
+    if (!this.#exists(ref)) throw new BtfError(`${this.name}: type [${id}] ${what}${index >= 0 ? ` ${index}` : ''} refers to type ${ref} but the last type is ${this.typeCount}`);
     return ref;
   }
+
 
   #decode(id: number): BtfType {
     const w = this.#words;
@@ -363,7 +365,7 @@ export class Btf {
         for (let i = 0, p = x; i < vlen; i++, p += 3) {
           const off = w[p + 2]!;
           members[i] = {
-            name: this.str(w[p]!), type: this.#ref(id, w[p + 1]!, `member ${i}`),
+            name: this.str(w[p]!), type: this.#ref(id, w[p + 1]!, 'member', i),
             // kind_flag: the offset word packs bitfield_size << 24 | bit_offset.
             bitOffset: kflag ? off & 0xffffff : off, bitfieldSize: kflag ? off >>> 24 : 0,
           };
@@ -391,7 +393,7 @@ export class Btf {
       case BTF_KIND_FUNC_PROTO: {
         const params: BtfParam[] = new Array(vlen);
         for (let i = 0, p = x; i < vlen; i++, p += 2)
-          params[i] = { name: this.str(w[p]!), type: this.#ref(id, w[p + 1]!, `parameter ${i}`) };
+          params[i] = { name: this.str(w[p]!), type: this.#ref(id, w[p + 1]!, 'parameter', i) };
         return { kind, id, name, type: this.#ref(id, third, 'return type'), params };
       }
       case BTF_KIND_VAR:
@@ -399,7 +401,7 @@ export class Btf {
       case BTF_KIND_DATASEC: {
         const vars: BtfVarSecinfo[] = new Array(vlen);
         for (let i = 0, p = x; i < vlen; i++, p += 3)
-          vars[i] = { type: this.#ref(id, w[p]!, `variable ${i}`), offset: w[p + 1]!, size: w[p + 2]! };
+          vars[i] = { type: this.#ref(id, w[p]!, 'variable', i), offset: w[p + 1]!, size: w[p + 2]! };
         return { kind, id, name, size: third, vars };
       }
       case BTF_KIND_FLOAT:

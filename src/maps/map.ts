@@ -29,6 +29,7 @@ import {
   PROT_WRITE,
   SyscallError,
   getFdById,
+  getNextId,
   mapBatch,
   mapCreate,
   mapFreeze,
@@ -36,7 +37,7 @@ import {
   objGetInfo,
   objPin,
 } from '../syscall/index.ts';
-import { libcDup } from '../syscall/libc.ts';
+import { libcDup } from '../syscall/index.ts';
 import { numPossibleCpus } from '../util/cpus.ts';
 import { type MapKey, type MapValue, encodeInto } from './codec.ts';
 import { MapError } from './errors.ts';
@@ -857,3 +858,10 @@ function readInfo(fd: number, context: string): MapInfo & MapShape {
   };
 }
 
+
+/** Ids of every map in the kernel (BPF_MAP_GET_NEXT_ID). Read-only listing: never close what you did not create. */
+export function listMapIds(): number[] {
+  const ids: number[] = [];
+  for (let id = getNextId(BpfCmd.BPF_MAP_GET_NEXT_ID, 0); id !== 0; id = getNextId(BpfCmd.BPF_MAP_GET_NEXT_ID, id)) ids.push(id);
+  return ids;
+}

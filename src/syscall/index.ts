@@ -7,4 +7,4 @@ export * from './bpf.ts';
 export * from './perf.ts';
 export * from './mem.ts';
 export { readFileRaw } from './file.ts';
-export { addressOf, viewOf, nodePoll, libcRead, libcPoll, errno as lastErrno, libcIoctlPtr, libcMount, libcGetpgid } from './libc.ts';
+export { addressOf, viewOf, nodePoll, libcRead, libcPoll, errno as lastErrno, libcIoctlPtr, libcMount, libcGetpgid, libcDup } from './libc.ts';
