@@ -70,7 +70,7 @@ function childScript(): string[] {
   mkdirSync(dir, { recursive: true });
   const out = join(dir, 'btf_child.mjs');
   esbuild.buildSync({
-    entryPoints: [fileURLToPath(import.meta.url)], bundle: true, platform: 'node', format: 'esm', outfile: out, external: ['koffi'],
+    entryPoints: [fileURLToPath(import.meta.url)], bundle: true, platform: 'node', format: 'esm', outfile: out, external: ['koffi', 'esbuild'],
     // debug is CommonJS: let node load it from the repo's node_modules.
     banner: { js: `import { createRequire as __cr } from 'node:module'; const require = __cr(${JSON.stringify(fileURLToPath(import.meta.url))});` },
     logLevel: 'error',

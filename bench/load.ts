@@ -6,9 +6,9 @@
 // Both sides run alternately in fresh processes; medians over --runs (default 15).
 // Usage: npx tsx bench/load.ts [--json] [--runs N] [--tsx]
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
 import { buildC, median, printResult } from './lib/contract.ts';
 import { BpfObject } from '../src/object/index.ts';
 
@@ -30,11 +30,17 @@ async function child(path: string): Promise<void> {
   console.log(JSON.stringify(out));
 }
 
-/** The child runs this file bundled to plain JS (what a user ships); --tsx runs it under tsx instead. */
-function childArgs(): string[] {
+/**
+ * The child runs this file bundled to plain JS (what a user ships); --tsx runs it under tsx instead.
+ * esbuild is imported here, in the parent only: the child process must not spend its start-up loading a bundler.
+ */
+async function childArgs(): Promise<string[]> {
   if (process.argv.includes('--tsx')) return ['--import', 'tsx', fileURLToPath(import.meta.url)];
-  // Inside the repo (bench/c/build, ignored by git) so `koffi` resolves from its node_modules.
-  const out = join(here, 'c', 'build', 'load_child.mjs');
+  // Inside the repo (bench/c/build, ignored by git) so `koffi` resolves from its node_modules;
+  // one file per bench process, so benches run side by side never load each other's half-written bundle.
+  const out = join(here, 'c', 'build', `load_child.${process.pid}.mjs`);
+  process.on('exit', () => rmSync(out, { force: true }));
+  const esbuild = await import('esbuild');
   esbuild.buildSync({
     entryPoints: [fileURLToPath(import.meta.url)], bundle: true, platform: 'node', format: 'esm', outfile: out,
     // debug and koffi are CommonJS (koffi ships a native module): load them from the repo's node_modules.
@@ -62,7 +68,7 @@ async function main(): Promise<void> {
   const runsArg = args.indexOf('--runs');
   const runs = runsArg >= 0 ? Number(args[runsArg + 1]) : 15;
   const bin = buildC(join(here, 'c/load_bench.c'), join(here, 'c/build/load_bench'));
-  const cargs = childArgs();
+  const cargs = await childArgs();
 
   const ts: number[] = [], tsProc: number[] = [], c: number[] = [], cProc: number[] = [];
   // Alternate the two sides so machine noise hits both alike.

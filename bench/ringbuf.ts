@@ -1,48 +1,46 @@
-// Ring buffer / perf buffer benchmark: tsbpf vs C libbpf (bench/c/ringbuf_bench.c),
-// the SAME hand-assembled BPF producer on both sides (instructions written to a
-// file here, loaded by the C side with bpf_prog_load after re-targeting its map
-// references). Runs are interleaved; medians reported.
+// Ring buffer / perf buffer benchmark: tsbpf vs C libbpf (bench/c/ringbuf_bench.c).
+// Both sides load the SAME object, bpf/ringbuf_bench.bpf.o (tsbpf through
+// BpfObject, C through bpf_object__open_file/load), attach the same producer
+// program (tp/syscalls/sys_enter_getpgid, bpf_loop, filtered on target_pid)
+// and trigger it the same way. Runs are interleaved; medians reported.
 //
-//   drain       ns per 16-byte record, draining a ring pre-filled with 600k records
-//               (callback reads one field) vs ring_buffer__consume
-//   perf_drain  the same through a perf buffer vs perf_buffer__consume
-//   stream      records/s while another process produces continuously
-//               (tsbpf event-driven mode vs ring_buffer__poll); ratio = C / ts
-//   latency_p50/p99  bpf_ktime_get_ns() in the record -> callback (CLOCK_MONOTONIC)
+//   drain       ns per 16-byte record, draining a 16 MiB ring pre-filled with
+//               600k records by one getpgid (nobody consuming meanwhile); the
+//               callback reads one field. tsbpf consume() vs ring_buffer__consume
+//   perf_drain  the same with pb_produce: PerfBuffer.consume vs perf_buffer__consume
+//   stream      records/s consumed while a producer process (`ringbuf_bench
+//               produce`, spawned the same way for both sides, the BPF program
+//               filtering on ITS pid) calls getpgid in a loop, 64 records per
+//               call into a 4 MiB ring; tsbpf event-driven RingBuffer.start vs
+//               ring_buffer__poll. ratio = C / ts. stream_drops: records the
+//               producer could not reserve (ring full), per run
+//   latency     rb_produce_ts: bpf_ktime_get_ns() in the record -> callback
+//               (CLOCK_MONOTONIC), one record per getpgid every 200 us from the
+//               producer process; p50 (latency) and p99 (latency_p99)
 //
 //   npx tsx bench/ringbuf.ts [--json] [--quick]
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildC, median, printResult, type Metric } from './lib/contract.ts';
-import { BpfProgType, Program } from '../src/prog/index.ts';
-import { PerfBuffer, RingBuffer, onlineCpus } from '../src/ringbuf/index.ts';
-import { COUNTER_DROPPED, perfProducer, ringbufProducer } from '../src/ringbuf/producers.ts';
-import { type FD, MapElemCommands, mapCreate } from '../src/syscall/index.ts';
+import { BpfObject } from '../src/object/index.ts';
+import { PerfBuffer, RingBuffer } from '../src/ringbuf/index.ts';
+import { libcGetpgid } from '../src/syscall/index.ts';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 3 : 5;
+const STREAM_ROUNDS = quick ? 3 : 5;
 const RECORDS = 600_000;
+const DRAIN_RING = 1 << 24;
 const STREAM_SECONDS = quick ? 1 : 2;
-const STREAM_REPEAT = 64;
-const STREAM_RING = 1 << 18;
+const STREAM_PER_TRIGGER = 64;
+const STREAM_RING = 1 << 22;
 const LAT_SAMPLES = quick ? 1000 : 3000;
 const LAT_INTERVAL_US = 200;
 
-const dir = join(tmpdir(), 'tsbpf-bench-ringbuf');
-mkdirSync(dir, { recursive: true });
-const cBin = buildC(new URL('./c/ringbuf_bench.c', import.meta.url).pathname, join(dir, 'ringbuf_bench'), ['-lpthread']);
-const progFile = (name: string, insns: Uint8Array): string => {
-  const p = join(dir, name);
-  writeFileSync(p, insns);
-  return p;
-};
-// placeholders: map reference 0 = ring/perf map, 1 = counters (see ringbuf_bench.c)
-const RING_PROG = progFile('ring.bin', ringbufProducer(0, 1));
-const RING_TS_PROG = progFile('ring_ts.bin', ringbufProducer(0, 1, { timestamp: true }));
-const PERF_PROG = progFile('perf.bin', perfProducer(0, 1));
+const OBJECT = new URL('../bpf/ringbuf_bench.bpf.o', import.meta.url).pathname;
+const cBin = buildC(new URL('./c/ringbuf_bench.c', import.meta.url).pathname, join(tmpdir(), 'tsbpf-bench-ringbuf', 'ringbuf_bench'));
 
 function runC(args: string[]): Record<string, number>[] {
   const r = spawnSync(cBin, args, { encoding: 'utf8' });
@@ -53,16 +51,23 @@ function runC(args: string[]): Record<string, number>[] {
     .map((line) => Object.fromEntries(line.split(' ').slice(1).map((kv) => kv.split('=')).map(([k, v]) => [k!, Number(v)])));
 }
 
-const owned: { close(): void }[] = [];
-const own = <T extends { close(): void }>(x: T): T => (owned.push(x), x);
-const counters = (): FD => own(mapCreate({ map_type: 2, key_size: 4, value_size: 32, max_entries: 1, map_name: 'bench_ctr' }, 'counters'));
-const ringMap = (size: number): FD => own(mapCreate({ map_type: 27, key_size: 0, value_size: 0, max_entries: size, map_name: 'bench_rb' }, 'ring'));
-const load = (insns: Uint8Array): Program => own(Program.load({ name: 'bench_prod', type: BpfProgType.BPF_PROG_TYPE_SOCKET_FILTER, insns, license: 'GPL' }));
-const packet = Buffer.alloc(64);
-function readDropped(fd: FD): number {
-  const v = new Uint8Array(32);
-  new MapElemCommands(fd.value, 'counters').lookup(new Uint8Array(4), v);
-  return Number(new BigUint64Array(v.buffer)[COUNTER_DROPPED]);
+/** The object with only `prog` loaded and attached, filtering on `pid`; `ringSize` resizes rb. */
+function setup(prog: string, pid: number, nrRecords: number, ringSize?: number): BpfObject {
+  const obj = BpfObject.open(OBJECT);
+  for (const p of obj.programs.values()) p.autoload = p.name === prog;
+  if (ringSize !== undefined) obj.map('rb').maxEntries = ringSize;
+  obj.rodata.set('target_pid', pid);
+  obj.data.set('nr_records', nrRecords);
+  obj.load();
+  obj.attach(prog, { mount: true });
+  return obj;
+}
+
+/** The producer process both sides use: waits for a byte on stdin, then getpgid in a loop. */
+function spawnProducer(seconds: number, intervalUs: number): { child: ChildProcess; go: () => void; exited: Promise<void> } {
+  const child = spawn(cBin, ['produce', String(seconds), String(intervalUs)], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const exited = new Promise<void>((res, rej) => child.on('exit', (code, sig) => (code === 0 || sig === 'SIGTERM' ? res() : rej(new Error(`producer exited ${code ?? sig}`)))));
+  return { child, go: () => void child.stdin!.write('g'), exited };
 }
 
 // the "read one field" callback: an int32 accumulator (a growing double would box on every add)
@@ -72,131 +77,142 @@ const readField = (v: DataView, off: number): void => {
 };
 
 // ---------------------------------------------------------------- drain
-function tsDrain(runs: number): number[] {
-  const ring = ringMap(1 << 24);
-  const prog = load(ringbufProducer(ring.value, counters().value));
-  const rb = own(new RingBuffer(ring.value));
+async function tsDrain(runs: number): Promise<number[]> {
+  const obj = setup('rb_produce', process.pid, RECORDS, DRAIN_RING);
+  const rb = new RingBuffer(obj.map('rb').map!);
   const out: number[] = [];
-  for (let i = 0; i < runs + 1; i++) {
-    prog.testRun({ dataIn: packet, repeat: RECORDS });
-    const t0 = process.hrtime.bigint();
-    const n = rb.consume(readField);
-    const dt = Number(process.hrtime.bigint() - t0);
-    if (n !== RECORDS) throw new Error(`drain: ${n} records, expected ${RECORDS}`);
-    if (i > 0) out.push(dt / n); // the first run warms the JIT and faults the pages in (C does the same below)
+  try {
+    for (let i = 0; i < runs + 1; i++) {
+      libcGetpgid(0); // bpf_loop writes RECORDS records before this returns
+      const t0 = process.hrtime.bigint();
+      const n = rb.consume(readField);
+      const dt = Number(process.hrtime.bigint() - t0);
+      if (n !== RECORDS) throw new Error(`drain: ${n} records, expected ${RECORDS}`);
+      if (i > 0) out.push(dt / n); // the first run warms the JIT and faults the pages in
+    }
+  } finally {
+    rb.close();
+    await obj.destroy();
   }
   return out;
 }
 
-function tsPerfDrain(runs: number): number[] {
-  const ncpu = Math.max(...onlineCpus()) + 1;
-  const map = own(mapCreate({ map_type: 4, key_size: 4, value_size: 4, max_entries: ncpu, map_name: 'bench_pb' }, 'perf map'));
-  const prog = load(perfProducer(map.value, counters().value));
-  let pages = 1;
+async function tsPerfDrain(runs: number): Promise<number[]> {
+  const obj = setup('pb_produce', process.pid, RECORDS);
+  let pages = 1; // a 16-byte sample takes 32 bytes of ring
   while (pages * 4096 < RECORDS * 32 + 4096) pages <<= 1;
-  const pb = own(new PerfBuffer(map.value, { pageCount: pages }));
+  const pb = new PerfBuffer(obj.map('pb').map!, { pageCount: pages });
   const out: number[] = [];
-  for (let i = 0; i < runs + 1; i++) {
-    prog.testRun({ dataIn: packet, repeat: RECORDS });
-    const t0 = process.hrtime.bigint();
-    const n = pb.consume(readField);
-    const dt = Number(process.hrtime.bigint() - t0);
-    if (n !== RECORDS) throw new Error(`perf_drain: ${n} records, expected ${RECORDS} (lost ${pb.lost})`);
-    if (i > 0) out.push(dt / n);
+  try {
+    for (let i = 0; i < runs + 1; i++) {
+      libcGetpgid(0);
+      const t0 = process.hrtime.bigint();
+      const n = pb.consume(readField);
+      const dt = Number(process.hrtime.bigint() - t0);
+      if (n !== RECORDS) throw new Error(`perf_drain: ${n} records, expected ${RECORDS} (lost ${pb.lost})`);
+      if (i > 0) out.push(dt / n);
+    }
+  } finally {
+    pb.close();
+    await obj.destroy();
   }
   return out;
 }
 
-// ---------------------------------------------------------------- stream & latency: producer in another process
-function spawnProducer(progFd: number, seconds: number, repeat: number, intervalUs: number) {
-  // the child inherits the program fd as its fd 3 and runs BPF_PROG_TEST_RUN in a loop
-  const child = spawn(cBin, ['produce', '3', String(seconds), String(repeat), String(intervalUs)], { stdio: ['ignore', 'inherit', 'inherit', progFd] });
-  return new Promise<void>((res, rej) => child.on('exit', (code) => (code === 0 ? res() : rej(new Error(`producer exited ${code}`)))));
-}
-
+// ---------------------------------------------------------------- stream & latency: the producer process
 async function tsStream(): Promise<{ rate: number; dropped: number }> {
-  const ring = ringMap(STREAM_RING);
-  const ctr = counters();
-  const prog = load(ringbufProducer(ring.value, ctr.value));
-  const rb = own(new RingBuffer(ring.value));
-  let n = 0;
-  rb.start((v, off) => {
-    acc = (acc + v.getInt32(off, true)) | 0;
-    n++;
-  });
-  const t0 = process.hrtime.bigint();
-  await spawnProducer(prog.fd, STREAM_SECONDS, STREAM_REPEAT, 0);
-  rb.stop();
-  n += rb.consume(readField);
-  const dt = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { rate: n / dt, dropped: readDropped(ctr) };
+  const p = spawnProducer(STREAM_SECONDS, 0);
+  const obj = setup('rb_produce', p.child.pid!, STREAM_PER_TRIGGER, STREAM_RING);
+  const rb = new RingBuffer(obj.map('rb').map!);
+  try {
+    let n = 0;
+    rb.start((v, off) => {
+      acc = (acc + v.getInt32(off, true)) | 0;
+      n++;
+    });
+    const t0 = process.hrtime.bigint();
+    p.go();
+    await p.exited;
+    rb.stop();
+    n += rb.consume(readField);
+    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (n !== Number(obj.bss.get('submitted'))) throw new Error(`stream: ${n} records consumed, ${obj.bss.get('submitted')} submitted`);
+    return { rate: n / dt, dropped: Number(obj.bss.get('dropped')) };
+  } finally {
+    rb.close();
+    await obj.destroy();
+  }
 }
 
 async function tsLatency(): Promise<{ p50: number; p99: number }> {
-  const ring = ringMap(1 << 16);
-  const prog = load(ringbufProducer(ring.value, counters().value, { timestamp: true }));
-  const rb = own(new RingBuffer(ring.value));
-  const lat = new Float64Array(LAT_SAMPLES);
-  let k = 0;
-  let done!: () => void;
-  const finished = new Promise<void>((r) => (done = r));
-  rb.start((v, off) => {
-    const now = process.hrtime.bigint(); // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns
-    if (k < LAT_SAMPLES) lat[k++] = Number(now - v.getBigUint64(off + 8, true));
-    if (k === LAT_SAMPLES) done();
-  });
-  const seconds = (LAT_SAMPLES * LAT_INTERVAL_US * 3) / 1e6 + 5;
-  const producer = spawn(cBin, ['produce', '3', String(seconds), '1', String(LAT_INTERVAL_US)], { stdio: ['ignore', 'inherit', 'inherit', prog.fd] });
-  await finished;
-  producer.kill();
-  rb.stop();
-  lat.sort();
-  return { p50: lat[LAT_SAMPLES >> 1]!, p99: lat[Math.floor(LAT_SAMPLES * 0.99)]! };
-}
-
-function closeAll(): void {
-  for (const o of owned.splice(0).reverse()) o.close();
+  const p = spawnProducer(120, LAT_INTERVAL_US);
+  const obj = setup('rb_produce_ts', p.child.pid!, 1);
+  const rb = new RingBuffer(obj.map('rb_ts').map!);
+  try {
+    const lat = new Float64Array(LAT_SAMPLES);
+    let k = 0;
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
+    rb.start((v, off) => {
+      const now = process.hrtime.bigint(); // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns
+      if (k < LAT_SAMPLES) lat[k++] = Number(now - v.getBigUint64(off + 8, true));
+      if (k === LAT_SAMPLES) done();
+    });
+    p.go();
+    await finished;
+    rb.stop();
+    p.child.stdin!.end(); // the producer stops
+    await p.exited;
+    lat.sort();
+    return { p50: lat[LAT_SAMPLES >> 1]!, p99: lat[Math.floor(LAT_SAMPLES * 0.99)]! };
+  } finally {
+    rb.close();
+    await obj.destroy();
+  }
 }
 
 // ---------------------------------------------------------------- run, interleaved
-const res = { drain: { ts: [] as number[], c: [] as number[] }, perf: { ts: [] as number[], c: [] as number[] }, stream: { ts: [] as number[], c: [] as number[], tsDrop: [] as number[], cDrop: [] as number[] }, p50: { ts: [] as number[], c: [] as number[] }, p99: { ts: [] as number[], c: [] as number[] } };
+const res = {
+  drain: { ts: [] as number[], c: [] as number[] },
+  perf: { ts: [] as number[], c: [] as number[] },
+  stream: { ts: [] as number[], c: [] as number[], tsDrop: [] as number[], cDrop: [] as number[] },
+  p50: { ts: [] as number[], c: [] as number[] },
+  p99: { ts: [] as number[], c: [] as number[] },
+};
 
 for (let round = 0; round < ROUNDS; round++) {
-  res.drain.ts.push(median(tsDrain(3)));
-  closeAll();
-  res.drain.c.push(median(runC(['drain', RING_PROG, String(RECORDS), '4']).slice(1).map((r) => r.ns_per_record!)));
-  res.perf.c.push(median(runC(['perf_drain', PERF_PROG, String(RECORDS), '4']).slice(1).map((r) => r.ns_per_record!)));
-  res.perf.ts.push(median(tsPerfDrain(3)));
-  closeAll();
+  res.drain.ts.push(median(await tsDrain(3)));
+  res.drain.c.push(median(runC(['drain', OBJECT, String(RECORDS), '4']).slice(1).map((r) => r.ns_per_record!)));
+  res.perf.c.push(median(runC(['perf_drain', OBJECT, String(RECORDS), '4']).slice(1).map((r) => r.ns_per_record!)));
+  res.perf.ts.push(median(await tsPerfDrain(3)));
   if (!json) console.error(`round ${round + 1}/${ROUNDS}: drain ts ${res.drain.ts.at(-1)!.toFixed(2)} c ${res.drain.c.at(-1)!.toFixed(2)}; perf ts ${res.perf.ts.at(-1)!.toFixed(2)} c ${res.perf.c.at(-1)!.toFixed(2)}`);
 }
-for (let round = 0; round < Math.min(ROUNDS, 3); round++) {
-  const s = await tsStream();
-  closeAll();
-  res.stream.ts.push(s.rate);
-  res.stream.tsDrop.push(s.dropped);
-  const c = runC(['stream', RING_PROG, String(STREAM_SECONDS), String(STREAM_REPEAT), String(STREAM_RING)])[0]!;
+for (let round = 0; round < STREAM_ROUNDS; round++) {
+  const c = runC(['stream', OBJECT, String(STREAM_SECONDS), String(STREAM_PER_TRIGGER), String(STREAM_RING)])[0]!;
   res.stream.c.push(c.records_per_s!);
   res.stream.cDrop.push(c.dropped!);
+  const s = await tsStream();
+  res.stream.ts.push(s.rate);
+  res.stream.tsDrop.push(s.dropped);
   const l = await tsLatency();
-  closeAll();
   res.p50.ts.push(l.p50);
   res.p99.ts.push(l.p99);
-  const cl = runC(['latency', RING_TS_PROG, String(LAT_SAMPLES), String(LAT_INTERVAL_US)])[0]!;
+  const cl = runC(['latency', OBJECT, String(LAT_SAMPLES), String(LAT_INTERVAL_US)])[0]!;
   res.p50.c.push(cl.p50_ns!);
   res.p99.c.push(cl.p99_ns!);
-  if (!json) console.error(`stream ts ${s.rate.toFixed(0)}/s (drops ${s.dropped}) c ${c.records_per_s}/s (drops ${c.dropped}); latency p50 ts ${l.p50} c ${cl.p50_ns}`);
+  if (!json)
+    console.error(`stream ts ${s.rate.toFixed(0)}/s (drops ${s.dropped}) c ${c.records_per_s}/s (drops ${c.dropped}); latency p50 ts ${l.p50} c ${cl.p50_ns}, p99 ts ${l.p99} c ${cl.p99_ns}`);
 }
 
-const m = (id: string, unit: string, ts: number, c: number, ratio: number): Metric => ({ id, unit, ts, c, ratio });
-const mTs = (xs: number[]) => median(xs);
+const m = (id: string, unit: string, ts: number, c: number, ratio: number | null): Metric => ({ id, unit, ts, c, ratio });
+const med = (xs: number[]) => median(xs);
 const metrics: Metric[] = [
-  m('drain', 'ns/record', mTs(res.drain.ts), mTs(res.drain.c), mTs(res.drain.ts) / mTs(res.drain.c)),
-  m('stream', 'records/s', mTs(res.stream.ts), mTs(res.stream.c), mTs(res.stream.c) / mTs(res.stream.ts)),
-  m('stream_drops', 'records/run', mTs(res.stream.tsDrop), mTs(res.stream.cDrop), mTs(res.stream.cDrop) === 0 ? 0 : mTs(res.stream.tsDrop) / mTs(res.stream.cDrop)),
-  m('latency_p50', 'ns', mTs(res.p50.ts), mTs(res.p50.c), mTs(res.p50.ts) / mTs(res.p50.c)),
-  m('latency_p99', 'ns', mTs(res.p99.ts), mTs(res.p99.c), mTs(res.p99.ts) / mTs(res.p99.c)),
-  m('perf_drain', 'ns/record', mTs(res.perf.ts), mTs(res.perf.c), mTs(res.perf.ts) / mTs(res.perf.c)),
+  m('drain', 'ns/record', med(res.drain.ts), med(res.drain.c), med(res.drain.ts) / med(res.drain.c)),
+  m('stream', 'records/s', med(res.stream.ts), med(res.stream.c), med(res.stream.c) / med(res.stream.ts)),
+  m('stream_drops', 'records/run', med(res.stream.tsDrop), med(res.stream.cDrop), med(res.stream.cDrop) === 0 ? (med(res.stream.tsDrop) === 0 ? 1 : null) : med(res.stream.tsDrop) / med(res.stream.cDrop)),
+  m('latency', 'ns (p50)', med(res.p50.ts), med(res.p50.c), med(res.p50.ts) / med(res.p50.c)),
+  m('latency_p99', 'ns', med(res.p99.ts), med(res.p99.c), med(res.p99.ts) / med(res.p99.c)),
+  m('perf_drain', 'ns/record', med(res.perf.ts), med(res.perf.c), med(res.perf.ts) / med(res.perf.c)),
 ];
 printResult('ringbuf', metrics, json);
 void acc;

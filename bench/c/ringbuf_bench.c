@@ -1,26 +1,35 @@
-// C baseline for bench/ringbuf.ts: the same hand-assembled BPF producer
-// (instructions written by the TS side into a file, map references as
-// placeholders: ld_imm64 imm 0 = the ring/perf map, 1 = the counters map),
-// consumed with libbpf's ring_buffer / perf_buffer.
+// C baseline for bench/ringbuf.ts: libbpf 1.1 (Debian's libbpf-dev) loads the
+// SAME object as the TS side, bpf/ringbuf_bench.bpf.o (bpf_object__open_file,
+// bpf_object__load), attaches the same producer program and consumes with
+// libbpf's ring_buffer / perf_buffer.
 //
-//   ringbuf_bench drain      <prog> <records> <runs>          ns/record per run
-//   ringbuf_bench perf_drain <prog> <records> <runs>          ns/record per run
-//   ringbuf_bench stream     <prog> <seconds> <repeat> <ring> records/s, drops
-//   ringbuf_bench latency    <prog> <samples> <interval_us>   p50/p99 ns
-//   ringbuf_bench produce    <progfd> <seconds> <repeat> <interval_us>
-//        (producer loop for the TS side: test_run on an inherited prog fd)
+//   ringbuf_bench drain      <obj> <records> <runs>   ns/record per run (rb_produce, ring 16 MiB)
+//   ringbuf_bench perf_drain <obj> <records> <runs>   ns/record per run (pb_produce)
+//   ringbuf_bench stream     <obj> <seconds> <records_per_trigger> <ring_bytes>
+//        records/s and drops while a `produce` child calls getpgid in a loop
+//   ringbuf_bench latency    <obj> <samples> <interval_us>
+//        rb_produce_ts, a `produce` child triggering every interval: p50/p99 ns
+//   ringbuf_bench produce    <seconds> <interval_us>
+//        the producer process used by BOTH sides: waits for one byte on stdin,
+//        then calls getpgid(0) in a loop (sleeping interval_us between calls
+//        when > 0) for `seconds` or until stdin is closed; prints its call count.
+// drain/perf_drain trigger the producer themselves (one getpgid = one burst of
+// `records` from bpf_loop); the BPF programs filter on target_pid.
 // Output: one line of key=value pairs per result.
 #define _GNU_SOURCE
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
-#include <linux/bpf.h>
-#include <pthread.h>
-#include <sched.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,145 +44,201 @@ static void die(const char *what) {
   exit(1);
 }
 
-static int load_prog(const char *path, int map_fd, int counters_fd) {
-  FILE *f = fopen(path, "rb");
-  if (!f) die(path);
-  static struct bpf_insn insns[4096];
-  size_t n = fread(insns, sizeof(insns[0]), 4096, f);
-  fclose(f);
-  for (size_t i = 0; i < n; i++) {
-    if (insns[i].code == (BPF_LD | BPF_IMM | BPF_DW) && (insns[i].src_reg == BPF_PSEUDO_MAP_FD || insns[i].src_reg == BPF_PSEUDO_MAP_VALUE)) {
-      insns[i].imm = insns[i].imm == 0 ? map_fd : counters_fd;
-      i++;
-    }
+static void trigger(void) { syscall(SYS_getpgid, 0); }
+
+// ---------------------------------------------------------------- the object
+
+/** Offset of global `name` in data section `sec`, from the object's BTF DATASEC. */
+static int var_offset(struct bpf_object *obj, const char *sec, const char *name) {
+  struct btf *btf = bpf_object__btf(obj);
+  int id = btf__find_by_name_kind(btf, sec, BTF_KIND_DATASEC);
+  if (id < 0) die(sec);
+  const struct btf_type *t = btf__type_by_id(btf, id);
+  const struct btf_var_secinfo *v = btf_var_secinfos(t);
+  for (int i = 0; i < btf_vlen(t); i++, v++)
+    if (!strcmp(btf__name_by_offset(btf, btf__type_by_id(btf, v->type)->name_off), name)) return v->offset;
+  errno = ENOENT;
+  die(name);
+  return -1;
+}
+
+static struct bpf_map *find_map(struct bpf_object *obj, const char *suffix) {
+  // internal maps are named "<obj prefix>.<sec>" ("ringbuf.rodata"): match the suffix
+  struct bpf_map *m;
+  bpf_object__for_each_map(m, obj) {
+    const char *n = bpf_map__name(m);
+    size_t ln = strlen(n), ls = strlen(suffix);
+    if (ln >= ls && !strcmp(n + ln - ls, suffix)) return m;
   }
-  int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "prod", "GPL", insns, n, NULL);
-  if (fd < 0) die("bpf_prog_load");
-  return fd;
+  errno = ENOENT;
+  die(suffix);
+  return NULL;
 }
 
-static void test_run(int prog_fd, int repeat) {
-  char data[64] = {0};
-  LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = data, .data_size_in = sizeof(data), .repeat = repeat);
-  if (bpf_prog_test_run_opts(prog_fd, &o)) die("test_run");
+/** Before load: set a 32-bit global in .rodata or .data. */
+static void set_initial_u32(struct bpf_object *obj, const char *sec, const char *name, uint32_t value) {
+  size_t sz;
+  char *data = (char *)bpf_map__initial_value(find_map(obj, sec), &sz);
+  memcpy(data + var_offset(obj, sec, name), &value, 4);
 }
 
-static int counters_map(void) {
-  int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ctr", 4, 32, 1, NULL);
-  if (fd < 0) die("counters map");
-  return fd;
-}
-
-static void read_counters(int fd, uint64_t c[4]) {
+/** After load: read a u64 of .bss from the kernel. */
+static uint64_t read_bss_u64(struct bpf_object *obj, const char *name) {
+  struct bpf_map *m = find_map(obj, ".bss");
+  static char buf[4096];
   uint32_t k = 0;
-  bpf_map_lookup_elem(fd, &k, c);
+  if (bpf_map_lookup_elem(bpf_map__fd(m), &k, buf)) die("reading .bss");
+  uint64_t v;
+  memcpy(&v, buf + var_offset(obj, ".bss", name), 8);
+  return v;
 }
+
+/** Open the object, size rb, set target_pid and nr_records, load only `prog`, attach it. */
+static struct bpf_object *setup(const char *path, const char *prog, int pid, uint32_t nr_records, uint32_t rb_size, struct bpf_link **link) {
+  struct bpf_object *obj = bpf_object__open_file(path, NULL);
+  if (!obj) die("bpf_object__open_file");
+  struct bpf_program *p;
+  bpf_object__for_each_program(p, obj) bpf_program__set_autoload(p, !strcmp(bpf_program__name(p), prog));
+  if (rb_size && bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "rb"), rb_size)) die("set_max_entries");
+  set_initial_u32(obj, ".rodata", "target_pid", pid);
+  set_initial_u32(obj, ".data", "nr_records", nr_records);
+  if (bpf_object__load(obj)) die("bpf_object__load");
+  *link = bpf_program__attach(bpf_object__find_program_by_name(obj, prog));
+  if (!*link) die("attach");
+  return obj;
+}
+
+static void teardown(struct bpf_object *obj, struct bpf_link *link) {
+  bpf_link__destroy(link);
+  bpf_object__close(obj);
+}
+
+// ---------------------------------------------------------------- consumers
 
 static volatile int32_t sink;
 static int32_t acc;
+static uint64_t count;
 
 static int on_sample(void *ctx, void *data, size_t size) {
   (void)ctx; (void)size;
   acc += *(int32_t *)data;
+  count++;
   return 0;
 }
 
 static void on_perf_sample(void *ctx, int cpu, void *data, __u32 size) {
   (void)ctx; (void)cpu; (void)size;
   acc += *(int32_t *)data;
+  count++;
 }
 
 static uint64_t perf_lost;
 static void on_perf_lost(void *ctx, int cpu, __u64 cnt) { (void)ctx; (void)cpu; perf_lost += cnt; }
 
-static int drain(const char *prog, int records, int runs) {
-  int ring = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "rb", 0, 0, 1 << 24, NULL);
-  if (ring < 0) die("ringbuf map");
-  int ctr = counters_map();
-  int pfd = load_prog(prog, ring, ctr);
-  struct ring_buffer *rb = ring_buffer__new(ring, on_sample, NULL, NULL);
+static int drain(const char *path, int records, int runs) {
+  struct bpf_link *link;
+  struct bpf_object *obj = setup(path, "rb_produce", getpid(), records, 1 << 24, &link);
+  struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(bpf_object__find_map_by_name(obj, "rb")), on_sample, NULL, NULL);
   if (!rb) die("ring_buffer__new");
   for (int r = 0; r < runs; r++) {
-    test_run(pfd, records);
+    trigger();
     double t0 = now_ns();
     int n = ring_buffer__consume(rb);
     double dt = now_ns() - t0;
     sink = acc;
+    if (n != records) { fprintf(stderr, "drain: %d records, expected %d\n", n, records); return 1; }
     printf("drain ns_per_record=%.3f records=%d\n", dt / n, n);
   }
   ring_buffer__free(rb);
+  teardown(obj, link);
   return 0;
 }
 
-static int perf_drain(const char *prog, int records, int runs) {
-  int ncpu = libbpf_num_possible_cpus();
-  int pmap = bpf_map_create(BPF_MAP_TYPE_PERF_EVENT_ARRAY, "pb", 4, 4, ncpu, NULL);
-  if (pmap < 0) die("perf map");
-  int ctr = counters_map();
-  int pfd = load_prog(prog, pmap, ctr);
-  // one page per 128 records of 32 bytes, rounded up to a power of two
-  size_t pages = 1;
+static int perf_drain(const char *path, int records, int runs) {
+  struct bpf_link *link;
+  struct bpf_object *obj = setup(path, "pb_produce", getpid(), records, 0, &link);
+  size_t pages = 1; // a 16-byte sample takes 32 bytes of ring
   while (pages * 4096 < (size_t)records * 32 + 4096) pages <<= 1;
-  struct perf_buffer *pb = perf_buffer__new(pmap, pages, on_perf_sample, on_perf_lost, NULL, NULL);
+  struct perf_buffer *pb = perf_buffer__new(bpf_map__fd(bpf_object__find_map_by_name(obj, "pb")), pages, on_perf_sample, on_perf_lost, NULL, NULL);
   if (!pb) die("perf_buffer__new");
   for (int r = 0; r < runs; r++) {
-    test_run(pfd, records);
+    count = 0;
+    trigger();
     double t0 = now_ns();
     perf_buffer__consume(pb);
     double dt = now_ns() - t0;
     sink = acc;
+    if (count != (uint64_t)records) { fprintf(stderr, "perf_drain: %llu records, expected %d (lost %llu)\n", (unsigned long long)count, records, (unsigned long long)perf_lost); return 1; }
     printf("perf_drain ns_per_record=%.3f records=%d lost=%llu\n", dt / records, records, (unsigned long long)perf_lost);
   }
   perf_buffer__free(pb);
+  teardown(obj, link);
   return 0;
 }
 
-struct producer {
-  int prog_fd, repeat, interval_us;
-  double until;
-};
+// ---------------------------------------------------------------- the producer process
 
-static void *produce_loop(void *arg) {
-  struct producer *p = arg;
-  while (now_ns() < p->until) {
-    test_run(p->prog_fd, p->repeat);
-    if (p->interval_us > 0) usleep(p->interval_us);
+static int produce(double seconds, int interval_us) {
+  char go;
+  if (read(0, &go, 1) != 1) return 0; // closed before the start: nothing to do
+  fcntl(0, F_SETFL, O_NONBLOCK);
+  double until = now_ns() + seconds * 1e9;
+  uint64_t calls = 0;
+  struct timespec pause = {0, (long)interval_us * 1000};
+  while (now_ns() < until) {
+    trigger();
+    calls++;
+    if (interval_us > 0) {
+      nanosleep(&pause, NULL);
+      if (read(0, &go, 1) == 0) break; // stdin closed: stop
+    }
   }
-  return NULL;
-}
-
-static int produce(int prog_fd, double seconds, int repeat, int interval_us) {
-  struct producer p = {prog_fd, repeat, interval_us, now_ns() + seconds * 1e9};
-  produce_loop(&p);
+  printf("produce calls=%llu\n", (unsigned long long)calls);
   return 0;
 }
 
-static uint64_t stream_count;
-static int on_stream(void *ctx, void *data, size_t size) {
-  (void)ctx; (void)size;
-  acc += *(int32_t *)data;
-  stream_count++;
-  return 0;
+/** Start `self produce <seconds> <interval_us>` waiting on a pipe; returns its pid, *go = the pipe's write end. */
+static pid_t spawn_producer(const char *self, double seconds, int interval_us, int *go) {
+  int p[2];
+  if (pipe(p)) die("pipe");
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    dup2(p[0], 0);
+    close(p[0]);
+    close(p[1]);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    char s[32], i[32];
+    snprintf(s, sizeof(s), "%g", seconds);
+    snprintf(i, sizeof(i), "%d", interval_us);
+    execl(self, self, "produce", s, i, (char *)NULL);
+    _exit(127);
+  }
+  close(p[0]);
+  *go = p[1];
+  return pid;
 }
 
-static int stream(const char *prog, double seconds, int repeat, int ring_size) {
-  int ring = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "rb", 0, 0, ring_size, NULL);
-  int ctr = counters_map();
-  int pfd = load_prog(prog, ring, ctr);
-  struct ring_buffer *rb = ring_buffer__new(ring, on_stream, NULL, NULL);
-  struct producer p = {pfd, repeat, 0, now_ns() + seconds * 1e9};
-  pthread_t t;
+static int stream(const char *self, const char *path, double seconds, int per_trigger, int ring_bytes) {
+  int go;
+  pid_t child = spawn_producer(self, seconds, 0, &go);
+  struct bpf_link *link;
+  struct bpf_object *obj = setup(path, "rb_produce", child, per_trigger, ring_bytes, &link);
+  struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(bpf_object__find_map_by_name(obj, "rb")), on_sample, NULL, NULL);
+  if (!rb) die("ring_buffer__new");
+  count = 0;
   double t0 = now_ns();
-  pthread_create(&t, NULL, produce_loop, &p);
-  while (now_ns() < p.until) ring_buffer__poll(rb, 100);
-  pthread_join(t, NULL);
+  if (write(go, "g", 1) != 1) die("starting the producer");
+  int status;
+  while (waitpid(child, &status, WNOHANG) == 0) ring_buffer__poll(rb, 100);
   ring_buffer__consume(rb);
   double dt = now_ns() - t0;
-  uint64_t c[4];
-  read_counters(ctr, c);
-  printf("stream records_per_s=%.0f records=%llu submitted=%llu dropped=%llu\n", stream_count / (dt / 1e9),
-         (unsigned long long)stream_count, (unsigned long long)c[1], (unsigned long long)c[3]);
+  printf("stream records_per_s=%.0f records=%llu submitted=%llu dropped=%llu\n", count / (dt / 1e9), (unsigned long long)count,
+         (unsigned long long)read_bss_u64(obj, "submitted"), (unsigned long long)read_bss_u64(obj, "dropped"));
+  close(go);
   ring_buffer__free(rb);
+  teardown(obj, link);
   return 0;
 }
 
@@ -193,22 +258,23 @@ static int cmp(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static int latency(const char *prog, int samples, int interval_us) {
-  int ring = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "rb", 0, 0, 1 << 16, NULL);
-  int ctr = counters_map();
-  int pfd = load_prog(prog, ring, ctr);
-  struct ring_buffer *rb = ring_buffer__new(ring, on_latency, NULL, NULL);
+static int latency(const char *self, const char *path, int samples, int interval_us) {
+  int go;
+  pid_t child = spawn_producer(self, 120, interval_us, &go);
+  struct bpf_link *link;
+  struct bpf_object *obj = setup(path, "rb_produce_ts", child, 1, 0, &link);
+  struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(bpf_object__find_map_by_name(obj, "rb_ts")), on_latency, NULL, NULL);
+  if (!rb) die("ring_buffer__new");
   lat_max = samples;
   lat = calloc(samples, sizeof(double));
-  struct producer p = {pfd, 1, interval_us, now_ns() + 60e9};
-  pthread_t t;
-  pthread_create(&t, NULL, produce_loop, &p);
+  if (write(go, "g", 1) != 1) die("starting the producer");
   while (lat_n < samples) ring_buffer__poll(rb, 100);
-  p.until = 0;
-  pthread_join(t, NULL);
+  close(go); // the producer stops
+  waitpid(child, NULL, 0);
   qsort(lat, lat_n, sizeof(double), cmp);
   printf("latency p50_ns=%.0f p99_ns=%.0f samples=%d\n", lat[lat_n / 2], lat[(int)(lat_n * 0.99)], lat_n);
   ring_buffer__free(rb);
+  teardown(obj, link);
   return 0;
 }
 
@@ -218,12 +284,13 @@ int main(int argc, char **argv) {
     return 2;
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
+  libbpf_set_print(NULL);
   const char *mode = argv[1];
   if (!strcmp(mode, "drain") && argc == 5) return drain(argv[2], atoi(argv[3]), atoi(argv[4]));
   if (!strcmp(mode, "perf_drain") && argc == 5) return perf_drain(argv[2], atoi(argv[3]), atoi(argv[4]));
-  if (!strcmp(mode, "stream") && argc == 6) return stream(argv[2], atof(argv[3]), atoi(argv[4]), atoi(argv[5]));
-  if (!strcmp(mode, "latency") && argc == 5) return latency(argv[2], atoi(argv[3]), atoi(argv[4]));
-  if (!strcmp(mode, "produce") && argc == 6) return produce(atoi(argv[2]), atof(argv[3]), atoi(argv[4]), atoi(argv[5]));
+  if (!strcmp(mode, "stream") && argc == 6) return stream("/proc/self/exe", argv[2], atof(argv[3]), atoi(argv[4]), atoi(argv[5]));
+  if (!strcmp(mode, "latency") && argc == 5) return latency("/proc/self/exe", argv[2], atoi(argv[3]), atoi(argv[4]));
+  if (!strcmp(mode, "produce") && argc == 4) return produce(atof(argv[2]), atoi(argv[3]));
   fprintf(stderr, "ringbuf_bench: bad arguments\n");
   return 2;
 }

@@ -9,11 +9,14 @@
 // ~126k types, and the pass over all of them is the biggest cost of a fresh
 // process that only needs a handful.
 //
-// Lookups by name: the first few of each kind compare names type by type, in id
-// order, like libbpf's btf__find_by_name_kind (cheap when the match is early, and
-// they need only the part of the pass that reaches it). Once those linear lookups
-// have compared LINEAR_LOOKUP_BUDGET names of a kind, an open-addressing hash
-// table over that kind's names is built (see NameIndex) and used from then on.
+// Lookups by name: the header pass also records a 32-bit key per type, its kind
+// and the first two bytes of its name. The first lookups of a kind search that
+// key array natively (TypedArray indexOf) for kind + the name's first two bytes,
+// in id order, and compare whole names only for those candidates: like libbpf's
+// btf__find_by_name_kind, but with ~1% of the string compares, and needing the
+// header pass only as far as the match. After LINEAR_LOOKUPS such lookups of a
+// kind, or LINEAR_COMPARES candidates compared, an open-addressing hash table
+// over that kind's names is built (see NameIndex) and used from then on.
 import createDebug from 'debug';
 import { BtfError } from './errors.ts';
 import {
@@ -23,7 +26,7 @@ import {
   BTF_KIND_VAR, BTF_KIND_DATASEC, BTF_KIND_FLOAT, BTF_KIND_DECL_TAG, BTF_KIND_TYPE_TAG, BTF_KIND_ENUM64,
   type BtfType, type BtfMember, type BtfEnumValue, type BtfEnum64Value, type BtfParam, type BtfVarSecinfo,
 } from './types.ts';
-import { NameIndex, nameEquals } from './strings.ts';
+import { NameIndex, nameEquals, namePrefix } from './strings.ts';
 
 const log = createDebug('tsbpf:btf');
 /** Buffer's native UTF-8 decoder, without toString()'s argument juggling. */
@@ -45,14 +48,19 @@ export interface ParseBtfOptions {
 }
 
 /**
- * How many names of one kind the linear lookups may compare, in total, before
- * the hash index of that kind is built. Building it costs about one hash per
- * type of the kind (10,682 STRUCTs, 56,277 FUNCs in a 6.18 vmlinux), so this
- * budget bounds the linear work to the order of one index build, while lookups
- * of early types (the common case: vmlinux's core structs have ids < 10,000)
- * never pay for an index at all.
+ * When a kind gets its hash index. A key-array lookup costs a native scan of up
+ * to 4 bytes per type (~50 µs over all of vmlinux) plus one name compare per
+ * candidate; building the index costs about one hash per type of the kind
+ * (10,682 STRUCTs, 56,277 FUNCs in a 6.18 vmlinux: a few ms in a fresh
+ * process). So a handful of lookups, the common case for a CO-RE program's
+ * kernel structs, never pay for an index, and a long series of lookups pays
+ * for at most about one index build's worth of linear work first.
  */
-const LINEAR_LOOKUP_BUDGET = 8192;
+const LINEAR_LOOKUPS = 32;
+const LINEAR_COMPARES = 4096;
+
+/** How many headers a lazy pass records at least each time it resumes (amortizes the resumption). */
+const SCAN_STEP = 1024;
 
 /** The decoded btf_header. Offsets are relative to the end of the header, as on disk. */
 export interface BtfHeader {
@@ -89,14 +97,16 @@ export class Btf {
   #offsets: Uint32Array;
   /** #kinds[id - startId] = BTF_KIND_* (one byte per type, for kind filters without touching the words). */
   #kinds: Uint8Array;
+  /** #keys[id - startId] = nameKey(kind, first two bytes of the name): candidates for a lookup by name. */
+  #keys: Uint32Array;
   /** Number of types the pass has recorded. */
   #count = 0;
   /** Word index where the pass resumes; #words.length once every type is recorded. */
   #scanAt = 0;
-  /** Number of recorded types of each kind (complete once the pass is). */
-  readonly #kindCounts = new Uint32Array(32);
-  /** Names compared so far by linear lookups, per kind (see LINEAR_LOOKUP_BUDGET). */
-  readonly #linearWork = new Uint32Array(NR_BTF_KINDS);
+  /** Linear lookups made so far, per kind (see LINEAR_LOOKUPS). */
+  readonly #linearLookups = new Uint32Array(NR_BTF_KINDS);
+  /** Candidates compared so far by linear lookups, per kind (see LINEAR_COMPARES). */
+  readonly #linearCompares = new Uint32Array(NR_BTF_KINDS);
   /** The string section; a Buffer view for native indexOf/utf8 decoding. */
   readonly #strings: Buffer;
   /** The same bytes as a plain Uint8Array: its indexOf is a V8 builtin, Buffer's goes through JS argument handling. */
@@ -155,6 +165,7 @@ export class Btf {
     this.#typeAt = h.hdrLen + h.typeOff;
     this.#offsets = new Uint32Array(0);
     this.#kinds = new Uint8Array(0);
+    this.#keys = new Uint32Array(0);
 
     this.startId = opts.base ? opts.base.typeCount + 1 : 1;
     this.startStrOff = opts.base ? opts.base.stringsLength + opts.base.startStrOff : 0;
@@ -180,90 +191,101 @@ export class Btf {
   /** This blob's string section bytes (a view, not a copy). */
   stringBytes(): Uint8Array { return this.#strBytes; }
 
-  // ---- raw accessors (no allocation) -------------------------------------
-
   // ---- the header pass ---------------------------------------------------
 
   /**
-   * Record more type headers: up to the arrays' capacity, which this doubles
-   * first when it is full. One flat loop: the length of a type is
-   * BASE_WORDS[kind] + VLEN_WORDS[kind] * vlen, checked to fit the section.
+   * Record type headers until `n` types are recorded (or the section ends),
+   * growing the arrays by doubling. One flat loop, no calls (except for names in
+   * a base's strings): the length of a type is BASE_WORDS[kind] +
+   * VLEN_WORDS[kind] * vlen, checked to fit; its key is its kind and the first
+   * two bytes of its name (NUL-terminated, so the second is 0 for one-byte
+   * names; for anonymous types it is another name's byte, and no lookup asks
+   * for a key with a first byte of 0).
    */
-  #scanMore(): void {
+  #scanTo(n: number): void {
     const words = this.#words;
     const total = words.length;
     let off = this.#scanAt;
-    if (off >= total) return;
-    let n = this.#count;
-    if (n === this.#offsets.length) {
+    if (off >= total || this.#count >= n) return;
+    let count = this.#count;
+    if (n > this.#offsets.length) {
       // Every type is at least 3 words: that bounds how many can remain.
-      const cap = Math.min(Math.max(1024, n * 2), n + Math.floor((total - off) / 3) + 1);
+      const cap = Math.min(Math.max(n, 1024, this.#offsets.length * 2), count + Math.floor((total - off) / 3) + 1);
       const offsets = new Uint32Array(cap);
       const kinds = new Uint8Array(cap);
+      const keys = new Uint32Array(cap);
       offsets.set(this.#offsets);
       kinds.set(this.#kinds);
+      keys.set(this.#keys);
       this.#offsets = offsets;
       this.#kinds = kinds;
+      this.#keys = keys;
     }
     const offsets = this.#offsets;
     const kinds = this.#kinds;
-    const kindCounts = this.#kindCounts;
-    const cap = offsets.length;
-    while (off < total && n < cap) {
-      if (off + 3 > total) {
-        this.#count = n;
-        this.#scanAt = off;
-        throw this.#scanError(off, n, true);
-      }
-      const info = words[off + 1]!;
+    const keys = this.#keys;
+    const strs = this.#strBytes;
+    const strOff = this.startStrOff;
+    const stop = Math.min(n, offsets.length);
+    while (count < stop && off < total) {
+      const info = words[off + 1]!; // undefined (-> kind 0, invalid) when the header is truncated
       const kind = (info >>> 24) & 0x1f;
-      const fixed = BASE_WORDS[kind]!;
-      const len = fixed + VLEN_WORDS[kind]! * (info & 0xffff);
-      if (fixed === 0 || off + len > total) {
-        this.#count = n; // keep what is valid: the error repeats at this type on every later access
+      const len = BASE_WORDS[kind]! + VLEN_WORDS[kind]! * (info & 0xffff);
+      if (len === 0 || off + len > total) {
+        // Keep what is valid: the error repeats at this type on every later access.
+        this.#count = count;
         this.#scanAt = off;
-        throw this.#scanError(off, n, false);
+        throw this.#scanError(off, count);
       }
-      offsets[n] = off;
-      kinds[n++] = kind;
-      kindCounts[kind]++;
+      const p = words[off]! - strOff;
+      keys[count] = p >= 0 ? kind | strs[p]! << 8 | strs[p + 1]! << 16 : kind | namePrefix(p + strOff, strs, strOff, this.base) << 8;
+      offsets[count] = off;
+      kinds[count++] = kind;
       off += len;
     }
-    this.#count = n;
+    this.#count = count;
     this.#scanAt = off;
   }
 
-  /** Run the header pass until at least `n` types are recorded or the section ends. */
-  #scanTo(n: number): void {
-    while (this.#count < n && this.#scanAt < this.#words.length) this.#scanMore();
+  /** Record SCAN_STEP more types (for searches that walk forward). */
+  #scanMore(): void {
+    this.#scanTo(this.#count + SCAN_STEP);
   }
 
   /** Finish the header pass. */
   #scanAll(): void {
-    while (this.#scanAt < this.#words.length) this.#scanMore();
+    this.#scanTo(Infinity);
   }
 
-  #scanError(off: number, n: number, truncated: boolean): BtfError {
+  #scanError(off: number, n: number): BtfError {
     const at = this.#typeAt + off * 4;
-    if (truncated) return new BtfError(`${this.name}: type [${n + 1}] header is truncated at byte offset ${at}`, at);
+    if (off + 3 > this.#words.length) return new BtfError(`${this.name}: type [${n + 1}] header is truncated at byte offset ${at}`, at);
     const info = this.#words[off + 1]!;
     const kind = (info >>> 24) & 0x1f;
     if (BASE_WORDS[kind] === 0) return new BtfError(`${this.name}: type [${n + 1}] at byte offset ${at} has invalid kind ${kind}`, at);
     return new BtfError(`${this.name}: type [${n + 1}] (${BTF_KIND_NAMES[kind]}, vlen ${info & 0xffff}) at byte offset ${at} runs past the end of the type section`, at);
   }
 
-  /** Whether `id` names a type (void, base and local ids), running the header pass as far as needed. */
-  #exists(id: number): boolean {
+
+  /**
+   * Whether `id` can name a type (void, base and local ids). Recorded ids are
+   * known. Past the frontier of a lazy pass, an upper bound stands in (every
+   * type is at least 3 words), so that checking a member's type id does not
+   * force the pass forward: an id that turns out not to exist is refused when
+   * it is used (type(), kindOf(), ...). An eager pass is complete, so its
+   * answer is exact.
+   */
+  #mayExist(id: number): boolean {
     const i = id - this.startId;
-    if (i < 0) return id >= 0;
-    if (i >= this.#count) this.#scanTo(i + 1);
-    return i < this.#count;
+    if (i < this.#count) return id >= 0;
+    return i < this.#count + Math.floor((this.#words.length - this.#scanAt) / 3);
   }
+
 
   /** Word offset of `id`'s header in the type section; throws for ids that are not local. */
   #at(id: number): number {
     const i = id - this.startId;
-    if (i >= this.#count) this.#scanTo(i + 1);
+    if (i >= this.#count) this.#scanTo(Math.max(i + 1, this.#count + SCAN_STEP));
     if (i < 0 || i >= this.#count || !Number.isInteger(id)) throw new BtfError(`${this.name}: type id ${id} is out of range (1..${this.typeCount})`);
     return this.#offsets[i]!;
   }
@@ -334,7 +356,7 @@ export class Btf {
 
   /** `ref`, checked to name a type. `index` numbers the member/parameter/variable in the message (built only on failure). */
   #ref(id: number, ref: number, what: string, index = -1): number {
-    if (!this.#exists(ref)) throw new BtfError(`${this.name}: type [${id}] ${what}${index >= 0 ? ` ${index}` : ''} refers to type ${ref} but the last type is ${this.typeCount}`);
+    if (!this.#mayExist(ref)) throw new BtfError(`${this.name}: type [${id}] ${what}${index >= 0 ? ` ${index}` : ''} refers to type ${ref} but the last type is ${this.typeCount}`);
     return ref;
   }
 
@@ -421,7 +443,7 @@ export class Btf {
     if (!idx) {
       const t0 = performance.now();
       this.#scanAll();
-      idx = NameIndex.build(this.#words, this.#offsets, this.#kinds, kind, this.#kindCounts[kind]!, this.#strBytes, this.startStrOff, this.base);
+      idx = NameIndex.build(this.#words, this.#offsets, this.#kinds, this.#count, kind, this.#strBytes, this.startStrOff, this.base);
       this.#names[kind] = idx;
       log('%s: name index for %s (%d types) built in %s ms', this.name, BTF_KIND_NAMES[kind], idx.size, (performance.now() - t0).toFixed(2));
     }
@@ -449,42 +471,46 @@ export class Btf {
       if (id > 0) return id;
     }
     if (name === '' || !(kind > 0 && kind < NR_BTF_KINDS)) return -1;
-    if (this.#names[kind] === undefined && this.#linearWork[kind]! < LINEAR_LOOKUP_BUDGET) return this.#findFirstLinear(name, kind);
+    if (this.#names[kind] === undefined && this.#linearLookups[kind]!++ < LINEAR_LOOKUPS && this.#linearCompares[kind]! < LINEAR_COMPARES)
+      return this.#findFirstLinear(name, kind);
     return this.#index(kind).first(name, this.startId);
   }
 
   /**
-   * The first local type of `kind` named `name`, comparing names in id order and
-   * running the header pass only as far as the match. Hands over to the hash
-   * index once the kind's LINEAR_LOOKUP_BUDGET is spent.
+   * The first local type of `kind` named `name`: the candidates are the types
+   * whose key (kind, first two name bytes) matches, in id order; the header pass
+   * runs only as far as the match. Hands over to the hash index once the kind's
+   * LINEAR_COMPARES budget is spent.
    */
   #findFirstLinear(name: string, kind: number): number {
     const q = Buffer.from(name, 'utf8');
+    const key = kind | q[0]! << 8 | (q.length > 1 ? q[1]! : 0) << 16;
     const words = this.#words;
-    let work = this.#linearWork[kind]!;
-    let i = 0;
-    for (;;) {
-      // Unrecorded slots hold 0, which no kind has, so indexOf stops at the pass's frontier.
-      i = this.#kinds.indexOf(kind, i);
+    let compares = this.#linearCompares[kind]!;
+    let found = -1;
+    for (let i = 0; ; i++) {
+      // Unrecorded slots hold 0, which is no key, so indexOf stops at the pass's frontier.
+      i = this.#keys.indexOf(key, i);
       if (i < 0) {
         if (this.#scanAt >= words.length) break;
-        i = this.#count;
+        i = this.#count - 1;
         this.#scanMore();
         continue;
       }
-      if (++work > LINEAR_LOOKUP_BUDGET) {
-        this.#linearWork[kind] = work;
+      if (++compares > LINEAR_COMPARES) {
+        this.#linearCompares[kind] = compares;
         return this.#index(kind).first(name, this.startId);
       }
       if (nameEquals(words[this.#offsets[i]!]!, q, this.#strBytes, this.startStrOff, this.base)) {
-        this.#linearWork[kind] = work;
-        return this.startId + i;
+        found = this.startId + i;
+        break;
       }
-      i++;
     }
-    this.#linearWork[kind] = work;
-    return -1;
+    this.#linearCompares[kind] = compares;
+    return found;
   }
+
+
 
   // ---- iteration ----------------------------------------------------------
 

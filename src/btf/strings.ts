@@ -36,8 +36,11 @@ export class NameIndex {
     private readonly base: Btf | undefined,
   ) {}
 
-  /** Index the types of kind `kind`; `count` is how many there are (from the parse scan). */
-  static build(words: Uint32Array, offsets: Uint32Array, kinds: Uint8Array, kind: number, count: number, strings: Uint8Array, startStrOff: number, base: Btf | undefined): NameIndex {
+  /** Index the types of kind `kind` among the first `n` entries of `offsets`/`kinds` (the header pass's arrays). */
+  static build(words: Uint32Array, offsets: Uint32Array, kinds: Uint8Array, n: number, kind: number, strings: Uint8Array, startStrOff: number, base: Btf | undefined): NameIndex {
+    kinds = kinds.subarray(0, n);
+    let count = 0;
+    for (let i = kinds.indexOf(kind); i !== -1; i = kinds.indexOf(kind, i + 1)) count++;
     let cap = 16;
     while (cap < count * 2) cap <<= 1;
     const table = new Int32Array(cap);
@@ -101,6 +104,21 @@ export function nameEquals(off: number, q: Uint8Array, strings: Uint8Array, star
   if (p + n >= arr.length || arr[p + n] !== 0) return false;
   for (let i = 0; i < n; i++) if (arr[p + i] !== q[i]) return false;
   return true;
+}
+
+/**
+ * The first two bytes of the name at offset `off` (b0 | b1 << 8; 0 for bytes
+ * past the end), wherever in the base chain it lives. For the header pass's keys.
+ */
+export function namePrefix(off: number, strings: Uint8Array, startStrOff: number, base: Btf | undefined): number {
+  let arr = strings;
+  let p = off - startStrOff;
+  if (p < 0) {
+    const r = baseString(base, off);
+    if (!r) return 0;
+    [arr, p] = r;
+  }
+  return (arr[p] ?? 0) | (arr[p + 1] ?? 0) << 8;
 }
 
 /** Where string offset `off` lives in a base BTF chain: [bytes, index]. */

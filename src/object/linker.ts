@@ -118,10 +118,10 @@ export function linkProgram(
 export function encodeFuncInfo(recs: { insnOff: number; typeId: number }[]): Uint8Array {
   const out = new Uint8Array(recs.length * 8);
   const dv = new DataView(out.buffer);
-  recs.forEach((r, i) => {
-    dv.setUint32(i * 8, r.insnOff, true);
-    dv.setUint32(i * 8 + 4, r.typeId, true);
-  });
+  for (let i = 0; i < recs.length; i++) {
+    dv.setUint32(i * 8, recs[i]!.insnOff, true);
+    dv.setUint32(i * 8 + 4, recs[i]!.typeId, true);
+  }
   return out;
 }
 
@@ -129,11 +129,12 @@ export function encodeFuncInfo(recs: { insnOff: number; typeId: number }[]): Uin
 export function encodeLineInfo(recs: (BtfExtLineInfo & { insnIdx: number })[]): Uint8Array {
   const out = new Uint8Array(recs.length * 16);
   const dv = new DataView(out.buffer);
-  recs.forEach((r, i) => {
+  for (let i = 0; i < recs.length; i++) {
+    const r = recs[i]!;
     dv.setUint32(i * 16, r.insnIdx, true);
     dv.setUint32(i * 16 + 4, r.fileNameOff, true);
     dv.setUint32(i * 16 + 8, r.lineOff, true);
     dv.setUint32(i * 16 + 12, ((r.lineNum << 10) | (r.lineCol & 0x3ff)) >>> 0, true);
-  });
+  }
   return out;
 }

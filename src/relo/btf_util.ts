@@ -15,15 +15,16 @@ export const MAX_RESOLVE_DEPTH = 32;
 /** Pointer size of the BPF target (and of the 64-bit kernels we relocate against). */
 const PTR_SIZE = 8;
 
-/** X___Y with X and Y not underscores: the flavor separator. */
-function isFlavorSep(s: string, i: number): boolean {
-  return s.charCodeAt(i) !== 0x5f && s.charCodeAt(i + 1) === 0x5f && s.charCodeAt(i + 2) === 0x5f
-    && s.charCodeAt(i + 3) === 0x5f && s.charCodeAt(i + 4) !== 0x5f;
-}
-
-/** bpf_core_essential_name_len: length of the name without its last `___flavor` suffix. */
+/**
+ * bpf_core_essential_name_len: length of the name without its last `___flavor`
+ * suffix. The separator is exactly three underscores between two characters
+ * that are not underscores ("task_struct___old" -> 11; "___GFP_IO" and
+ * "a____b" have none). Most names hold no "___" at all, so a native
+ * lastIndexOf answers them without a JS loop over their characters.
+ */
 export function essentialNameLen(name: string): number {
-  for (let i = name.length - 5; i >= 0; i--) if (isFlavorSep(name, i)) return i + 1;
+  for (let p = name.lastIndexOf('___', name.length - 4); p > 0; p = name.lastIndexOf('___', p - 1))
+    if (name.charCodeAt(p - 1) !== 0x5f && name.charCodeAt(p + 3) !== 0x5f) return p;
   return name.length;
 }
 

@@ -10,7 +10,7 @@ import {
   type BtfArray, type BtfFuncProto, type BtfInt, type BtfEnum, type BtfEnum64,
 } from '../btf/types.ts';
 import {
-  MAX_RESOLVE_DEPTH, composite, essentialNameLen, isAnyEnum, isComposite, kindCoreCompat, skipModsAndTypedefs,
+  MAX_RESOLVE_DEPTH, composite, essentialName, essentialNameLen, isAnyEnum, isComposite, kindCoreCompat, skipModsAndTypedefs,
 } from './btf_util.ts';
 import { CoreError } from './types.ts';
 
@@ -129,7 +129,7 @@ function compositesMatch(localBtf: Btf, localId: number, targBtf: Btf, targId: n
   // accepts for a local name are exactly those under its essential name ('' = anonymous).
   const byName = targetMembersByEssentialName(targBtf, targId);
   for (const lm of l.members) {
-    const cands = byName.get(lm.name.slice(0, essentialNameLen(lm.name)));
+    const cands = byName.get(essentialName(lm.name));
     if (!cands?.some((tm) => typesMatchAt(localBtf, lm.type, targBtf, tm, behindPtr, level - 1))) return false;
   }
   return true;
@@ -144,7 +144,7 @@ function targetMembersByEssentialName(btf: Btf, id: number): Map<string, number[
   if (!m) {
     m = new Map();
     for (const tm of composite(btf, id).members) {
-      const key = tm.name.slice(0, essentialNameLen(tm.name));
+      const key = essentialName(tm.name);
       const list = m.get(key);
       if (list) list.push(tm.type); else m.set(key, [tm.type]);
     }

@@ -3,43 +3,89 @@
 // compatible field types), produce the target spec with its bit offset.
 import type { Btf } from '../btf/parse.ts';
 import { BTF_KIND_ARRAY, type BtfArray, type BtfEnum, type BtfEnum64 } from '../btf/types.ts';
-import { composite, essentialNameLen, isAnyEnum, isComposite, resolveSize, skipModsAndTypedefs } from './btf_util.ts';
+import { composite, essentialName, essentialNameLen, isAnyEnum, isComposite, resolveSize, skipModsAndTypedefs } from './btf_util.ts';
 import { fieldsAreCompat, typesAreCompat, typesMatch } from './compat.ts';
 import { BPF_CORE_SPEC_MAX_LEN, emptySpec, isFlexArr, type CoreAccessor, type CoreSpec } from './spec.ts';
 import {
   BPF_CORE_TYPE_MATCHES, CoreError, coreReloIsEnumvalBased, coreReloIsFieldBased, coreReloIsTypeBased,
 } from './types.ts';
 
+/** A struct/union's members by name: the first member of each name, and the anonymous ones, in member order. */
+interface MemberIndex {
+  byName: Map<string, number>;
+  anon: number[];
+}
+
+/** Per BTF and composite id (built on first use: a relocation set reads the same few structs many times). */
+const memberIndexes = new WeakMap<Btf, Map<number, MemberIndex>>();
+
+function memberIndexOf(btf: Btf, id: number): MemberIndex {
+  let perBtf = memberIndexes.get(btf);
+  if (!perBtf) memberIndexes.set(btf, (perBtf = new Map()));
+  let idx = perBtf.get(id);
+  if (!idx) {
+    idx = { byName: new Map(), anon: [] };
+    const members = composite(btf, id).members;
+    for (let i = 0; i < members.length; i++) {
+      const name = members[i]!.name;
+      if (name === '') idx.anon.push(i);
+      else if (!idx.byName.has(name)) idx.byName.set(name, i);
+    }
+    perBtf.set(id, idx);
+  }
+  return idx;
+}
+
+function checkDepth(spec: CoreSpec): void {
+  if (spec.raw.length === BPF_CORE_SPEC_MAX_LEN) throw new CoreError('E2BIG', `access path is deeper than ${BPF_CORE_SPEC_MAX_LEN}`);
+}
+
 /**
  * bpf_core_match_member: find the local accessor's member by name in target
  * struct/union `targId`, descending into anonymous members. Extends the target
  * spec (raw path, bit offset, accessor) as it goes and undoes speculative steps.
  * Returns the member's type id, or 0 when there is no compatible member.
+ *
+ * libbpf walks the members in order: an anonymous member is searched
+ * recursively; the first member named like the local one ends the walk,
+ * matched if the field types are compatible, failed otherwise (and then its
+ * index stays on the raw path: a failed search inside an anonymous member can
+ * leave steps behind, which the walk of the enclosing struct keeps). Members
+ * with another name are pushed and popped again, leaving no trace. So only
+ * the anonymous members before the first same-named one, then that member,
+ * need visiting: the member index finds them without comparing every name.
  */
 function matchMember(localBtf: Btf, localAcc: CoreAccessor, targBtf: Btf, targId: number, spec: CoreSpec): number {
   targId = skipModsAndTypedefs(targBtf, targId);
   if (!isComposite(targBtf.kindOf(targId))) return 0;
   const localMember = composite(localBtf, localAcc.typeId).members[localAcc.idx]!;
-  const t = composite(targBtf, targId);
-  for (let i = 0; i < t.members.length; i++) {
-    const m = t.members[i]!;
-    if (spec.raw.length === BPF_CORE_SPEC_MAX_LEN) throw new CoreError('E2BIG', `access path is deeper than ${BPF_CORE_SPEC_MAX_LEN}`);
-    // Speculate that this member is the one.
+  const members = composite(targBtf, targId).members;
+  if (members.length === 0) return 0;
+  const { byName, anon } = memberIndexOf(targBtf, targId);
+  const named = byName.get(localMember.name) ?? -1;
+  // libbpf checks the depth at every member it looks at; the path changes only after an anonymous member.
+  const last = named >= 0 ? named : members.length - 1;
+  checkDepth(spec);
+  for (const i of anon) {
+    if (i > last) break;
+    const m = members[i]!;
+    // Speculate that the member is inside this anonymous struct/union.
     spec.bitOffset += m.bitOffset;
     spec.raw.push(i);
-    if (m.name === '') {
-      const found = matchMember(localBtf, localAcc, targBtf, m.type, spec);
-      if (found) return found;
-    } else if (m.name === localMember.name) {
-      spec.accessors.push({ typeId: targId, idx: i, name: m.name });
-      if (fieldsAreCompat(localBtf, localMember.type, targBtf, m.type)) return m.type || -1;
-      spec.accessors.pop();
-      // libbpf stops at the first same-named member, compatible or not (the raw path keeps it).
-      return 0;
-    }
+    const found = matchMember(localBtf, localAcc, targBtf, m.type, spec);
+    if (found) return found;
     spec.bitOffset -= m.bitOffset;
     spec.raw.pop();
+    if (i < last) checkDepth(spec);
   }
+  if (named < 0) return 0;
+  const m = members[named]!;
+  spec.bitOffset += m.bitOffset;
+  spec.raw.push(named);
+  spec.accessors.push({ typeId: targId, idx: named, name: m.name });
+  if (fieldsAreCompat(localBtf, localMember.type, targBtf, m.type)) return m.type || -1;
+  spec.accessors.pop();
+  // libbpf stops at the first same-named member, compatible or not (the raw path keeps it).
   return 0;
 }
 
@@ -57,12 +103,12 @@ export function specMatch(local: CoreSpec, targBtf: Btf, targId: number): CoreSp
   if (coreReloIsEnumvalBased(local.kind)) {
     const id = skipModsAndTypedefs(targBtf, targId);
     if (!isAnyEnum(targBtf.kindOf(id))) return null;
-    const localName = local.accessors[0]!.name!;
-    const n = essentialNameLen(localName);
+    const essent = essentialName(local.accessors[0]!.name!);
     const e = targBtf.type(id) as BtfEnum | BtfEnum64;
     for (let i = 0; i < e.values.length; i++) {
       const name = e.values[i]!.name;
-      if (essentialNameLen(name) !== n || name.slice(0, n) !== localName.slice(0, n)) continue;
+      // startsWith rejects almost every enumerator natively; the flavor check runs only on a prefix match.
+      if (!name.startsWith(essent) || essentialNameLen(name) !== essent.length) continue;
       targ.accessors.push({ typeId: id, idx: i, name });
       targ.raw.push(i);
       return targ;

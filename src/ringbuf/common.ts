@@ -108,6 +108,8 @@ export class PollSet {
 }
 
 export interface PollHandle {
+  /** Re-arm a stopped watcher (koffi passes (status, events) to the callback). */
+  start(opts: { readable?: boolean; writable?: boolean }, cb: () => void): void;
   stop(): void;
   close(): void;
   unref(): void;

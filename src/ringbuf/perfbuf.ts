@@ -160,6 +160,16 @@ export class PerfBuffer extends EventSource {
     return this.#rings.map((r) => r.event.value);
   }
 
+  protected hasData(): boolean {
+    for (const r of this.#rings) if (Atomics.load(r.meta32, DATA_HEAD) !== r.tail) return true;
+    return false;
+  }
+
+  /** perf_poll() hands out the pending wakeup and clears it (see source.ts). */
+  protected override get pollConsumesReadiness(): boolean {
+    return true;
+  }
+
   /** The CPUs with a ring, in ring order (the `ring` index of a callback is the CPU number). */
   get cpus(): number[] {
     return this.#rings.map((r) => r.cpu);

@@ -267,6 +267,11 @@ export class RingBuffer extends EventSource {
     return this.#rings.map((r) => r.fd);
   }
 
+  protected hasData(): boolean {
+    for (const r of this.#rings) if (Atomics.load(r.prod32, 0) !== r.cons) return true;
+    return false;
+  }
+
   /**
    * Drain what is there now, without waiting; returns the number of records
    * delivered (discarded records are skipped, not counted). `cb` overrides

@@ -1,6 +1,32 @@
 // The waiting half shared by RingBuffer and PerfBuffer: blocking poll(2),
 // the event-driven mode on libuv (never blocks the event loop) and the async
 // iterator. Subclasses supply the fds and the drain.
+//
+// Readiness, and why a perf buffer needs one drain after registration.
+// A BPF ring buffer's poll is level-triggered and side-effect free
+// (ringbuf_map_poll_kern: readable while producer_pos != consumer_pos). A
+// perf event's is not: perf_poll() returns the pending wakeup and clears it
+// (atomic_xchg(&rb->poll, 0)), so every poll of the fd consumes readiness.
+// Two things poll a freshly watched fd before our callback can be told:
+//   1. uv_poll_init() probes the fd with epoll_ctl(ADD) + epoll_ctl(DEL)
+//      (uv__io_check_fd): a wakeup pending at start() is eaten there;
+//   2. libuv adds the fd to its epoll set only at the beginning of its next
+//      poll phase, and epoll polls a new item twice: once in ep_insert (to
+//      queue it as ready) and again in ep_send_events (to fetch revents),
+//      which now reads 0 and skips it.
+// So a record written before the registration takes effect raises no
+// callback: it waits in the ring for the NEXT wakeup (a later record), which
+// may never come. Wakeups after the registration arrive through the wait
+// queue (ep_poll_callback, no poll) and are reported normally. The fix is to
+// drain once after the registration is in place: every record written
+// before it is then in the ring, and every one after it wakes us.
+// `afterRegistration` finds that point from libuv's loop order (timers,
+// pending, idle/prepare, poll, check, close): an immediate queued now may run
+// in the check phase of the current iteration, before the next poll phase
+// when we are called from an I/O callback; an immediate queued from it runs
+// in the check phase of the following iteration, after a poll phase, so
+// after the epoll_ctl(ADD). (A plain setImmediate, as before, missed records
+// produced between that first check phase and the next poll phase.)
 import { PollSet, POLLIN, type PollHandle, type RecordCallback, copyRecord, log, watchFd } from './common.ts';
 
 export interface StartOptions {
@@ -19,6 +45,12 @@ export abstract class EventSource {
   protected abstract fds(): number[];
   /** Drain every ring (all when `ready` is undefined, else those whose flag is set). */
   protected abstract drainAll(cb: RecordCallback | undefined, ready?: (i: number) => boolean): number;
+  /** True when some ring holds unread bytes (a cheap check of the positions; no syscall, no side effect). */
+  protected abstract hasData(): boolean;
+  /** True when polling the fds consumes their readiness (perf events): see the header. */
+  protected get pollConsumesReadiness(): boolean {
+    return false;
+  }
 
   protected fdsChanged(): void {
     this.#pollSet.set(this.fds(), POLLIN);
@@ -82,19 +114,18 @@ export abstract class EventSource {
       );
     });
     log('%s: event-driven mode on fds %o', this.constructor.name, this.fds());
-    // libuv adds the fds to its epoll set on the next loop turn. A perf
-    // event's readiness is edge-like (perf_poll consumes the pending wakeup),
-    // so records written before then may not be reported: drain once when
-    // the loop gets there, after the registration.
-    const watchers = this.#watchers;
-    setImmediate(() => {
-      if (this.closedFlag || this.#watchers !== watchers || watchers.length === 0) return;
-      try {
-        this.drainAll(cb);
-      } catch (err) {
-        onError(err);
-      }
-    });
+    if (this.pollConsumesReadiness) {
+      // wakeups before the registration are lost (see the header): drain once it is in place
+      const watchers = this.#watchers;
+      afterRegistration(() => {
+        if (this.closedFlag || this.#watchers !== watchers || !this.hasData()) return;
+        try {
+          this.drainAll(cb);
+        } catch (err) {
+          onError(err);
+        }
+      });
+    }
     return this;
   }
 
@@ -150,7 +181,15 @@ export abstract class EventSource {
       if (this.#iterWatchers === null) {
         this.#iterWatchers = this.fds().map((fd) => watchFd(fd, false, wake));
       } else {
-        for (const w of this.#iterWatchers) (w as unknown as { start(o: object, cb: () => void): void }).start({ readable: true }, wake);
+        for (const w of this.#iterWatchers) w.start({ readable: true }, wake);
+      }
+      if (this.pollConsumesReadiness) {
+        // (re)arming registers the fds anew: a record written since the last drain raised a
+        // wakeup that the registration ate (see the header); look once it is in place
+        const waiters = this.#waiters;
+        afterRegistration(() => {
+          if (waiters.includes(resolve) && this.hasData()) wake();
+        });
       }
     });
   }
@@ -166,4 +205,9 @@ export abstract class EventSource {
     this.#closeIterWatchers();
     for (const r of this.#waiters.splice(0)) r();
   }
+}
+
+/** Run `fn` after libuv has added the fds watched now to its epoll set (see the header). */
+function afterRegistration(fn: () => void): void {
+  setImmediate(() => setImmediate(fn));
 }

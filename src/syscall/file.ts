@@ -7,8 +7,16 @@
 // per-call JS: fs.readSync's argument checks (~2 µs a call), or, with koffi, a
 // new Uint8Array view per call for the destination. Passing the destination as
 // a plain address (the buffer's address + bytes read so far) makes each call
-// one koffi call with three numbers: measured in fresh processes, 5.4 ms CPU
-// for this file, against 8.8 ms for readFileSync and 4.4 ms for C's fread.
+// one koffi call with three numbers.
+//
+// The other half of the cost is the kernel's: a fresh 5.5 MB buffer takes one
+// page fault per 4 KiB page as read() first writes it (~2 µs each in the VMs
+// this runs in). madvise(MADV_POPULATE_WRITE) maps all of those pages in one
+// call, in about 60% of the time.
+//
+// Measured in fresh processes, main-thread CPU for /sys/kernel/btf/vmlinux:
+// readFileSync 8.8 ms; this without populating 5.1 ms; with it ~4 ms;
+// C's fread into a malloc'd buffer 4.4 ms.
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import koffi from 'koffi';
 import { EINTR, SyscallError } from './errors.ts';
@@ -19,11 +27,22 @@ import { addressOf, errno } from './libc.ts';
  * libc.ts because only readFileRaw() may use it: the address must point into a
  * live buffer with `count` bytes of room, which readFileRaw guarantees.
  */
-const readAt = koffi.load('libc.so.6').func('long read(int fd, uint64 buf, size_t count)') as (
-  fd: number,
-  addr: number,
-  count: number,
-) => number;
+const libc = koffi.load('libc.so.6');
+const readAt = libc.func('long read(int fd, uint64 buf, size_t count)') as (fd: number, addr: number, count: number) => number;
+/** madvise(2), used only to pre-fault readFileRaw's buffer. */
+const madvise = libc.func('int madvise(uint64 addr, size_t len, int advice)') as (addr: number, len: number, advice: number) => number;
+/** Populate (prefault) pages writable (Linux 5.14); older kernels answer EINVAL and the pages fault in as usual. */
+const MADV_POPULATE_WRITE = 23;
+const PAGE_SIZE = 4096;
+/** Below this, per-page faults cost too little to be worth a syscall. */
+const POPULATE_MIN_BYTES = 1 << 20;
+
+/** Map in the whole pages of [addr, addr + len) now rather than one fault at a time. A hint: failures are ignored. */
+function prefault(addr: number, len: number): void {
+  const start = Math.ceil(addr / PAGE_SIZE) * PAGE_SIZE;
+  const end = Math.floor((addr + len) / PAGE_SIZE) * PAGE_SIZE;
+  if (end > start) madvise(start, end - start, MADV_POPULATE_WRITE);
+}
 
 /**
  * The whole content of `path`, read with read(2) into one Buffer sized from
@@ -39,6 +58,7 @@ export function readFileRaw(path: string): Buffer {
     // of the file, then needs no growth.
     let buf = Buffer.allocUnsafe(Math.max(size + 1, 4096));
     let addr = Number(addressOf(buf)); // < 2^53: user-space addresses are 47 bits
+    if (buf.length >= POPULATE_MIN_BYTES) prefault(addr, buf.length);
     let len = 0;
     for (;;) {
       if (len === buf.length) {

@@ -164,6 +164,9 @@ function tail(file: string, lines: number): string {
 
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
+  if (REPO === '/tmp' || REPO.startsWith('/tmp/')) {
+    throw new Error(`the repo (${REPO}) is under /tmp, which the guest covers with its own tmpfs: move it elsewhere`);
+  }
   const log = (msg: string) => process.stderr.write(`[vm] ${msg}\n`);
   const t0 = performance.now();
   const secs = (t: number) => ((t - t0) / 1000).toFixed(2);
