@@ -91,6 +91,28 @@ export interface BtfExt {
   coreRelos: BtfExtInfoSec<BtfExtCoreRelo>[];
 }
 
+/** A line_info record whose strings are decoded from the BTF string table when first read. */
+class LineInfoRecord implements BtfExtLineInfo {
+  readonly lineNum: number;
+  readonly lineCol: number;
+  constructor(
+    private readonly btf: Btf,
+    readonly insnOff: number,
+    readonly fileNameOff: number,
+    readonly lineOff: number,
+    lineCol: number,
+  ) {
+    this.lineNum = lineCol >>> 10;
+    this.lineCol = lineCol & 0x3ff;
+  }
+  get fileName(): string {
+    return this.btf.str(this.fileNameOff);
+  }
+  get line(): string {
+    return this.btf.str(this.lineOff);
+  }
+}
+
 /** The records of one ELF section, or [] (sections are matched by name). */
 export function extRecordsFor<T>(secs: readonly BtfExtInfoSec<T>[], secName: string): T[] {
   return secs.find((s) => s.secName === secName)?.records ?? [];
@@ -155,6 +177,10 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf, name = '.BTF.ext'): Btf
   }));
 
   const li = blob('line_info', header.lineInfoOff, header.lineInfoLen, BPF_LINE_INFO_MIN_SIZE);
+  const strLimit = btf.startStrOff + btf.stringsLength;
+  const checkStr = (off: number, at: number, what: string) => {
+    if (off >= strLimit) throw new BtfError(`${name}: ${what} at byte ${at} has bad string offset ${off}`, at);
+  };
   const lineInfo = li.secs.map((s) => ({
     secNameOff: s.secNameOff, secName: s.secName,
     records: Array.from({ length: s.n }, (_, i): BtfExtLineInfo => {
@@ -162,10 +188,10 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf, name = '.BTF.ext'): Btf
       const fileNameOff = u32(at + 4);
       const lineOff = u32(at + 8);
       const lineCol = u32(at + 12);
-      return {
-        insnOff: u32(at), fileNameOff, lineOff, lineNum: lineCol >>> 10, lineCol: lineCol & 0x3ff,
-        fileName: str(fileNameOff, at + 4, 'line_info file name'), line: str(lineOff, at + 8, 'line_info line'),
-      };
+      checkStr(fileNameOff, at + 4, 'line_info file name');
+      checkStr(lineOff, at + 8, 'line_info line');
+      // The file name and source text are only needed for messages: decoded on first use.
+      return new LineInfoRecord(btf, u32(at), fileNameOff, lineOff, lineCol);
     }),
   }));
 

@@ -207,20 +207,8 @@ export class Btf {
     const total = words.length;
     let off = this.#scanAt;
     if (off >= total || this.#count >= n) return;
+    if (n > this.#offsets.length) this.#grow(n);
     let count = this.#count;
-    if (n > this.#offsets.length) {
-      // Every type is at least 3 words: that bounds how many can remain.
-      const cap = Math.min(Math.max(n, 1024, this.#offsets.length * 2), count + Math.floor((total - off) / 3) + 1);
-      const offsets = new Uint32Array(cap);
-      const kinds = new Uint8Array(cap);
-      const keys = new Uint32Array(cap);
-      offsets.set(this.#offsets);
-      kinds.set(this.#kinds);
-      keys.set(this.#keys);
-      this.#offsets = offsets;
-      this.#kinds = kinds;
-      this.#keys = keys;
-    }
     const offsets = this.#offsets;
     const kinds = this.#kinds;
     const keys = this.#keys;
@@ -245,6 +233,22 @@ export class Btf {
     }
     this.#count = count;
     this.#scanAt = off;
+  }
+
+  /** Make room for `n` types in the pass's arrays (doubling, but never past what the section can hold). */
+  #grow(n: number): void {
+    // Every type is at least 3 words: that bounds how many can remain.
+    const bound = this.#count + Math.floor((this.#words.length - this.#scanAt) / 3) + 1;
+    const cap = Math.min(Math.max(n, 1024, this.#offsets.length * 2), bound);
+    const offsets = new Uint32Array(cap);
+    const kinds = new Uint8Array(cap);
+    const keys = new Uint32Array(cap);
+    offsets.set(this.#offsets);
+    kinds.set(this.#kinds);
+    keys.set(this.#keys);
+    this.#offsets = offsets;
+    this.#kinds = kinds;
+    this.#keys = keys;
   }
 
   /** Record SCAN_STEP more types (for searches that walk forward). */

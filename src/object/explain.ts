@@ -36,5 +36,5 @@ function lineInfoForLastInsn(log: string, linked: LinkedProgram): string | undef
   if (insn === undefined) return undefined;
   let best: LinkedProgram['lineInfo'][number] | undefined;
   for (const li of linked.lineInfo) if (li.insnIdx <= insn && (!best || li.insnIdx >= best.insnIdx)) best = li;
-  return best ? `${best.fileName}:${best.lineNum}: ${best.line.trim()}` : undefined;
+  return best ? `${best.info.fileName}:${best.info.lineNum}: ${best.info.line.trim()}` : undefined;
 }

@@ -21,7 +21,7 @@ export interface LinkedProgram {
   relocs: CodeReloc[];
   /** func_info records, insnOff as an instruction index in the final stream. */
   funcInfo: { insnOff: number; typeId: number }[];
-  lineInfo: (BtfExtLineInfo & { insnIdx: number })[];
+  lineInfo: { info: BtfExtLineInfo; insnIdx: number }[];
   /** Where each placed function starts in the stream (for messages). */
   placed: { fn: FunctionSpec; start: number }[];
 }
@@ -43,7 +43,7 @@ export function linkProgram(
   const placed: { fn: FunctionSpec; start: number }[] = [];
   const relocs: CodeReloc[] = [];
   const funcInfo: { insnOff: number; typeId: number }[] = [];
-  const lineInfo: (BtfExtLineInfo & { insnIdx: number })[] = [];
+  const lineInfo: { info: BtfExtLineInfo; insnIdx: number }[] = [];
   // The stream is assembled at the end; while linking, each function's code is patched in its own copy.
   const copies = new Map<FunctionSpec, DataView>();
 
@@ -63,7 +63,7 @@ export function linkProgram(
       }
       for (const rec of extRecordsFor<BtfExtLineInfo>(btfExt.lineInfo, fn.sectionName)) {
         const idx = rec.insnOff / 8;
-        if (idx >= fn.secInsnOff && idx < fn.secInsnOff + fn.insnCount) lineInfo.push({ ...rec, insnIdx: idx - fn.secInsnOff + start });
+        if (idx >= fn.secInsnOff && idx < fn.secInsnOff + fn.insnCount) lineInfo.push({ info: rec, insnIdx: idx - fn.secInsnOff + start });
       }
     }
     return start;
@@ -126,15 +126,15 @@ export function encodeFuncInfo(recs: { insnOff: number; typeId: number }[]): Uin
 }
 
 /** Kernel-format line_info (struct bpf_line_info: insn_off, file_name_off, line_off, line_col). */
-export function encodeLineInfo(recs: (BtfExtLineInfo & { insnIdx: number })[]): Uint8Array {
+export function encodeLineInfo(recs: { info: BtfExtLineInfo; insnIdx: number }[]): Uint8Array {
   const out = new Uint8Array(recs.length * 16);
   const dv = new DataView(out.buffer);
   for (let i = 0; i < recs.length; i++) {
     const r = recs[i]!;
     dv.setUint32(i * 16, r.insnIdx, true);
-    dv.setUint32(i * 16 + 4, r.fileNameOff, true);
-    dv.setUint32(i * 16 + 8, r.lineOff, true);
-    dv.setUint32(i * 16 + 12, ((r.lineNum << 10) | (r.lineCol & 0x3ff)) >>> 0, true);
+    dv.setUint32(i * 16 + 4, r.info.fileNameOff, true);
+    dv.setUint32(i * 16 + 8, r.info.lineOff, true);
+    dv.setUint32(i * 16 + 12, ((r.info.lineNum << 10) | (r.info.lineCol & 0x3ff)) >>> 0, true);
   }
   return out;
 }
