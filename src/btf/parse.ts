@@ -14,9 +14,9 @@
 // key array natively (TypedArray indexOf) for kind + the name's first two bytes,
 // in id order, and compare whole names only for those candidates: like libbpf's
 // btf__find_by_name_kind, but with ~1% of the string compares, and needing the
-// header pass only as far as the match. After LINEAR_LOOKUPS such lookups of a
-// kind, or LINEAR_COMPARES candidates compared, an open-addressing hash table
-// over that kind's names is built (see NameIndex) and used from then on.
+// header pass only as far as the match. Once the linear lookups of a kind have
+// spent LINEAR_BUDGET, an open-addressing hash table over that kind's names is
+// built (see NameIndex) and used from then on.
 import createDebug from 'debug';
 import { BtfError } from './errors.ts';
 import {
@@ -48,16 +48,16 @@ export interface ParseBtfOptions {
 }
 
 /**
- * When a kind gets its hash index. A key-array lookup costs a native scan of up
- * to 4 bytes per type (~50 µs over all of vmlinux) plus one name compare per
- * candidate; building the index costs about one hash per type of the kind
- * (10,682 STRUCTs, 56,277 FUNCs in a 6.18 vmlinux: a few ms in a fresh
- * process). So a handful of lookups, the common case for a CO-RE program's
- * kernel structs, never pay for an index, and a long series of lookups pays
- * for at most about one index build's worth of linear work first.
+ * When a kind gets its hash index, in units of one name compare. A linear
+ * lookup spends one unit per candidate compared plus one per 32 types its
+ * native key scan passes (and the header pass, if lazy, must reach the match);
+ * building the index costs about one hash per type of the kind (10,682 STRUCTs,
+ * 56,277 FUNCs in a 6.18 vmlinux: milliseconds in a fresh process). With this
+ * budget, lookups of early types, such as the core kernel structs a CO-RE
+ * program reads (ids < 10,000 in vmlinux), never pay for an index, while a
+ * series of lookups across the whole blob switches to it after one or two.
  */
-const LINEAR_LOOKUPS = 32;
-const LINEAR_COMPARES = 4096;
+const LINEAR_BUDGET = 4096;
 
 /** How many headers a lazy pass records at least each time it resumes (amortizes the resumption). */
 const SCAN_STEP = 1024;
@@ -91,22 +91,23 @@ export class Btf {
   readonly #words: Uint32Array;
   /** Byte offset of the type section in the blob, for error messages. */
   readonly #typeAt: number;
-  // The header pass, which may stop and resume (lazy parsing). Both arrays grow
-  // by doubling; slots past #count are 0, which is no valid kind.
+  // The header pass, which may stop and resume (lazy parsing). Its arrays grow
+  // by doubling and are trimmed when it completes; slots past #count hold 0,
+  // which is neither a valid kind nor a valid key.
   /** #offsets[id - startId] = word index of that type's btf_type header, for the first #count types. */
   #offsets: Uint32Array;
   /** #kinds[id - startId] = BTF_KIND_* (one byte per type, for kind filters without touching the words). */
   #kinds: Uint8Array;
-  /** #keys[id - startId] = nameKey(kind, first two bytes of the name): candidates for a lookup by name. */
+  /** #keys[id - startId] = kind | name[0] << 8 | name[1] << 16 (name bytes): candidates for a lookup by name. */
   #keys: Uint32Array;
   /** Number of types the pass has recorded. */
   #count = 0;
   /** Word index where the pass resumes; #words.length once every type is recorded. */
   #scanAt = 0;
-  /** Linear lookups made so far, per kind (see LINEAR_LOOKUPS). */
-  readonly #linearLookups = new Uint32Array(NR_BTF_KINDS);
-  /** Candidates compared so far by linear lookups, per kind (see LINEAR_COMPARES). */
-  readonly #linearCompares = new Uint32Array(NR_BTF_KINDS);
+  /** Number of recorded types of each kind (complete once the pass is; sizes the name indexes). */
+  readonly #kindCounts = new Uint32Array(32);
+  /** What linear lookups have spent so far, per kind (see LINEAR_BUDGET). */
+  readonly #linearSpent = new Uint32Array(NR_BTF_KINDS);
   /** The string section; a Buffer view for native indexOf/utf8 decoding. */
   readonly #strings: Buffer;
   /** The same bytes as a plain Uint8Array: its indexOf is a V8 builtin, Buffer's goes through JS argument handling. */
@@ -212,6 +213,7 @@ export class Btf {
     const offsets = this.#offsets;
     const kinds = this.#kinds;
     const keys = this.#keys;
+    const kindCounts = this.#kindCounts;
     const strs = this.#strBytes;
     const strOff = this.startStrOff;
     const stop = Math.min(n, offsets.length);
@@ -229,10 +231,17 @@ export class Btf {
       keys[count] = p >= 0 ? kind | strs[p]! << 8 | strs[p + 1]! << 16 : kind | namePrefix(p + strOff, strs, strOff, this.base) << 8;
       offsets[count] = off;
       kinds[count++] = kind;
+      kindCounts[kind]++;
       off += len;
     }
     this.#count = count;
     this.#scanAt = off;
+    if (off >= total && count < offsets.length) {
+      // The pass is complete: give back the arrays' spare room.
+      this.#offsets = offsets.slice(0, count);
+      this.#kinds = kinds.slice(0, count);
+      this.#keys = keys.slice(0, count);
+    }
   }
 
   /** Make room for `n` types in the pass's arrays (doubling, but never past what the section can hold). */
@@ -256,7 +265,7 @@ export class Btf {
     this.#scanTo(this.#count + SCAN_STEP);
   }
 
-  /** Finish the header pass. */
+  /** Finish the header pass (in one call: one long loop that V8 optimizes on the fly). */
   #scanAll(): void {
     this.#scanTo(Infinity);
   }
@@ -269,7 +278,6 @@ export class Btf {
     if (BASE_WORDS[kind] === 0) return new BtfError(`${this.name}: type [${n + 1}] at byte offset ${at} has invalid kind ${kind}`, at);
     return new BtfError(`${this.name}: type [${n + 1}] (${BTF_KIND_NAMES[kind]}, vlen ${info & 0xffff}) at byte offset ${at} runs past the end of the type section`, at);
   }
-
 
   /**
    * Whether `id` can name a type (void, base and local ids). Recorded ids are
@@ -284,7 +292,6 @@ export class Btf {
     if (i < this.#count) return id >= 0;
     return i < this.#count + Math.floor((this.#words.length - this.#scanAt) / 3);
   }
-
 
   /** Word offset of `id`'s header in the type section; throws for ids that are not local. */
   #at(id: number): number {
@@ -363,7 +370,6 @@ export class Btf {
     if (!this.#mayExist(ref)) throw new BtfError(`${this.name}: type [${id}] ${what}${index >= 0 ? ` ${index}` : ''} refers to type ${ref} but the last type is ${this.typeCount}`);
     return ref;
   }
-
 
   #decode(id: number): BtfType {
     const w = this.#words;
@@ -447,7 +453,7 @@ export class Btf {
     if (!idx) {
       const t0 = performance.now();
       this.#scanAll();
-      idx = NameIndex.build(this.#words, this.#offsets, this.#kinds, this.#count, kind, this.#strBytes, this.startStrOff, this.base);
+      idx = NameIndex.build(this.#words, this.#offsets, this.#kinds, kind, this.#kindCounts[kind]!, this.#strBytes, this.startStrOff, this.base);
       this.#names[kind] = idx;
       log('%s: name index for %s (%d types) built in %s ms', this.name, BTF_KIND_NAMES[kind], idx.size, (performance.now() - t0).toFixed(2));
     }
@@ -475,8 +481,7 @@ export class Btf {
       if (id > 0) return id;
     }
     if (name === '' || !(kind > 0 && kind < NR_BTF_KINDS)) return -1;
-    if (this.#names[kind] === undefined && this.#linearLookups[kind]!++ < LINEAR_LOOKUPS && this.#linearCompares[kind]! < LINEAR_COMPARES)
-      return this.#findFirstLinear(name, kind);
+    if (this.#names[kind] === undefined && this.#linearSpent[kind]! < LINEAR_BUDGET) return this.#findFirstLinear(name, kind);
     return this.#index(kind).first(name, this.startId);
   }
 
@@ -484,25 +489,28 @@ export class Btf {
    * The first local type of `kind` named `name`: the candidates are the types
    * whose key (kind, first two name bytes) matches, in id order; the header pass
    * runs only as far as the match. Hands over to the hash index once the kind's
-   * LINEAR_COMPARES budget is spent.
+   * LINEAR_BUDGET is spent.
    */
   #findFirstLinear(name: string, kind: number): number {
     const q = Buffer.from(name, 'utf8');
     const key = kind | q[0]! << 8 | (q.length > 1 ? q[1]! : 0) << 16;
     const words = this.#words;
-    let compares = this.#linearCompares[kind]!;
+    const left = LINEAR_BUDGET - this.#linearSpent[kind]!;
+    let compares = 0;
     let found = -1;
-    for (let i = 0; ; i++) {
+    let i = 0;
+    for (;; i++) {
       // Unrecorded slots hold 0, which is no key, so indexOf stops at the pass's frontier.
       i = this.#keys.indexOf(key, i);
       if (i < 0) {
+        i = this.#count;
         if (this.#scanAt >= words.length) break;
-        i = this.#count - 1;
+        i--;
         this.#scanMore();
         continue;
       }
-      if (++compares > LINEAR_COMPARES) {
-        this.#linearCompares[kind] = compares;
+      if (++compares + (i >>> 5) > left) {
+        this.#linearSpent[kind] = LINEAR_BUDGET;
         return this.#index(kind).first(name, this.startId);
       }
       if (nameEquals(words[this.#offsets[i]!]!, q, this.#strBytes, this.startStrOff, this.base)) {
@@ -510,11 +518,9 @@ export class Btf {
         break;
       }
     }
-    this.#linearCompares[kind] = compares;
+    this.#linearSpent[kind] += compares + (i >>> 5);
     return found;
   }
-
-
 
   // ---- iteration ----------------------------------------------------------
 

@@ -36,11 +36,11 @@ export class NameIndex {
     private readonly base: Btf | undefined,
   ) {}
 
-  /** Index the types of kind `kind` among the first `n` entries of `offsets`/`kinds` (the header pass's arrays). */
-  static build(words: Uint32Array, offsets: Uint32Array, kinds: Uint8Array, n: number, kind: number, strings: Uint8Array, startStrOff: number, base: Btf | undefined): NameIndex {
-    kinds = kinds.subarray(0, n);
-    let count = 0;
-    for (let i = kinds.indexOf(kind); i !== -1; i = kinds.indexOf(kind, i + 1)) count++;
+  /**
+   * Index the types of kind `kind`; `count` is how many there are (from the header
+   * pass, which must be complete). Slots of `kinds` past the recorded types hold 0.
+   */
+  static build(words: Uint32Array, offsets: Uint32Array, kinds: Uint8Array, kind: number, count: number, strings: Uint8Array, startStrOff: number, base: Btf | undefined): NameIndex {
     let cap = 16;
     while (cap < count * 2) cap <<= 1;
     const table = new Int32Array(cap);

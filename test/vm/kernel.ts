@@ -3,7 +3,7 @@
 // and the few modules the initramfs needs (9p over virtio-mmio, virtio
 // serial ports). Everything is cached under .cache/vm/<package>_<version>/.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { extractVmlinux } from './bzimage.ts';
 import { resolveModules } from './modules.ts';
@@ -48,6 +48,7 @@ export function prepareKernel(cacheRoot: string): KernelArtifacts {
   if (!existsSync(deb)) {
     log(`downloading ${KERNEL_PACKAGE}=${KERNEL_VERSION} (about 70 MB) with apt-get download`);
     const dl = mkdtempSync(join(dir, 'dl-'));
+    chmodSync(dl, 0o777); // apt drops privileges to _apt for the download
     try {
       execFileSync('apt-get', ['download', `${KERNEL_PACKAGE}=${KERNEL_VERSION}`], { cwd: dl, stdio: ['ignore', 'ignore', 'inherit'] });
     } catch (e) {
@@ -73,7 +74,7 @@ export function prepareKernel(cacheRoot: string): KernelArtifacts {
     writeFileSync(join(dir, 'vmlinux.tmp'), vmlinux);
     renameSync(join(dir, 'vmlinux.tmp'), join(dir, 'vmlinux'));
     copyFileSync(join(root, 'boot', `config-${KERNEL_RELEASE}`), join(dir, `config-${KERNEL_RELEASE}`));
-    copyFileSync(join(root, 'boot', `System.map-${KERNEL_RELEASE}`), join(dir, `System.map-${KERNEL_RELEASE}`));
+    // (Debian's System.map is a stub pointing at the -dbg package: not kept)
 
     const mods = resolveModules(join(root, 'lib', 'modules', KERNEL_RELEASE), GUEST_MODULES);
     mkdirSync(join(dir, 'modules'), { recursive: true });
