@@ -16,14 +16,22 @@ fi
 PKGS="libbpf-dev libelf-dev zlib1g-dev gcc make clang-19 llvm-19 bpftool iproute2 iputils-ping qemu-system-x86 busybox-static cpio xz-utils zstd"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+# A fresh machine has a stale or empty package list: refresh it when anything
+# is to be fetched (packages, or the 6.1 kernel package for the VM suite).
+if [ -n "$missing" ] || [ -z "$(find .cache/vm -name 'linux-image-*.deb' 2>/dev/null | head -n 1)" ]; then
+  apt-get update -qq
+fi
 if [ -n "$missing" ]; then
   echo "installing:$missing"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
 npm ci --no-audit --no-fund
+
+# The 6.1 kernel package is fetched first: the host suite's cross-kernel CO-RE
+# test relocates against its BTF too.
+npx tsx test/vm/run.ts --prepare
 
 echo "== host suite (kernel $(uname -r)) =="
 npx vitest run

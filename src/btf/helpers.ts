@@ -146,10 +146,23 @@ export function memberBitfieldSize(btf: Btf, m: BtfMember): number {
   return t.kind === BTF_KIND_INT && t.bits !== t.size * 8 ? t.bits : 0;
 }
 
+/**
+ * libbpf's bpf_core_essential_name_len: length of the name without its last
+ * `___flavor` suffix. The separator is exactly three underscores between two
+ * characters that are not underscores ("task_struct___old" -> 11; "___GFP_IO"
+ * and "a____b" have none). Most names hold no "___" at all, so a native
+ * lastIndexOf answers them without a JS loop over their characters.
+ */
+export function essentialNameLen(name: string): number {
+  for (let p = name.lastIndexOf('___', name.length - 4); p > 0; p = name.lastIndexOf('___', p - 1))
+    if (name.charCodeAt(p - 1) !== 0x5f && name.charCodeAt(p + 3) !== 0x5f) return p;
+  return name.length;
+}
+
 /** The CO-RE "essential" name: a `___flavor` suffix is dropped (task_struct___v1 -> task_struct). */
 export function essentialName(name: string): string {
-  const i = name.lastIndexOf('___');
-  return i > 0 ? name.slice(0, i) : name;
+  const n = essentialNameLen(name);
+  return n === name.length ? name : name.slice(0, n);
 }
 
 /** A type written in C syntax for error messages: "struct task_struct *", "int [16]", "int (*)(void *, ...)". */

@@ -15,24 +15,9 @@ export const MAX_RESOLVE_DEPTH = 32;
 /** Pointer size of the BPF target (and of the 64-bit kernels we relocate against). */
 const PTR_SIZE = 8;
 
-/**
- * bpf_core_essential_name_len: length of the name without its last `___flavor`
- * suffix. The separator is exactly three underscores between two characters
- * that are not underscores ("task_struct___old" -> 11; "___GFP_IO" and
- * "a____b" have none). Most names hold no "___" at all, so a native
- * lastIndexOf answers them without a JS loop over their characters.
- */
-export function essentialNameLen(name: string): number {
-  for (let p = name.lastIndexOf('___', name.length - 4); p > 0; p = name.lastIndexOf('___', p - 1))
-    if (name.charCodeAt(p - 1) !== 0x5f && name.charCodeAt(p + 3) !== 0x5f) return p;
-  return name.length;
-}
-
-/** The essential name: "task_struct___old" -> "task_struct"; "___GFP_IO" stays as is. */
-export function essentialName(name: string): string {
-  const n = essentialNameLen(name);
-  return n === name.length ? name : name.slice(0, n);
-}
+// The flavor rules live with the other BTF helpers; CO-RE re-exports them.
+import { essentialName, essentialNameLen } from '../btf/helpers.ts';
+export { essentialName, essentialNameLen };
 
 /** Both names equal once their flavors are dropped. */
 export function essentialNamesEqual(a: string, b: string): boolean {

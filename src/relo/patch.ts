@@ -8,21 +8,10 @@
 import type { CoreReloRes } from './calc.ts';
 import { CoreError } from './types.ts';
 
-export const BPF_INSN_SZ = 8;
-export const BPF_LD = 0x00;
-export const BPF_LDX = 0x01;
-export const BPF_ST = 0x02;
-export const BPF_STX = 0x03;
-export const BPF_ALU = 0x04;
-export const BPF_JMP = 0x05;
-export const BPF_ALU64 = 0x07;
-export const BPF_K = 0x00;
-export const BPF_W = 0x00;
-export const BPF_H = 0x08;
-export const BPF_B = 0x10;
-export const BPF_DW = 0x18;
-export const BPF_IMM = 0x00;
-export const BPF_CALL = 0x80;
+// Opcode fields as the rest of tsbpf names them (struct bpf_insn lives in src/prog/insn.ts).
+import { BPF_ALU, BPF_ALU64, BPF_B, BPF_CALL, BPF_DW, BPF_H, BPF_IMM, BPF_JMP, BPF_K, BPF_LD, BPF_LDX, BPF_ST, BPF_STX, BPF_W } from '../prog/insn.ts';
+import { BPF_INSN_SIZE } from '../prog/types.ts';
+export const BPF_INSN_SZ = BPF_INSN_SIZE;
 /** The helper id of a poisoned instruction: 0xbad2310, "bad relo". */
 export const POISON_HELPER_ID = 195896080;
 const LD_IMM64 = BPF_LD | BPF_IMM | BPF_DW;

@@ -32,19 +32,16 @@ export const BpfCoreReloKind = {
 } as const;
 export type BpfCoreReloKind = (typeof BpfCoreReloKind)[keyof typeof BpfCoreReloKind];
 
-export const BPF_CORE_FIELD_BYTE_OFFSET = 0;
-export const BPF_CORE_FIELD_BYTE_SIZE = 1;
-export const BPF_CORE_FIELD_EXISTS = 2;
-export const BPF_CORE_FIELD_SIGNED = 3;
-export const BPF_CORE_FIELD_LSHIFT_U64 = 4;
-export const BPF_CORE_FIELD_RSHIFT_U64 = 5;
-export const BPF_CORE_TYPE_ID_LOCAL = 6;
-export const BPF_CORE_TYPE_ID_TARGET = 7;
-export const BPF_CORE_TYPE_EXISTS = 8;
-export const BPF_CORE_TYPE_SIZE = 9;
-export const BPF_CORE_ENUMVAL_EXISTS = 10;
-export const BPF_CORE_ENUMVAL_VALUE = 11;
-export const BPF_CORE_TYPE_MATCHES = 12;
+// The kind numbers themselves are defined with the .BTF.ext format that carries them.
+export {
+  BPF_CORE_FIELD_BYTE_OFFSET, BPF_CORE_FIELD_BYTE_SIZE, BPF_CORE_FIELD_EXISTS, BPF_CORE_FIELD_SIGNED,
+  BPF_CORE_FIELD_LSHIFT_U64, BPF_CORE_FIELD_RSHIFT_U64, BPF_CORE_TYPE_ID_LOCAL, BPF_CORE_TYPE_ID_TARGET,
+  BPF_CORE_TYPE_EXISTS, BPF_CORE_TYPE_SIZE, BPF_CORE_ENUMVAL_EXISTS, BPF_CORE_ENUMVAL_VALUE, BPF_CORE_TYPE_MATCHES,
+} from '../btf/ext.ts';
+import {
+  BPF_CORE_FIELD_BYTE_OFFSET, BPF_CORE_FIELD_RSHIFT_U64, BPF_CORE_TYPE_ID_LOCAL, BPF_CORE_TYPE_SIZE,
+  BPF_CORE_ENUMVAL_EXISTS, BPF_CORE_ENUMVAL_VALUE, BPF_CORE_TYPE_MATCHES,
+} from '../btf/ext.ts';
 
 /** Human names of the kinds, as used in descriptions ("field byte offset"). */
 export const CORE_RELO_KIND_DESC: readonly string[] = [

@@ -22,12 +22,12 @@ import koffi from 'koffi';
 import { EINTR, SyscallError } from './errors.ts';
 import { addressOf, errno } from './libc.ts';
 
+const libc = koffi.load('libc.so.6');
 /**
  * read(2) with the destination as an address. Declared here rather than in
  * libc.ts because only readFileRaw() may use it: the address must point into a
  * live buffer with `count` bytes of room, which readFileRaw guarantees.
  */
-const libc = koffi.load('libc.so.6');
 const readAt = libc.func('long read(int fd, uint64 buf, size_t count)') as (fd: number, addr: number, count: number) => number;
 /** madvise(2), used only to pre-fault readFileRaw's buffer. */
 const madvise = libc.func('int madvise(uint64 addr, size_t len, int advice)') as (addr: number, len: number, advice: number) => number;

@@ -29,6 +29,7 @@ exit $rc`;
 
 const USAGE = `usage: npm run test:vm -- [options] [vitest args...]
   --shell CMD   run CMD (sh syntax, cwd = repo) in the guest instead of the VM suite
+  --prepare     only download and unpack the kernel into the cache, then exit
   --keep        keep the temp dir (console log, scratch share) and print its path
   --verbose     copy the guest's kernel console to stderr as it arrives
   --timeout S   overall timeout in seconds (default: $TSBPF_VM_TIMEOUT or 480)
@@ -39,6 +40,7 @@ exit status: the guest command's; ${EXIT_TIMEOUT} on timeout; ${EXIT_GUEST_FAILE
 
 interface Options {
   shell?: string;
+  prepare: boolean;
   keep: boolean;
   verbose: boolean;
   timeoutSec: number;
@@ -46,7 +48,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { keep: false, verbose: false, timeoutSec: Number(process.env.TSBPF_VM_TIMEOUT ?? 480), vitestArgs: [] };
+  const o: Options = { prepare: false, keep: false, verbose: false, timeoutSec: Number(process.env.TSBPF_VM_TIMEOUT ?? 480), vitestArgs: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -57,6 +59,7 @@ function parseArgs(argv: string[]): Options {
     if (a === '--shell') o.shell = value();
     else if (a.startsWith('--shell=')) o.shell = a.slice(8);
     else if (a === '--keep') o.keep = true;
+    else if (a === '--prepare') o.prepare = true;
     else if (a === '--verbose' || a === '-v') o.verbose = true;
     else if (a === '--timeout') o.timeoutSec = Number(value());
     else if (a.startsWith('--timeout=')) o.timeoutSec = Number(a.slice(10));
@@ -174,6 +177,10 @@ async function main(): Promise<number> {
   const cacheRoot = process.env.TSBPF_VM_CACHE ?? join(REPO, '.cache', 'vm');
   mkdirSync(cacheRoot, { recursive: true });
   const kernel = prepareKernel(cacheRoot);
+  if (o.prepare) {
+    log(`kernel ready: ${kernel.vmlinux}`);
+    return 0;
+  }
   const initramfs = buildInitramfs(kernel, join(HERE, 'init.sh'), { msize: 512000, rootCache: 'cache=loose' });
   const { accel, why } = pickAccel(process.env.TSBPF_VM_ACCEL);
 
