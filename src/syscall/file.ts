@@ -18,19 +18,9 @@
 // q1 of 21): readFileSync 7.9 ms; this 4.6 ms (about 1.2 ms more without the
 // madvise); C's fopen + fread into a malloc'd buffer 5.2 ms.
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import koffi from 'koffi';
 import { EINTR, SyscallError } from './errors.ts';
-import { addressOf, errno } from './libc.ts';
+import { addressOf, errno, libcMadvise as madvise, libcReadAt as readAt } from './libc.ts';
 
-const libc = koffi.load('libc.so.6');
-/**
- * read(2) with the destination as an address. Declared here rather than in
- * libc.ts because only readFileRaw() may use it: the address must point into a
- * live buffer with `count` bytes of room, which readFileRaw guarantees.
- */
-const readAt = libc.func('long read(int fd, uint64 buf, size_t count)') as (fd: number, addr: number, count: number) => number;
-/** madvise(2), used only to pre-fault readFileRaw's buffer. */
-const madvise = libc.func('int madvise(uint64 addr, size_t len, int advice)') as (addr: number, len: number, advice: number) => number;
 /** Populate (prefault) pages writable (Linux 5.14); older kernels answer EINVAL and the pages fault in as usual. */
 const MADV_POPULATE_WRITE = 23;
 const PAGE_SIZE = 4096;
