@@ -217,14 +217,18 @@ export class BpfObject {
     try {
       const t0 = performance.now();
       this.#loadBtf();
+      const t1 = performance.now();
       const externs = resolveExterns(this.spec, { kernelBtf: () => this.kernelBtf(), kconfig: this.#options.kconfig, kconfigPath: this.#options.kconfigPath });
       this.#createMaps(externs);
+      const t2 = performance.now();
       const code = this.#relocateCore();
+      const t3 = performance.now();
       this.#loadPrograms(code, externs);
       this.#initSlots();
       this.#mapGlobals();
       this.#state = 'loaded';
-      log('%s loaded in %s ms', this.name, (performance.now() - t0).toFixed(2));
+      const ms = (a: number, b: number) => (b - a).toFixed(2);
+      log('%s loaded in %s ms (BTF %s, externs+maps %s, CO-RE %s, programs %s)', this.name, ms(t0, performance.now()), ms(t0, t1), ms(t1, t2), ms(t2, t3), ms(t3, performance.now()));
     } catch (err) {
       this.#release();
       this.#state = 'destroyed';

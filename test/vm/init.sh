@@ -41,7 +41,17 @@ ln -sf /proc/self/fd/2 $H/dev/stderr
 mount -t tracefs tracefs $H/sys/kernel/tracing || die "mount tracefs"
 mount -t debugfs debugfs $H/sys/kernel/debug || die "mount debugfs"
 mount -t bpf bpf $H/sys/fs/bpf || die "mount bpffs"
+# The guest gets its own tmpfs /tmp. A repo that lives under the host's /tmp
+# (CI may clone there) would vanish under it: hold it by a bind mount first,
+# then put it back at the same path inside the new /tmp.
+REPO=$(cat /scratch/repo 2>/dev/null)
+case "$REPO" in
+  /tmp/*) mkdir -p /repo-keep && mount -o bind "$H$REPO" /repo-keep || die "bind the repo" ;;
+esac
 mount -t tmpfs -o mode=1777 tmpfs $H/tmp || die "mount /tmp"
+case "$REPO" in
+  /tmp/*) mkdir -p "$H$REPO" && mount -o bind /repo-keep "$H$REPO" || die "re-bind the repo under /tmp" ;;
+esac
 [ -d $H/run ] && mount -t tmpfs -o mode=755 tmpfs $H/run
 # The kernel has no /proc/config.gz: offer /boot/config-$(uname -r) instead.
 [ -d $H/boot ] && mount -t tmpfs -o mode=755 tmpfs $H/boot && cp /boot/* $H/boot/
