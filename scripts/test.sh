@@ -33,8 +33,20 @@ npm ci --no-audit --no-fund
 # test relocates against its BTF too.
 npx tsx test/vm/run.ts --prepare
 
+# Each suite's output is kept to add up its counts for the closing line.
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+status=0
+
 echo "== host suite (kernel $(uname -r)) =="
-npx vitest run
+npx vitest run 2>&1 | tee "$logs/host.log" || status=1
 
 echo "== VM suite (Debian 6.1 guest) =="
-npx tsx test/vm/run.ts
+npx tsx test/vm/run.ts 2>&1 | tee "$logs/vm.log" || status=1
+
+# vitest ends with "Tests  241 passed | 3 skipped (244)"; add both suites up.
+count() { { sed 's/\x1b\[[0-9;]*m//g' "$logs"/*.log | grep -E '^ +Tests ' | grep -oE "[0-9]+ $1" || true; } | awk '{ n += $1 } END { print n + 0 }'; }
+passed=$(count passed); failed=$(count failed); skipped=$(count skipped)
+[ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1   # a suite that died before counting still fails
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit "$status"
