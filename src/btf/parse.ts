@@ -16,7 +16,12 @@
 // btf__find_by_name_kind, but with ~1% of the string compares, and needing the
 // header pass only as far as the match. Once the linear lookups of a kind have
 // spent LINEAR_BUDGET, an open-addressing hash table over that kind's names is
-// built (see NameIndex) and used from then on.
+// built (see NameIndex) and used from then on. CO-RE's candidate search, which
+// needs every type of a kind whose name is `name` or `name___<flavor>`, always
+// searches the keys (findByEssentialName): one native pass per name, after a
+// complete header pass (~5 ms for vmlinux in a fresh process, where any JS
+// loop over 126k items costs milliseconds before V8 optimizes it; the pass
+// therefore records only offsets, kinds and keys, nothing per kind).
 import createDebug from 'debug';
 import { BtfError } from './errors.ts';
 import {
@@ -26,7 +31,8 @@ import {
   BTF_KIND_VAR, BTF_KIND_DATASEC, BTF_KIND_FLOAT, BTF_KIND_DECL_TAG, BTF_KIND_TYPE_TAG, BTF_KIND_ENUM64,
   type BtfType, type BtfMember, type BtfEnumValue, type BtfEnum64Value, type BtfParam, type BtfVarSecinfo,
 } from './types.ts';
-import { NameIndex, nameEquals, namePrefix } from './strings.ts';
+import { NameIndex, nameEquals, namePrefix, nameStartsWith, NAME_EQUAL, NAME_FLAVORED } from './strings.ts';
+import { essentialNameLen } from './helpers.ts';
 
 const log = createDebug('tsbpf:btf');
 /** Buffer's native UTF-8 decoder, without toString()'s argument juggling. */
@@ -104,8 +110,6 @@ export class Btf {
   #count = 0;
   /** Word index where the pass resumes; #words.length once every type is recorded. */
   #scanAt = 0;
-  /** Number of recorded types of each kind (complete once the pass is; sizes the name indexes). */
-  readonly #kindCounts = new Uint32Array(32);
   /** What linear lookups have spent so far, per kind (see LINEAR_BUDGET). */
   readonly #linearSpent = new Uint32Array(NR_BTF_KINDS);
   /** The string section; a Buffer view for native indexOf/utf8 decoding. */
@@ -213,26 +217,15 @@ export class Btf {
     const offsets = this.#offsets;
     const kinds = this.#kinds;
     const keys = this.#keys;
-    const kindCounts = this.#kindCounts;
-    const strs = this.#strBytes;
-    const strOff = this.startStrOff;
     const stop = Math.min(n, offsets.length);
-    while (count < stop && off < total) {
-      const info = words[off + 1]!; // undefined (-> kind 0, invalid) when the header is truncated
-      const kind = (info >>> 24) & 0x1f;
-      const len = BASE_WORDS[kind]! + VLEN_WORDS[kind]! * (info & 0xffff);
-      if (len === 0 || off + len > total) {
-        // Keep what is valid: the error repeats at this type on every later access.
-        this.#count = count;
-        this.#scanAt = off;
-        throw this.#scanError(off, count);
-      }
-      const p = words[off]! - strOff;
-      keys[count] = p >= 0 ? kind | strs[p]! << 8 | strs[p + 1]! << 16 : kind | namePrefix(p + strOff, strs, strOff, this.base) << 8;
-      offsets[count] = off;
-      kinds[count++] = kind;
-      kindCounts[kind]++;
-      off += len;
+    const end = scanHeaders(words, off, offsets, kinds, keys, count, stop, this.#strBytes, this.startStrOff, this.base);
+    off = end.off;
+    count = end.count;
+    if (end.bad) {
+      // Keep what is valid: the error repeats at this type on every later access.
+      this.#count = count;
+      this.#scanAt = off;
+      throw this.#scanError(off, count);
     }
     this.#count = count;
     this.#scanAt = off;
@@ -453,7 +446,7 @@ export class Btf {
     if (!idx) {
       const t0 = performance.now();
       this.#scanAll();
-      idx = NameIndex.build(this.#words, this.#offsets, this.#kinds, kind, this.#kindCounts[kind]!, this.#strBytes, this.startStrOff, this.base);
+      idx = NameIndex.build(this.#words, this.#offsets, this.#kinds, kind, this.#strBytes, this.startStrOff, this.base);
       this.#names[kind] = idx;
       log('%s: name index for %s (%d types) built in %s ms', this.name, BTF_KIND_NAMES[kind], idx.size, (performance.now() - t0).toFixed(2));
     }
@@ -471,6 +464,47 @@ export class Btf {
     const local: number[] = [];
     for (let k = 1; k < NR_BTF_KINDS; k++) this.#index(k).lookup(name, this.startId, local);
     return out.concat(local.sort((a, b) => a - b));
+  }
+
+  /**
+   * Ids of every type of kind `kind` whose essential name is `name`: named
+   * `name`, or `name___<flavor>` (CO-RE's flavors, see essentialNameLen),
+   * ascending, base types first. This is CO-RE's candidate search (libbpf's
+   * bpf_core_add_cands), which must see every such type, so it completes a
+   * lazy header pass.
+   *
+   * No hash index is involved (one could not answer the flavored names): the
+   * key array (kind + the name's first two bytes, see the header pass) is
+   * searched natively, ~0.05 ms for vmlinux's 126k types, and the few hits have
+   * their bytes compared. That replaces building the kind's name index (5+ ms
+   * for vmlinux's STRUCTs in a fresh process) and a search of the whole string
+   * section for "___".
+   */
+  findByEssentialName(name: string, kind: number): number[] {
+    const out = this.base ? this.base.findByEssentialName(name, kind) : [];
+    if (name === '' || !(kind > 0 && kind < NR_BTF_KINDS)) return out;
+    this.#scanAll();
+    const q = Buffer.from(name, 'utf8');
+    // A name that has a flavor itself is nobody's essential name.
+    const exactAllowed = essentialNameLen(name) === name.length;
+    const keys = this.#keys;
+    const words = this.#words;
+    const offsets = this.#offsets;
+    // A key holds the name's first two bytes. After a one-byte name comes NUL
+    // (the name itself) or '_' (a flavor): two keys to search then.
+    const seconds = q.length > 1 ? [q[1]!] : [0, 0x5f];
+    const local: number[] = [];
+    for (const second of seconds) {
+      const key = kind | q[0]! << 8 | second << 16;
+      for (let i = keys.indexOf(key); i !== -1; i = keys.indexOf(key, i + 1)) {
+        const off = words[offsets[i]!]!;
+        const m = nameStartsWith(off, q, this.#strBytes, this.startStrOff, this.base);
+        // "name___x": the bytes match; the name's last flavor separator must sit right after `name`.
+        if (m === NAME_EQUAL ? exactAllowed : m === NAME_FLAVORED && essentialNameLen(this.str(off)) === name.length) local.push(this.startId + i);
+      }
+    }
+    if (seconds.length > 1) local.sort((a, b) => a - b);
+    return out.concat(local);
   }
 
   /** The first type named `name` of kind `kind` (libbpf's btf__find_by_name_kind): 0 for "void", -1 if none. */
@@ -536,6 +570,28 @@ export class Btf {
 
   /** Kind name as bpftool prints it ("STRUCT"), for messages. */
   kindName(id: number): string { return BTF_KIND_NAMES[this.kindOf(id)] ?? 'UNKNOWN'; }
+}
+
+/**
+ * The header pass's loop, a plain function (V8 optimizes it on the fly): record
+ * the types from word `off` on, into slots `count` up to `stop`, until the end
+ * of the section. Stops with `bad` at a header that is invalid or truncated.
+ */
+function scanHeaders(words: Uint32Array, off: number, offsets: Uint32Array, kinds: Uint8Array, keys: Uint32Array,
+  count: number, stop: number, strs: Uint8Array, strOff: number, base: Btf | undefined): { off: number; count: number; bad: boolean } {
+  const total = words.length;
+  while (count < stop && off < total) {
+    const info = words[off + 1]!; // undefined (-> kind 0, invalid) when the header is truncated
+    const kind = (info >>> 24) & 0x1f;
+    const len = BASE_WORDS[kind]! + VLEN_WORDS[kind]! * (info & 0xffff);
+    if (len === 0 || off + len > total) return { off, count, bad: true };
+    const p = words[off]! - strOff;
+    keys[count] = p >= 0 ? kind | strs[p]! << 8 | strs[p + 1]! << 16 : kind | namePrefix(p + strOff, strs, strOff, base) << 8;
+    offsets[count] = off;
+    kinds[count++] = kind;
+    off += len;
+  }
+  return { off, count, bad: false };
 }
 
 /** Words of a type = BASE_WORDS[kind] + VLEN_WORDS[kind] * vlen; BASE_WORDS 0 marks an invalid kind. */

@@ -37,19 +37,21 @@ export class NameIndex {
   ) {}
 
   /**
-   * Index the types of kind `kind`; `count` is how many there are (from the header
-   * pass, which must be complete). Slots of `kinds` past the recorded types hold 0.
+   * Index the types of kind `kind` (the header pass must be complete). Slots of
+   * `kinds` past the recorded types hold 0.
    */
-  static build(words: Uint32Array, offsets: Uint32Array, kinds: Uint8Array, kind: number, count: number, strings: Uint8Array, startStrOff: number, base: Btf | undefined): NameIndex {
+  static build(words: Uint32Array, offsets: Uint32Array, kinds: Uint8Array, kind: number, strings: Uint8Array, startStrOff: number, base: Btf | undefined): NameIndex {
+    // kinds.indexOf is native: it skips the (many) types of other kinds without running JS per type.
+    const members: number[] = [];
+    for (let i = kinds.indexOf(kind); i !== -1; i = kinds.indexOf(kind, i + 1)) members.push(i);
     let cap = 16;
-    while (cap < count * 2) cap <<= 1;
+    while (cap < members.length * 2) cap <<= 1;
     const table = new Int32Array(cap);
     const mask = cap - 1;
     const startId = base ? base.typeCount + 1 : 1;
     const strLen = strings.length;
     let named = 0;
-    // kinds.indexOf is native: it skips the (many) types of other kinds without running JS per type.
-    for (let i = kinds.indexOf(kind); i !== -1; i = kinds.indexOf(kind, i + 1)) {
+    for (const i of members) {
       const off = words[offsets[i]!]!;
       if (off === 0) continue;
       let arr = strings;
@@ -104,6 +106,35 @@ export function nameEquals(off: number, q: Uint8Array, strings: Uint8Array, star
   if (p + n >= arr.length || arr[p + n] !== 0) return false;
   for (let i = 0; i < n; i++) if (arr[p + i] !== q[i]) return false;
   return true;
+}
+
+/** How the string at some offset relates to a query `q` (see nameStartsWith). */
+export const NAME_OTHER = 0;
+/** The string is `q`. */
+export const NAME_EQUAL = 1;
+/** The string is `q` followed by "___" and more: a flavored name ("task_struct___v1"), possibly. */
+export const NAME_FLAVORED = 2;
+
+/**
+ * Compare the NUL-terminated string at offset `off` with `q`: NAME_EQUAL,
+ * NAME_FLAVORED when it continues with "___", NAME_OTHER otherwise. Only bytes
+ * are compared; whether the "___" really starts the name's flavor is the
+ * caller's question (essentialNameLen).
+ */
+export function nameStartsWith(off: number, q: Uint8Array, strings: Uint8Array, startStrOff: number, base: Btf | undefined): number {
+  let arr = strings;
+  let p = off - startStrOff;
+  if (p < 0) {
+    const r = baseString(base, off);
+    if (!r) return NAME_OTHER;
+    [arr, p] = r;
+  }
+  const n = q.length;
+  if (p + n >= arr.length) return NAME_OTHER;
+  for (let i = 0; i < n; i++) if (arr[p + i] !== q[i]) return NAME_OTHER;
+  const next = arr[p + n];
+  if (next === 0) return NAME_EQUAL;
+  return next === 0x5f && arr[p + n + 1] === 0x5f && arr[p + n + 2] === 0x5f ? NAME_FLAVORED : NAME_OTHER;
 }
 
 /**

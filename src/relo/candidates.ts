@@ -2,10 +2,10 @@
 // target types whose kind is CO-RE-compatible with the local root type and
 // whose essential name (flavor dropped) equals the local one.
 //
-// libbpf scans every target type for every local type. Here the target's
-// name index answers the exact-name part, and names that carry a flavor in
-// the target itself (rare: bpftool's ___2 duplicates) are found once per
-// target BTF by searching its string section for "___". Candidate lists are
+// libbpf scans every target type for every local type. Here the target BTF's
+// findByEssentialName answers it (a native search of the header pass's
+// kind + name-prefix keys, covering names that carry a flavor in the target
+// itself, such as bpftool's ___2 duplicates). Candidate lists are
 // memoized per local type id in a CandidateCache, shared by all relocations of
 // one object (and narrowed as libbpf narrows them, see relocateCore).
 import type { Btf } from '../btf/parse.ts';
@@ -19,33 +19,6 @@ export interface CoreCand {
   id: number;
 }
 
-/** For one target BTF: essential name -> the flavored names ("foo___2") present in its strings. */
-const flavoredNames = new WeakMap<Btf, Map<string, string[]>>();
-
-function flavoredNamesOf(btf: Btf): Map<string, string[]> {
-  let map = flavoredNames.get(btf);
-  if (map) return map;
-  map = btf.base ? new Map(Array.from(flavoredNamesOf(btf.base), ([k, v]) => [k, [...v]])) : new Map();
-  const raw = btf.stringBytes();
-  const s = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  for (let p = s.indexOf('___'); p !== -1; ) {
-    const start = s.lastIndexOf(0, p) + 1;
-    let end = s.indexOf(0, p);
-    if (end === -1) end = s.length;
-    const name = s.toString('utf8', start, end);
-    const n = essentialNameLen(name);
-    if (n !== name.length) {
-      const key = name.slice(0, n);
-      const list = map.get(key);
-      if (!list) map.set(key, [name]);
-      else if (!list.includes(name)) list.push(name);
-    }
-    p = s.indexOf('___', end);
-  }
-  flavoredNames.set(btf, map);
-  return map;
-}
-
 /**
  * bpf_core_find_cands: candidates for local type `localId`, in target id order.
  * Throws CoreError(EINVAL) for anonymous local types (no name to search by).
@@ -55,14 +28,25 @@ export function findCandidates(localBtf: Btf, localId: number, targetBtf: Btf): 
   if (name === '') throw new CoreError('EINVAL', `candidate search needs a named type, [${localId}] is anonymous`);
   const kind = localBtf.kindOf(localId);
   const essent = name.slice(0, essentialNameLen(name));
-  const kinds = isAnyEnum(kind) ? [BTF_KIND_ENUM, BTF_KIND_ENUM64] : [kind];
-  const ids = new Set<number>();
-  for (const k of kinds) {
-    // The exact essential name, unless that name itself has a flavor (then its essential name differs).
-    if (essentialNameLen(essent) === essent.length) for (const id of targetBtf.findByName(essent, k)) ids.add(id);
-    for (const full of flavoredNamesOf(targetBtf).get(essent) ?? []) for (const id of targetBtf.findByName(full, k)) ids.add(id);
-  }
-  return Array.from(ids).sort((a, b) => a - b).map((id) => ({ btf: targetBtf, id }));
+  const ids = isAnyEnum(kind) ? targetIds(targetBtf, essent, BTF_KIND_ENUM).concat(targetIds(targetBtf, essent, BTF_KIND_ENUM64)).sort((a, b) => a - b) : targetIds(targetBtf, essent, kind);
+  return ids.map((id) => ({ btf: targetBtf, id }));
+}
+
+/**
+ * Per target BTF: "kind essential-name" -> the target's ids. Local types that
+ * differ only by flavor (task_struct, task_struct___old...) share one search;
+ * each costs a native pass over the target's 126k type keys. Read-only results
+ * of a read-only Btf, dropped with it.
+ */
+const targetSearches = new WeakMap<Btf, Map<string, readonly number[]>>();
+
+function targetIds(targetBtf: Btf, essent: string, kind: number): readonly number[] {
+  let m = targetSearches.get(targetBtf);
+  if (!m) targetSearches.set(targetBtf, (m = new Map()));
+  const key = `${kind} ${essent}`;
+  let ids = m.get(key);
+  if (!ids) m.set(key, (ids = targetBtf.findByEssentialName(essent, kind)));
+  return ids;
 }
 
 /**

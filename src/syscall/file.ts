@@ -20,6 +20,7 @@
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { EINTR, SyscallError } from './errors.ts';
 import { addressOf, errno, libcMadvise as madvise, libcReadAt as readAt } from './libc.ts';
+import { MAP_PRIVATE, Mapping, PROT_READ } from './mem.ts';
 
 /** Populate (prefault) pages writable (Linux 5.14); older kernels answer EINVAL and the pages fault in as usual. */
 const MADV_POPULATE_WRITE = 23;
@@ -69,5 +70,37 @@ export function readFileRaw(path: string): Buffer {
     return buf.subarray(0, len);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * The whole of `path` mapped read-only (PROT_READ, MAP_PRIVATE), or undefined
+ * when the file cannot be mapped (an empty file, or a file whose driver has no
+ * mmap: sysfs answers ENODEV/EINVAL/EACCES for those, as /sys/kernel/btf/vmlinux
+ * does before Linux 6.16). Callers then read it instead.
+ *
+ * Why: since Linux 6.16 (libbpf 1.6 uses it) /sys/kernel/btf/vmlinux can be
+ * mmapped: the kernel maps its own BTF pages into the process (remap_pfn_range,
+ * page tables filled at once), so "reading" 5.5 MB costs one syscall and no copy,
+ * ~0.1 ms instead of readFileRaw's ~4.6 ms.
+ *
+ * Hazards, for the caller: the mapping must outlive every view of it (reading
+ * unmapped memory is a SIGSEGV, see mem.ts), writing to it is a SIGSEGV too, and
+ * a regular file truncated while mapped raises SIGBUS on access. Map only files
+ * that cannot change under you, such as the kernel's own BTF.
+ */
+export function mapFileReadOnly(path: string): Mapping | undefined {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return undefined;
+    try {
+      return Mapping.map(fd, size, PROT_READ, MAP_PRIVATE, 0, path);
+    } catch (e) {
+      if (e instanceof SyscallError) return undefined;
+      throw e;
+    }
+  } finally {
+    closeSync(fd); // a mapping does not need its fd
   }
 }
