@@ -339,6 +339,55 @@ export class Btf {
     return (s as unknown as Utf8Sliceable).utf8Slice(o, this.#strBytes.indexOf(0, o));
   }
 
+  // ---- raw accessors --------------------------------------------------------
+  // Single fields read straight from the type words: no object, no string. For
+  // CO-RE's walks along an access path (parseSpec, calcFieldRelo), which read
+  // one member per step and would otherwise decode every struct on the path.
+  // The caller checks the kind; `i` is not bounds-checked against vlen
+  // (callers check it against vlenOf(id)).
+
+  /** Word index of member/value/param `i` of `id` (after the header; `size` words each). */
+  #item(id: number, i: number, size: number): number {
+    return this.#at(id) + 3 + i * size;
+  }
+  /** Name offset of member `i` of STRUCT/UNION `id` (0 = anonymous). */
+  memberNameOff(id: number, i: number): number {
+    if (id < this.startId && this.base) return this.base.memberNameOff(id, i);
+    return this.#words[this.#item(id, i, 3)]!;
+  }
+  /** Type id of member `i` of STRUCT/UNION `id`. */
+  memberType(id: number, i: number): number {
+    if (id < this.startId && this.base) return this.base.memberType(id, i);
+    return this.#words[this.#item(id, i, 3) + 1]!;
+  }
+  /** Bit offset of member `i` of STRUCT/UNION `id` from the start of the struct. */
+  memberBitOffset(id: number, i: number): number {
+    if (id < this.startId && this.base) return this.base.memberBitOffset(id, i);
+    const off = this.#words[this.#item(id, i, 3) + 2]!;
+    // kind_flag: the offset word packs bitfield_size << 24 | bit_offset.
+    return this.#words[this.#at(id) + 1]! >>> 31 === 1 ? off & 0xffffff : off;
+  }
+  /** Bitfield size of member `i` of STRUCT/UNION `id` (0: not a bitfield, or the pre-kind_flag encoding). */
+  memberBitfieldSize(id: number, i: number): number {
+    if (id < this.startId && this.base) return this.base.memberBitfieldSize(id, i);
+    return this.#words[this.#at(id) + 1]! >>> 31 === 1 ? this.#words[this.#item(id, i, 3) + 2]! >>> 24 : 0;
+  }
+  /** Element type of ARRAY `id`. */
+  arrayType(id: number): number {
+    if (id < this.startId && this.base) return this.base.arrayType(id);
+    return this.#words[this.#at(id) + 3]!;
+  }
+  /** Element count of ARRAY `id`. */
+  arrayNelems(id: number): number {
+    if (id < this.startId && this.base) return this.base.arrayNelems(id);
+    return this.#words[this.#at(id) + 5]!;
+  }
+  /** The encoding word of INT `id`: encoding << 24 | bit offset << 16 | bits. */
+  intInfo(id: number): number {
+    if (id < this.startId && this.base) return this.base.intInfo(id);
+    return this.#words[this.#at(id) + 3]!;
+  }
+
   // ---- decoded types ------------------------------------------------------
 
   /** The decoded type `id` (cached; treat it as read-only). Throws BtfError for id 0 (void) or out of range. */

@@ -6,7 +6,7 @@ import {
   BTF_KIND_INT, BTF_KIND_PTR, BTF_KIND_ARRAY, BTF_KIND_STRUCT, BTF_KIND_UNION, BTF_KIND_ENUM, BTF_KIND_ENUM64,
   BTF_KIND_TYPEDEF, BTF_KIND_VOLATILE, BTF_KIND_CONST, BTF_KIND_RESTRICT, BTF_KIND_TYPE_TAG, BTF_KIND_VAR,
   BTF_KIND_DECL_TAG, BTF_KIND_DATASEC, BTF_KIND_FLOAT, BTF_KIND_FWD, BTF_KIND_NAMES,
-  type BtfArray, type BtfComposite,
+  type BtfComposite,
 } from '../btf/types.ts';
 import { CoreError } from './types.ts';
 
@@ -67,9 +67,8 @@ export function resolveSize(btf: Btf, id: number): number {
         id = btf.sizeOrTypeOf(id);
         break;
       case BTF_KIND_ARRAY: {
-        const a = btf.type(id) as BtfArray;
-        nelems *= a.nelems;
-        id = a.type;
+        nelems *= btf.arrayNelems(id);
+        id = btf.arrayType(id);
         break;
       }
       default:

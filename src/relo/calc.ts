@@ -4,9 +4,9 @@
 import createDebug from 'debug';
 import type { Btf } from '../btf/parse.ts';
 import {
-  BTF_KIND_ENUM, BTF_KIND_INT, BTF_KIND_PTR, BTF_INT_SIGNED, type BtfEnum, type BtfEnum64, type BtfInt,
+  BTF_KIND_ENUM, BTF_KIND_INT, BTF_KIND_PTR, BTF_INT_SIGNED, type BtfEnum, type BtfEnum64,
 } from '../btf/types.ts';
-import { composite, essentialName, isAnyEnum, resolveSize, skipModsAndTypedefs, typeHead } from './btf_util.ts';
+import { essentialName, isAnyEnum, resolveSize, skipModsAndTypedefs, typeHead } from './btf_util.ts';
 import type { CoreCand } from './candidates.ts';
 import { specMatch } from './match.ts';
 import { formatSpec, parseSpec, type CoreSpec } from './spec.ts';
@@ -70,10 +70,9 @@ function calcFieldRelo(relo: CoreRelo, spec: CoreSpec | null): FieldVal | typeof
     return out;
   }
 
-  const m = composite(btf, acc.typeId).members[acc.idx]!;
-  const fieldTypeId = skipModsAndTypedefs(btf, m.type);
+  const fieldTypeId = skipModsAndTypedefs(btf, btf.memberType(acc.typeId, acc.idx));
   const bitOff = spec.bitOffset;
-  let bitSz = m.bitfieldSize; // btf_member_bitfield_size: kind_flag encoding only
+  let bitSz = btf.memberBitfieldSize(acc.typeId, acc.idx); // btf_member_bitfield_size: kind_flag encoding only
   const bitfield = bitSz > 0;
   let byteSz: number;
   let byteOff: number;
@@ -82,7 +81,7 @@ function calcFieldRelo(relo: CoreRelo, spec: CoreSpec | null): FieldVal | typeof
     byteSz = btf.sizeOrTypeOf(fieldTypeId);
     byteOff = Math.floor(bitOff / 8 / byteSz) * byteSz;
     while (bitOff + bitSz - byteOff * 8 > byteSz * 8) {
-      if (byteSz >= 8) throw new CoreError('E2BIG', `bitfield ${m.name} (${bitSz} bits at bit ${bitOff}) cannot be read with one 64-bit load`);
+      if (byteSz >= 8) throw new CoreError('E2BIG', `bitfield ${acc.name} (${bitSz} bits at bit ${bitOff}) cannot be read with one 64-bit load`);
       byteSz *= 2;
       byteOff = Math.floor(bitOff / 8 / byteSz) * byteSz;
     }
@@ -106,7 +105,7 @@ function calcFieldRelo(relo: CoreRelo, spec: CoreSpec | null): FieldVal | typeof
     case BPF_CORE_FIELD_SIGNED: {
       const k = btf.kindOf(fieldTypeId);
       const signed = (isAnyEnum(k) && btf.kindFlagOf(fieldTypeId))
-        || (k === BTF_KIND_INT && ((btf.type(fieldTypeId) as BtfInt).encoding & BTF_INT_SIGNED) !== 0);
+        || (k === BTF_KIND_INT && ((btf.intInfo(fieldTypeId) >>> 24) & BTF_INT_SIGNED) !== 0);
       out.val = signed ? 1n : 0n;
       out.validate = true;
       break;
@@ -184,8 +183,8 @@ export function calcRelo(relo: CoreRelo, local: CoreSpec, targ: CoreSpec | null)
       const tk = tb.kindOf(res.newTypeId);
       const ok = (lk === BTF_KIND_PTR && tk === BTF_KIND_PTR)
         || (lk === BTF_KIND_INT && tk === BTF_KIND_INT
-          && (lb.type(res.origTypeId) as BtfInt).encoding !== BTF_INT_SIGNED
-          && (tb.type(res.newTypeId) as BtfInt).encoding !== BTF_INT_SIGNED);
+          && (lb.intInfo(res.origTypeId) >>> 24 & 0x0f) !== BTF_INT_SIGNED
+          && (tb.intInfo(res.newTypeId) >>> 24 & 0x0f) !== BTF_INT_SIGNED);
       if (!ok) res.failMemszAdjust = true;
     }
   } else if (coreReloIsTypeBased(relo.kind)) {
@@ -222,7 +221,9 @@ export interface CalcOutcome {
  * candidate, and require all matching candidates to agree (same bit offset,
  * same decision, same value). `cands` is undefined only for TYPE_ID_LOCAL.
  */
-export function calcReloInsn(relo: CoreRelo, localBtf: Btf, cands: readonly CoreCand[] | undefined, where: string, local = parseSpec(localBtf, relo)): CalcOutcome {
+export function calcReloInsn(relo: CoreRelo, localBtf: Btf, cands: readonly CoreCand[] | undefined, whereArg: string | (() => string), local = parseSpec(localBtf, relo)): CalcOutcome {
+  // `where` names the relocation in debug logs; a function renders it only when they are enabled.
+  const where = detail.enabled ? (typeof whereArg === 'string' ? whereArg : whereArg()) : '';
   if (detail.enabled) detail('%s: %s', where, formatSpec(local, true));
 
   // TYPE_ID_LOCAL needs no target: the local id, not validated (linking renumbers ids).

@@ -14,7 +14,7 @@ import type { Btf } from '../btf/parse.ts';
 import { CandidateCache, type CoreCand } from './candidates.ts';
 import { calcReloInsn } from './calc.ts';
 import { BPF_INSN_SZ, patchInsn, POISON_HELPER_ID } from './patch.ts';
-import { describeSpec, parseSpec } from './spec.ts';
+import { describeSpec, parseSpec, type CoreSpec } from './spec.ts';
 import {
   BPF_CORE_TYPE_ID_LOCAL, CoreError, RelocationError, CORE_RELO_KIND_DESC, type CoreRelo, type CoreReloResult,
 } from './types.ts';
@@ -57,12 +57,12 @@ export function relocateCore(args: RelocateCoreArgs): CoreReloResult[] {
     const relo = relos[i]!;
     const insnIdx = relo.insnOff / BPF_INSN_SZ;
     const program = Number.isInteger(insnIdx) ? args.progNameAt?.(insnIdx) : undefined;
-    const where = `${program ? `prog ${program}` : `section ${section}`} insn ${insnIdx} (relo #${i})`;
-    let description = `[${relo.typeId}] "${relo.accessStr}" (${CORE_RELO_KIND_DESC[relo.kind] ?? `kind ${relo.kind}`})`;
+    // Rendered only for debug logs (see calcReloInsn).
+    const where = () => `${program ? `prog ${program}` : `section ${section}`} insn ${insnIdx} (relo #${i})`;
+    let localSpec: CoreSpec | undefined;
     try {
       if (!Number.isInteger(insnIdx) || insnIdx < 0) throw new CoreError('EINVAL', `instruction offset ${relo.insnOff} is not a multiple of ${BPF_INSN_SZ}`);
-      const localSpec = parseSpec(localBtf, relo);
-      description = describeSpec(localSpec);
+      localSpec = parseSpec(localBtf, relo);
       let cands: CoreCand[] | undefined;
       if (relo.kind !== BPF_CORE_TYPE_ID_LOCAL) {
         if (relo.typeId <= 0 || relo.typeId > localBtf.typeCount) throw new CoreError('EINVAL', `type id ${relo.typeId} is out of range (1..${localBtf.typeCount})`);
@@ -74,7 +74,7 @@ export function relocateCore(args: RelocateCoreArgs): CoreReloResult[] {
         cache.narrow(localBtf, relo.typeId, targetBtf, matched.map((s) => ({ btf: s.btf, id: s.rootTypeId })));
       const p = patchInsn(insns, insnIdx, res);
       const r: CoreReloResult = {
-        relo, reloIdx: i, section, insnIdx, program, description,
+        relo, reloIdx: i, section, insnIdx, program, description: describeSpec(localSpec),
         oldValue: p.oldValue, localValue: res.origVal, newValue: p.poisoned ? 0n : res.newVal,
         poisoned: p.poisoned, poisonReason: p.poisoned ? (p.poisonReason ?? res.poisonReason ?? 'no match in the target BTF') : undefined,
         targetTypeIds: matched.map((s) => s.rootTypeId),
@@ -83,10 +83,11 @@ export function relocateCore(args: RelocateCoreArgs): CoreReloResult[] {
       out.push(r);
       if (log.enabled) {
         const what = r.poisoned ? `poisoned (${r.poisonReason})` : `${fmt(r.oldValue)} -> ${fmt(r.newValue)}${r.memSize ? ` (access ${r.memSize.from} -> ${r.memSize.to} bytes)` : ''}`;
-        log('%s insn %d: %s %s', program ? `prog ${program}` : `section ${section}`, insnIdx, description, what);
+        log('%s insn %d: %s %s', program ? `prog ${program}` : `section ${section}`, insnIdx, r.description, what);
       }
     } catch (e) {
       if (!(e instanceof CoreError)) throw e;
+      const description = localSpec ? describeSpec(localSpec) : rawDescription(relo);
       const msg = `${section}${program ? ` (prog ${program})` : ''} insn ${insnIdx}: ${description}: ${e.message}`;
       throw new RelocationError(`CO-RE relocation #${i} failed: ${msg}`, {
         section, program, insnIdx, reloIdx: i, relo, description, code: e.code, reason: e.message,
@@ -95,6 +96,11 @@ export function relocateCore(args: RelocateCoreArgs): CoreReloResult[] {
   }
   if (relos.length) log('section %s: %d relocations in %s ms (%d candidate searches so far)', section, relos.length, (performance.now() - t0).toFixed(2), cache.searches);
   return out;
+}
+
+/** A record that did not parse, described as it is: "[45] "0:1" (field byte offset)". */
+function rawDescription(relo: CoreRelo): string {
+  return `[${relo.typeId}] "${relo.accessStr}" (${CORE_RELO_KIND_DESC[relo.kind] ?? `kind ${relo.kind}`})`;
 }
 
 function fmt(v: bigint | undefined): string {

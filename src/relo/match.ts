@@ -132,7 +132,7 @@ export function specMatch(local: CoreSpec, targBtf: Btf, targId: number): CoreSp
     if (i > 0) {
       if (targBtf.kindOf(id) !== BTF_KIND_ARRAY) return null;
       const a = targBtf.type(id) as BtfArray;
-      const flex = isFlexArr(targBtf, targ.accessors[targ.accessors.length - 1], a);
+      const flex = isFlexArr(targBtf, targ.accessors[targ.accessors.length - 1], a.nelems);
       if (!flex && acc.idx >= a.nelems) return null;
       id = skipModsAndTypedefs(targBtf, a.type);
     }

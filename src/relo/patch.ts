@@ -41,22 +41,34 @@ function bytesToSize(n: number): number {
   }
 }
 
-/** One instruction slot inside a little-endian instruction buffer. */
+/** One instruction slot inside a little-endian instruction buffer (fields read and written as bytes). */
 class InsnView {
-  readonly dv: DataView;
-  constructor(insns: Uint8Array, readonly at: number) {
-    this.dv = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
+  constructor(readonly insns: Uint8Array, readonly at: number) {}
+  get code(): number { return this.insns[this.at]!; }
+  set code(v: number) { this.insns[this.at] = v; }
+  get dst(): number { return this.insns[this.at + 1]! & 0x0f; }
+  get src(): number { return this.insns[this.at + 1]! >> 4; }
+  setRegs(dst: number, src: number): void { this.insns[this.at + 1] = (src << 4) | dst; }
+  get off(): number { return ((this.insns[this.at + 2]! | this.insns[this.at + 3]! << 8) << 16) >> 16; }
+  set off(v: number) { this.insns[this.at + 2] = v & 0xff; this.insns[this.at + 3] = (v >> 8) & 0xff; }
+  get imm(): number {
+    const b = this.insns;
+    const p = this.at + 4;
+    return b[p]! | b[p + 1]! << 8 | b[p + 2]! << 16 | b[p + 3]! << 24;
   }
-  get code(): number { return this.dv.getUint8(this.at); }
-  set code(v: number) { this.dv.setUint8(this.at, v); }
-  get dst(): number { return this.dv.getUint8(this.at + 1) & 0x0f; }
-  get src(): number { return this.dv.getUint8(this.at + 1) >> 4; }
-  setRegs(dst: number, src: number): void { this.dv.setUint8(this.at + 1, (src << 4) | dst); }
-  get off(): number { return this.dv.getInt16(this.at + 2, true); }
-  set off(v: number) { this.dv.setInt16(this.at + 2, v, true); }
-  get imm(): number { return this.dv.getInt32(this.at + 4, true); }
-  set imm(v: number) { this.dv.setInt32(this.at + 4, v, true); }
-  next(): InsnView { return new InsnView(new Uint8Array(this.dv.buffer, this.dv.byteOffset, this.dv.byteLength), this.at + BPF_INSN_SZ); }
+  set imm(v: number) {
+    const b = this.insns;
+    const p = this.at + 4;
+    b[p] = v & 0xff; b[p + 1] = (v >> 8) & 0xff; b[p + 2] = (v >> 16) & 0xff; b[p + 3] = (v >> 24) & 0xff;
+  }
+  next(): InsnView { return new InsnView(this.insns, this.at + BPF_INSN_SZ); }
+}
+
+/** Poison a relocated instruction: both slots of an ld_imm64, so the verifier does not report "unknown opcode 00" instead. */
+function poison(insn: InsnView, ldimm64: boolean, reason?: string): PatchOutcome {
+  if (ldimm64) poisonInsn(insn.next());
+  poisonInsn(insn);
+  return { oldValue: undefined, poisoned: true, poisonReason: reason };
 }
 
 /** bpf_core_poison_insn */
@@ -96,13 +108,7 @@ export function patchInsn(insns: Uint8Array, insnIdx: number, res: CoreReloRes):
   const ldimm64 = insn.code === LD_IMM64;
   if (ldimm64 && insnIdx + 1 >= nInsns) throw new CoreError('EINVAL', `ld_imm64 at instruction #${insnIdx} has no second slot`);
 
-  const poison = (reason?: string): PatchOutcome => {
-    // Both slots of an ld_imm64, so the verifier does not report "unknown opcode 00" instead.
-    if (ldimm64) poisonInsn(insn.next());
-    poisonInsn(insn);
-    return { oldValue: undefined, poisoned: true, poisonReason: reason };
-  };
-  if (res.poison) return poison();
+  if (res.poison) return poison(insn, ldimm64);
 
   const { origVal, newVal } = res;
   const cls = bpfClass(insn.code);
@@ -121,7 +127,7 @@ export function patchInsn(insns: Uint8Array, insnIdx: number, res: CoreReloRes):
         throw new CoreError('EINVAL', `unexpected instruction value: ${clsName(cls)} offset is ${off}, the local BTF says ${signed(origVal)}`);
       if (newVal > BigInt(SHRT_MAX)) throw new CoreError('ERANGE', `${clsName(cls)} offset ${newVal} does not fit in the 16-bit offset field`);
       if (res.failMemszAdjust)
-        return poison(`field size changed from ${res.origSz} to ${res.newSz} bytes and a ${clsName(cls)} of it cannot follow (only pointers and unsigned integers can)`);
+        return poison(insn, ldimm64, `field size changed from ${res.origSz} to ${res.newSz} bytes and a ${clsName(cls)} of it cannot follow (only pointers and unsigned integers can)`);
       insn.off = Number(newVal);
       const out: PatchOutcome = { oldValue: u64(off), poisoned: false };
       if (res.newSz !== res.origSz) {

@@ -4,10 +4,8 @@
 // keeps only the meaningful steps: the array-of-root index, each named member
 // and each array index. `bitOffset` is where the accessed field starts.
 import type { Btf } from '../btf/parse.ts';
-import { BTF_KIND_ARRAY, BTF_KIND_ENUM, type BtfArray, type BtfEnum, type BtfEnum64 } from '../btf/types.ts';
-import {
-  composite, isAnyEnum, isComposite, resolveSize, skipModsAndTypedefs, typeHead,
-} from './btf_util.ts';
+import { BTF_KIND_ARRAY, BTF_KIND_ENUM, type BtfEnum, type BtfEnum64 } from '../btf/types.ts';
+import { isAnyEnum, isComposite, resolveSize, skipModsAndTypedefs, typeHead } from './btf_util.ts';
 import {
   CoreError, CORE_RELO_KIND_DESC, coreReloIsEnumvalBased, coreReloIsFieldBased, coreReloIsTypeBased,
   type CoreRelo,
@@ -46,6 +44,28 @@ export function emptySpec(btf: Btf, rootTypeId: number, kind: number): CoreSpec 
 
 /** "0:1:2" -> [0, 1, 2], strictly as libbpf's sscanf loop accepts it (no empty elements). */
 export function parseAccessString(s: string): number[] {
+  // One pass over the characters; anything unusual goes to the strict parser below for its message.
+  const out: number[] = [];
+  let v = 0;
+  let digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 0x3a; // the end closes the last element like a ':'
+    if (c >= 0x30 && c <= 0x39 && digits < 10) {
+      v = v * 10 + c - 0x30;
+      digits++;
+    } else if (c === 0x3a && digits > 0 && v <= 0x7fffffff && out.length < BPF_CORE_SPEC_MAX_LEN) {
+      out.push(v);
+      v = 0;
+      digits = 0;
+    } else {
+      return parseAccessStringStrict(s);
+    }
+  }
+  return out;
+}
+
+/** parseAccessString with the checks spelled out one by one: what a malformed string is refused for. */
+function parseAccessStringStrict(s: string): number[] {
   if (s === '' || s[0] === ':') throw new CoreError('EINVAL', `access string "${s}" is malformed`);
   const parts = s.split(':');
   if (parts.length > BPF_CORE_SPEC_MAX_LEN) throw new CoreError('E2BIG', `access string "${s}" is longer than ${BPF_CORE_SPEC_MAX_LEN} elements`);
@@ -59,8 +79,8 @@ export function parseAccessString(s: string): number[] {
  * A flexible array: no elements, and the last member of the struct the
  * previous (named) accessor points into.
  */
-export function isFlexArr(btf: Btf, parent: CoreAccessor | undefined, arr: BtfArray): boolean {
-  if (!parent || parent.name === undefined || arr.nelems > 0) return false;
+export function isFlexArr(btf: Btf, parent: CoreAccessor | undefined, nelems: number): boolean {
+  if (!parent || parent.name === undefined || nelems > 0) return false;
   return parent.idx === btf.vlenOf(parent.typeId) - 1;
 }
 
@@ -101,21 +121,21 @@ export function parseSpec(btf: Btf, relo: CoreRelo): CoreSpec {
     accessIdx = raw[i]!;
     const k = btf.kindOf(id);
     if (isComposite(k)) {
-      const t = composite(btf, id);
-      if (accessIdx >= t.members.length)
-        throw new CoreError('EINVAL', `access path "${relo.accessStr}": member #${accessIdx} of ${typeHead(btf, id)} does not exist (it has ${t.members.length})`);
-      const m = t.members[accessIdx]!;
-      spec.bitOffset += m.bitOffset;
+      const vlen = btf.vlenOf(id);
+      if (accessIdx >= vlen)
+        throw new CoreError('EINVAL', `access path "${relo.accessStr}": member #${accessIdx} of ${typeHead(btf, id)} does not exist (it has ${vlen})`);
+      spec.bitOffset += btf.memberBitOffset(id, accessIdx);
       // Anonymous struct/union members are traversed but are not high-level steps.
-      if (m.name !== '') spec.accessors.push({ typeId: id, idx: accessIdx, name: m.name });
-      id = m.type;
+      const nameOff = btf.memberNameOff(id, accessIdx);
+      if (nameOff !== 0) spec.accessors.push({ typeId: id, idx: accessIdx, name: btf.str(nameOff) });
+      id = btf.memberType(id, accessIdx);
     } else if (k === BTF_KIND_ARRAY) {
-      const a = btf.type(id) as BtfArray;
-      id = skipModsAndTypedefs(btf, a.type);
+      const nelems = btf.arrayNelems(id);
+      const flex = isFlexArr(btf, spec.accessors[spec.accessors.length - 1], nelems);
+      id = skipModsAndTypedefs(btf, btf.arrayType(id));
       if (id === 0) throw new CoreError('EINVAL', `access path "${relo.accessStr}": array of void`);
-      const flex = isFlexArr(btf, spec.accessors[spec.accessors.length - 1], a);
-      if (!flex && accessIdx >= a.nelems)
-        throw new CoreError('EINVAL', `access path "${relo.accessStr}": index ${accessIdx} is out of bounds of an array of ${a.nelems}`);
+      if (!flex && accessIdx >= nelems)
+        throw new CoreError('EINVAL', `access path "${relo.accessStr}": index ${accessIdx} is out of bounds of an array of ${nelems}`);
       spec.accessors.push({ typeId: id, idx: accessIdx, name: undefined });
       sz = resolveSize(btf, id);
       spec.bitOffset += accessIdx * sz * 8;
