@@ -123,7 +123,8 @@ export interface PollHandle {
  */
 export function watchFd(fd: number, writable: boolean, onReady: () => void): PollHandle {
   const opts = writable ? { writable: true } : { readable: true };
-  return nodePoll(fd, opts, () => onReady()) as PollHandle;
+  // koffi calls onReady(status, events); our callbacks take no arguments and ignore them
+  return nodePoll(fd, opts, onReady) as PollHandle;
 }
 
 // ---------------------------------------------------------------- CPUs

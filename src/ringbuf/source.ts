@@ -47,6 +47,16 @@ export abstract class EventSource {
   protected abstract drainAll(cb: RecordCallback | undefined, ready?: (i: number) => boolean): number;
   /** True when some ring holds unread bytes (a cheap check of the positions; no syscall, no side effect). */
   protected abstract hasData(): boolean;
+  /**
+   * A function draining ring `i` alone with `cb` (or the ring's own callbacks), for the
+   * event-driven watcher of that ring. It must do nothing once the source is closed.
+   */
+  protected drainOneFn(i: number, cb: RecordCallback | undefined): () => void {
+    const ready = (j: number): boolean => j === i;
+    return () => {
+      if (!this.closedFlag) this.drainAll(cb, ready);
+    };
+  }
   /** True when polling the fds consumes their readiness (perf events): see the header. */
   protected get pollConsumesReadiness(): boolean {
     return false;
@@ -102,11 +112,13 @@ export abstract class EventSource {
         });
       });
     this.fds().forEach((fd, i) => {
+      // the wakeup path (libuv -> koffi -> here) runs once per wakeup: one closure, the ring's
+      // own drain bound in advance, nothing looked up or allocated per call
+      const drain = this.drainOneFn(i, cb);
       this.#watchers.push(
         watchFd(fd, false, () => {
-          if (this.closedFlag) return;
           try {
-            this.drainAll(cb, (j) => j === i);
+            drain();
           } catch (err) {
             onError(err);
           }
