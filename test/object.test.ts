@@ -281,6 +281,40 @@ describe.skipIf(needsRoot)('object lifecycle on the real kernel', () => {
     expect(() => BpfObject.open(readFileSync(process.execPath).subarray(0, 4096), { name: 'node' })).toThrow(/EM_BPF|machine/);
   });
 
+  it('a map can reuse an existing map instead of creating one', async () => {
+    const a = BpfObject.openAndLoad(obj('bootstrap'));
+    const b = BpfObject.open(obj('bootstrap'));
+    b.map('exec_start').reuse = a.map('exec_start').map;
+    b.load();
+    try {
+      const shared = a.map('exec_start').map!.info().id;
+      expect(b.program('handle_exec').prog!.info().mapIds).toContain(shared);
+      await b.destroy();
+      // b's destroy leaves the reused map to its owner
+      expect(a.map('exec_start').map!.info().id).toBe(shared);
+    } finally {
+      await b.destroy();
+      await a.destroy();
+    }
+  });
+
+  it('a missing file is an ObjectError naming it', () => {
+    expect(() => BpfObject.open('/nonexistent/dir/thing.bpf.o')).toThrow(/thing: cannot read \/nonexistent\/dir\/thing\.bpf\.o: ENOENT/);
+  });
+
+  it('a program retargeted before attach attaches to the new target', async () => {
+    const o = BpfObject.open(obj('attach'));
+    for (const p of o.programs.values()) p.autoload = p.name === 'tp_getpgid';
+    o.load();
+    try {
+      o.program('tp_getpgid').attachTarget = 'syscalls/sys_enter_getppid';
+      const link = o.attach('tp_getpgid', { mount: true });
+      expect(link.target).toContain('syscalls/sys_enter_getppid');
+    } finally {
+      await o.destroy();
+    }
+  });
+
   it('asking for a program or map that does not exist names what does', () => {
     const o = BpfObject.open(obj('minimal'));
     expect(() => o.program('nope')).toThrow(/no program "nope" \(programs: handle_tp\)/);

@@ -9,7 +9,7 @@
 //   6. initial slots of prog arrays and map-in-maps; mmap global data
 // Any failure releases everything created so far.
 import createDebug from 'debug';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BtfBuilder, fixupDatasec, loadKernelBtf, marshalBtf, parseBtf, sanitizeBtf, type Btf, BTF_KIND_DATASEC, BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO, BTF_KIND_INT, BTF_KIND_TYPEDEF, BTF_KIND_VAR, BTF_FUNC_GLOBAL, BTF_VAR_GLOBAL_ALLOCATED, BTF_INT_SIGNED } from '../btf/index.ts';
 import { STV_HIDDEN, STV_INTERNAL } from '../elf/index.ts';
@@ -139,6 +139,8 @@ export class BpfObject {
   #btfFd: FD | undefined;
   #kernelBtf: Btf | undefined;
   readonly #links: Destroyable[] = [];
+  /** Pins this load() created: removed again if the load fails, kept once it succeeds. */
+  readonly #pinnedByLoad: string[] = [];
 
   private constructor(spec: CollectionSpec, options: OpenOptions) {
     this.spec = spec;
@@ -155,8 +157,13 @@ export class BpfObject {
 
   /** Parse an object file (path or bytes). No kernel access. */
   static open(source: string | Uint8Array, options: OpenOptions = {}): BpfObject {
-    const bytes = typeof source === 'string' ? readFileSync(source) : source;
     const name = options.name ?? (typeof source === 'string' ? objectNameOf(source) : 'object');
+    let bytes: Uint8Array;
+    try {
+      bytes = typeof source === 'string' ? readFileSync(source) : source;
+    } catch (err) {
+      throw new ObjectError(name, `cannot read ${source as string}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    }
     log('opening %s (%d bytes)', typeof source === 'string' ? source : name, bytes.length);
     return new BpfObject(parseObject(bytes, { name }), options);
   }
@@ -227,9 +234,11 @@ export class BpfObject {
       this.#initSlots();
       this.#mapGlobals();
       this.#state = 'loaded';
+      this.#pinnedByLoad.length = 0;
       const ms = (a: number, b: number) => (b - a).toFixed(2);
       log('%s loaded in %s ms (BTF %s, externs+maps %s, CO-RE %s, programs %s)', this.name, ms(t0, performance.now()), ms(t0, t1), ms(t1, t2), ms(t2, t3), ms(t3, performance.now()));
     } catch (err) {
+      for (const path of this.#pinnedByLoad.splice(0)) rmSync(path, { force: true });
       this.#release();
       this.#state = 'destroyed';
       throw err;
@@ -371,6 +380,7 @@ export class BpfObject {
       }
       if (om.pinPath) {
         om.map.pin(om.pinPath);
+        this.#pinnedByLoad.push(om.pinPath);
         log('map "%s" pinned at %s', s.name, om.pinPath);
       }
     }
@@ -568,7 +578,9 @@ export class BpfObject {
   attach(name: string, opts: AutoAttachOptions = {}): Link {
     const p = this.program(name);
     if (!p.prog) throw new ObjectError(this.name, `program "${name}" is not loaded (autoload off, or load() not called)`);
-    return this.adopt(autoAttach(p.prog, p.sectionName, opts));
+    // A target changed before attach (p.attachTarget) is spelled back into a section name.
+    const section = p.attachTarget === p.spec.attachTarget ? p.sectionName : `${p.spec.def.sec.replace(/\+$/, '')}/${p.attachTarget}`;
+    return this.adopt(autoAttach(p.prog, section, opts));
   }
 
   /**
