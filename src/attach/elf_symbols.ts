@@ -4,14 +4,12 @@
 // objects; this reads host binaries, and only the parts it needs, with
 // positional reads, so probing a 100 MB binary does not load it.)
 import { closeSync, openSync, readSync } from 'node:fs';
+import { SHN_UNDEF, SHT_DYNSYM, SHT_SYMTAB, STT_FUNC } from '../elf/constants.ts';
 
-const SHT_SYMTAB = 2;
-const SHT_DYNSYM = 11;
+/** Program header type and flag of a loadable segment, and GNU's indirect-function symbol type. */
 const PT_LOAD = 1;
 const PF_X = 1;
-const STT_FUNC = 2;
 const STT_GNU_IFUNC = 10;
-const SHN_UNDEF = 0;
 
 export interface ElfSymbol {
   name: string;
