@@ -117,6 +117,39 @@ describe.skipIf(needsRoot || !hasKernelBtf)('RingBuffer fed by bpf/ringbuf_bench
     expect(st).toEqual({ next: 1000, seen: 600, bad: 0 }); // 100..999 minus seq % 3 == 2
   });
 
+  it('a truthy return publishes consumer_pos exactly after that record: discarded records after it stay unread, across ring wraps, with callbacks changing', () => {
+    // every record (discarded ones too) takes 8 + 16 = 24 bytes and seq counts every
+    // reservation, so the record with seq s ends at byte (s + 1) * 24 of the stream;
+    // a 4 KiB ring is not a multiple of 24: records straddle the end as it wraps
+    const { obj, rb } = producer(1 << 12);
+    obj.bss.set('discard_every', 3);
+    obj.data.set('nr_records', 50);
+    const { st, cb } = checker(3);
+    let produced = 0;
+    for (let round = 0; round < 200; round++) {
+      libcGetpgid(0);
+      produced += 50;
+      // stop on the k-th delivered record (seq % 3 == 1 is followed by a discarded one)
+      const k = 1 + (round % 7);
+      let seen = 0;
+      let last = -1;
+      // a fresh closure each round: the drain must not depend on the callback it saw before
+      const stopper: RecordCallback = (v, off, size, r) => {
+        cb(v, off, size, r);
+        last = v.getUint32(off, true);
+        return ++seen === k;
+      };
+      expect(rb.consume(stopper)).toBe(k);
+      expect(rb.positions().consumer).toBe(BigInt((last + 1) * 24));
+      // the rest of the burst, then nothing
+      rb.consume(round % 2 ? cb : (v, off, size, r) => void cb(v, off, size, r));
+      expect(rb.positions().consumer).toBe(BigInt(produced * 24));
+      expect(rb.available()).toBe(0);
+    }
+    expect(st.bad).toBe(0);
+    expect(st.next).toBe(produced); // the last seq, 9999, is not a discarded one
+  });
+
   it('event-driven mode: a producer thread of this process in a loop, a 4 KiB ring, no lost wakeup', async () => {
     const { obj, rb, counter } = producer(1 << 12); // 170 records: many catch-up wakeups
     obj.data.set('nr_records', 5);

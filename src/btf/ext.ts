@@ -9,6 +9,7 @@ import { BTF_MAGIC } from './types.ts';
 import type { Btf } from './parse.ts';
 
 const log = createDebug('tsbpf:btf');
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** enum bpf_core_relo_kind */
 export const BPF_CORE_FIELD_BYTE_OFFSET = 0;
@@ -113,6 +114,16 @@ class LineInfoRecord implements BtfExtLineInfo {
   }
 }
 
+/** The section as 32-bit words in host order: a view when it can be one, else a byte-swapped or realigned copy. */
+function sectionWords(bytes: Uint8Array, le: boolean): Uint32Array {
+  const n = bytes.length >>> 2;
+  if (le === HOST_LITTLE_ENDIAN && bytes.byteOffset % 4 === 0) return new Uint32Array(bytes.buffer, bytes.byteOffset, n);
+  const out = new Uint32Array(n);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < n; i++) out[i] = dv.getUint32(i * 4, le);
+  return out;
+}
+
 /** The records of one ELF section, or [] (sections are matched by name). */
 export function extRecordsFor<T>(secs: readonly BtfExtInfoSec<T>[], secName: string): T[] {
   return secs.find((s) => s.secName === secName)?.records ?? [];
@@ -167,43 +178,44 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf, name = '.BTF.ext'): Btf
     try { return btf.str(off); } catch { throw new BtfError(`${name}: ${what} at byte ${at} has bad string offset ${off}`, at); }
   };
 
+  // Every record field is a u32 at hdr_len + a multiple of 4 (blob offsets and
+  // record sizes are checked to be multiples of 4): read them as 32-bit words in
+  // host order, counted from hdr_len's alignment (`phase`, 0 in practice):
+  // the field at byte b is w[(b - phase) >>> 2].
+  const phase = hdrLen & 3;
+  const w = sectionWords(bytes.subarray(phase), le);
+
   const fi = blob('func_info', header.funcInfoOff, header.funcInfoLen, BPF_FUNC_INFO_MIN_SIZE);
-  const funcInfo = fi.secs.map((s) => ({
-    secNameOff: s.secNameOff, secName: s.secName,
-    records: Array.from({ length: s.n }, (_, i): BtfExtFuncInfo => {
-      const at = s.at + i * fi.recSize;
-      return { insnOff: u32(at), typeId: u32(at + 4) };
-    }),
-  }));
+  const funcInfo = fi.secs.map((s) => {
+    const records: BtfExtFuncInfo[] = new Array(s.n);
+    for (let i = 0, at = (s.at - phase) >>> 2, step = fi.recSize >>> 2; i < s.n; i++, at += step) records[i] = { insnOff: w[at]!, typeId: w[at + 1]! };
+    return { secNameOff: s.secNameOff, secName: s.secName, records };
+  });
 
   const li = blob('line_info', header.lineInfoOff, header.lineInfoLen, BPF_LINE_INFO_MIN_SIZE);
   const strLimit = btf.startStrOff + btf.stringsLength;
-  const checkStr = (off: number, at: number, what: string) => {
-    if (off >= strLimit) throw new BtfError(`${name}: ${what} at byte ${at} has bad string offset ${off}`, at);
-  };
-  const lineInfo = li.secs.map((s) => ({
-    secNameOff: s.secNameOff, secName: s.secName,
-    records: Array.from({ length: s.n }, (_, i): BtfExtLineInfo => {
-      const at = s.at + i * li.recSize;
-      const fileNameOff = u32(at + 4);
-      const lineOff = u32(at + 8);
-      const lineCol = u32(at + 12);
-      checkStr(fileNameOff, at + 4, 'line_info file name');
-      checkStr(lineOff, at + 8, 'line_info line');
+  const lineInfo = li.secs.map((s) => {
+    const records: BtfExtLineInfo[] = new Array(s.n);
+    for (let i = 0, at = (s.at - phase) >>> 2, step = li.recSize >>> 2; i < s.n; i++, at += step) {
+      const fileNameOff = w[at + 1]!;
+      const lineOff = w[at + 2]!;
+      if (fileNameOff >= strLimit) throw new BtfError(`${name}: line_info file name at byte ${at * 4 + phase + 4} has bad string offset ${fileNameOff}`, at * 4 + phase + 4);
+      if (lineOff >= strLimit) throw new BtfError(`${name}: line_info line at byte ${at * 4 + phase + 8} has bad string offset ${lineOff}`, at * 4 + phase + 8);
       // The file name and source text are only needed for messages: decoded on first use.
-      return new LineInfoRecord(btf, u32(at), fileNameOff, lineOff, lineCol);
-    }),
-  }));
+      records[i] = new LineInfoRecord(btf, w[at]!, fileNameOff, lineOff, w[at + 3]!);
+    }
+    return { secNameOff: s.secNameOff, secName: s.secName, records };
+  });
 
   const cr = blob('core_relo', header.coreReloOff, header.coreReloLen, BPF_CORE_RELO_MIN_SIZE);
-  const coreRelos = cr.secs.map((s) => ({
-    secNameOff: s.secNameOff, secName: s.secName,
-    records: Array.from({ length: s.n }, (_, i): BtfExtCoreRelo => {
-      const at = s.at + i * cr.recSize;
-      const accessStrOff = u32(at + 8);
-      return { insnOff: u32(at), typeId: u32(at + 4), accessStrOff, accessStr: str(accessStrOff, at + 8, 'core_relo access string'), kind: u32(at + 12) };
-    }),
-  }));
+  const coreRelos = cr.secs.map((s) => {
+    const records: BtfExtCoreRelo[] = new Array(s.n);
+    for (let i = 0, at = (s.at - phase) >>> 2, step = cr.recSize >>> 2; i < s.n; i++, at += step) {
+      const accessStrOff = w[at + 2]!;
+      records[i] = { insnOff: w[at]!, typeId: w[at + 1]!, accessStrOff, accessStr: str(accessStrOff, at * 4 + phase + 8, 'core_relo access string'), kind: w[at + 3]! };
+    }
+    return { secNameOff: s.secNameOff, secName: s.secName, records };
+  });
 
   log('%s: %d func_info, %d line_info, %d core_relo sections', name, funcInfo.length, lineInfo.length, coreRelos.length);
   return { header, funcInfoRecSize: fi.recSize, lineInfoRecSize: li.recSize, coreReloRecSize: cr.recSize, funcInfo, lineInfo, coreRelos };

@@ -119,6 +119,8 @@ export class Btf {
   /** One lazily built name index per kind. */
   readonly #names: (NameIndex | undefined)[] = [];
   readonly #cache = new Map<number, BtfType>();
+  /** findByEssentialName's key searches, by key (see #keyHits). */
+  readonly #hits = new Map<number, readonly number[]>();
 
   constructor(bytes: Uint8Array, opts: ParseBtfOptions = {}) {
     this.name = opts.name ?? (opts.base ? 'split BTF' : 'BTF');
@@ -372,6 +374,20 @@ export class Btf {
     if (id < this.startId && this.base) return this.base.memberBitfieldSize(id, i);
     return this.#words[this.#at(id) + 1]! >>> 31 === 1 ? this.#words[this.#item(id, i, 3) + 2]! >>> 24 : 0;
   }
+  /**
+   * The members of STRUCT/UNION `id` as raw words, three per member: name
+   * offset, type id, offset word (bit offset, or bitfield_size << 24 |
+   * bit_offset when kindFlagOf(id)). A view, not a copy: one call for a walk
+   * over every member without decoding them (CO-RE's member-name index). Read
+   * it only: it may view the kernel's BTF, mapped read-only. The caller checks
+   * the kind.
+   */
+  memberWords(id: number): Uint32Array {
+    if (id < this.startId && this.base) return this.base.memberWords(id);
+    const at = this.#at(id);
+    const start = at + 3;
+    return this.#words.subarray(start, start + 3 * (this.#words[at + 1]! & 0xffff));
+  }
   /** Element type of ARRAY `id`. */
   arrayType(id: number): number {
     if (id < this.startId && this.base) return this.base.arrayType(id);
@@ -536,7 +552,6 @@ export class Btf {
     const q = Buffer.from(name, 'utf8');
     // A name that has a flavor itself is nobody's essential name.
     const exactAllowed = essentialNameLen(name) === name.length;
-    const keys = this.#keys;
     const words = this.#words;
     const offsets = this.#offsets;
     // A key holds the name's first two bytes. After a one-byte name comes NUL
@@ -544,8 +559,7 @@ export class Btf {
     const seconds = q.length > 1 ? [q[1]!] : [0, 0x5f];
     const local: number[] = [];
     for (const second of seconds) {
-      const key = kind | q[0]! << 8 | second << 16;
-      for (let i = keys.indexOf(key); i !== -1; i = keys.indexOf(key, i + 1)) {
+      for (const i of this.#keyHits(kind | q[0]! << 8 | second << 16)) {
         const off = words[offsets[i]!]!;
         const m = nameStartsWith(off, q, this.#strBytes, this.startStrOff, this.base);
         // "name___x": the bytes match; the name's last flavor separator must sit right after `name`.
@@ -554,6 +568,22 @@ export class Btf {
     }
     if (seconds.length > 1) local.sort((a, b) => a - b);
     return out.concat(local);
+  }
+
+  /**
+   * Indexes (id - startId) of every type whose key is `key`, ascending: one
+   * native pass over the keys of a complete header pass, remembered (names
+   * sharing their first two bytes, such as "file" and "files_struct", share it).
+   */
+  #keyHits(key: number): readonly number[] {
+    let hits = this.#hits.get(key);
+    if (hits === undefined) {
+      const found: number[] = [];
+      const keys = this.#keys;
+      for (let i = keys.indexOf(key); i !== -1; i = keys.indexOf(key, i + 1)) found.push(i);
+      this.#hits.set(key, (hits = found));
+    }
+    return hits;
   }
 
   /** The first type named `name` of kind `kind` (libbpf's btf__find_by_name_kind): 0 for "void", -1 if none. */

@@ -10,13 +10,23 @@ import { ElfError } from './errors.ts';
 import type { ElfHeader, ElfRel, ElfSection, ElfSymbol } from './types.ts';
 
 const log = createDebug('tsbpf:elf');
-const utf8 = new TextDecoder('utf-8', { fatal: false });
+/** Buffer's native UTF-8 decoder (invalid sequences become U+FFFD), without TextDecoder's JS wrapper. */
+interface Utf8Sliceable { utf8Slice(start: number, end: number): string }
 
-/** A parsed ELF object. Sections, symbols and relocations are decoded eagerly (BPF objects are small). */
+/**
+ * A parsed ELF object. Sections, symbols and relocations are decoded at parse
+ * time (BPF objects are small), except the relocations of debug information
+ * (.BTF, .BTF.ext, DWARF), which no loader applies: a .rel.BTF.ext alone holds
+ * hundreds of entries. Those are decoded by the first relocationsFor() that asks
+ * for them, which refuses a malformed entry with an ElfError then.
+ */
 export class ElfFile {
-  /** Relocation entries keyed by the index of the section they patch. */
+  /** Decoded relocation entries keyed by the index of the section they patch. */
   readonly #relocs = new Map<number, ElfRel[]>();
+  /** The SHT_REL/SHT_RELA sections keyed by the index of the section they patch. */
+  readonly #relsFor = new Map<number, ElfSection[]>();
   readonly #byName = new Map<string, ElfSection>();
+  readonly #reader: Reader;
 
   constructor(
     readonly name: string,
@@ -27,16 +37,17 @@ export class ElfFile {
     readonly symbols: ElfSymbol[],
     /** Index of the SHT_SYMTAB section, or -1. */
     readonly symtabIndex: number,
-    relocs: ElfRel[][],
-    /** Indexes of the SHT_REL/SHT_RELA sections, parallel to `relocs`. */
+    /** The SHT_REL/SHT_RELA sections, in section order. */
     readonly relSections: ElfSection[],
+    reader: Reader,
   ) {
+    this.#reader = reader;
     for (const s of sections) if (!this.#byName.has(s.name)) this.#byName.set(s.name, s);
-    relSections.forEach((rs, i) => {
-      const list = this.#relocs.get(rs.info);
-      if (list) list.push(...relocs[i]!);
-      else this.#relocs.set(rs.info, relocs[i]!);
-    });
+    for (const rs of relSections) {
+      const list = this.#relsFor.get(rs.info);
+      if (list) list.push(rs);
+      else this.#relsFor.set(rs.info, [rs]);
+    }
   }
 
   /** The first section with this name, or undefined. */
@@ -44,9 +55,17 @@ export class ElfFile {
     return this.#byName.get(name);
   }
 
-  /** Relocations that patch section `sectionIndex` (from every SHT_REL whose sh_info names it). */
+  /** Relocations that patch section `sectionIndex` (from every SHT_REL whose sh_info names it, in section order). */
   relocationsFor(sectionIndex: number): readonly ElfRel[] {
-    return this.#relocs.get(sectionIndex) ?? [];
+    let list = this.#relocs.get(sectionIndex);
+    if (list === undefined) {
+      const rels = this.#relsFor.get(sectionIndex);
+      if (rels === undefined) return [];
+      list = readRelocations(this.#reader, rels[0]!, this.sections, this.symbols);
+      for (let i = 1; i < rels.length; i++) list = list.concat(readRelocations(this.#reader, rels[i]!, this.sections, this.symbols));
+      this.#relocs.set(sectionIndex, list);
+    }
+    return list;
   }
 
   /** Symbols defined in section `sectionIndex`, in symbol-table order. */
@@ -94,16 +113,23 @@ export function parseElf(bytes: Uint8Array, name = '<elf>'): ElfFile {
   }
   log('%s: %d symbols', name, symbols.length);
 
+  // Relocation sections: every header is checked now; the entries too, unless they patch debug information.
   const relSections: ElfSection[] = [];
-  const relocs: ElfRel[][] = [];
   for (const s of sections) {
     if (s.type !== SHT_REL && s.type !== SHT_RELA) continue;
+    checkRelSection(r, s, sections, symtabIndex);
     relSections.push(s);
-    relocs.push(readRelocations(r, s, sections, symbols, symtabIndex));
   }
   log('%s: %d relocation sections', name, relSections.length);
 
-  return new ElfFile(name, bytes, header, sections, symbols, symtabIndex, relocs, relSections);
+  const elf = new ElfFile(name, bytes, header, sections, symbols, symtabIndex, relSections, r);
+  for (const s of relSections) if (!isDebugInfo(sections[s.info]!.name)) elf.relocationsFor(s.info);
+  return elf;
+}
+
+/** Sections whose relocations only a debugger or linker would apply: BTF, its .BTF.ext and DWARF. */
+function isDebugInfo(name: string): boolean {
+  return name === '.BTF' || name === '.BTF.ext' || name.startsWith('.debug_');
 }
 
 interface RawSectionHeader {
@@ -116,8 +142,11 @@ interface RawSectionHeader {
 /** Bounds-checked little-endian reads over the file, with errors naming the object. */
 class Reader {
   readonly view: DataView;
+  /** The file as a Buffer, for decoding strings. */
+  readonly #buf: Buffer;
   constructor(readonly bytes: Uint8Array, readonly name: string) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
   error(msg: string, offset: number): ElfError {
     return new ElfError(`${this.name}: ${msg} (at byte offset 0x${offset.toString(16)})`, offset);
@@ -142,7 +171,8 @@ class Reader {
     if (off >= data.length) throw this.error(`${what}: string offset ${off} is past the end of string table [${tab.index ?? '?'}] (${data.length} bytes)`, tab.offset + off);
     const end = data.indexOf(0, off);
     if (end < 0) throw this.error(`${what}: string at offset ${off} of string table [${tab.index ?? '?'}] is not NUL-terminated`, tab.offset + off);
-    return utf8.decode(data.subarray(off, end));
+    const at = data.byteOffset - this.bytes.byteOffset;
+    return (this.#buf as unknown as Utf8Sliceable).utf8Slice(at + off, at + end);
   }
 }
 
@@ -227,14 +257,21 @@ function readSymbols(r: Reader, symtab: ElfSection, sections: ElfSection[]): Elf
   return out;
 }
 
-function readRelocations(r: Reader, rel: ElfSection, sections: ElfSection[], symbols: ElfSymbol[], symtabIndex: number): ElfRel[] {
+/** The header checks of a SHT_REL/SHT_RELA section: entry size, symbol table link, target section. */
+function checkRelSection(r: Reader, rel: ElfSection, sections: ElfSection[], symtabIndex: number): void {
+  const where = `relocation section ${rel.name} [${rel.index}]`;
+  const entsize = rel.type === SHT_RELA ? ELF64_RELA_SIZE : ELF64_REL_SIZE;
+  if (rel.size % entsize !== 0) throw r.error(`${where}: size ${rel.size} is not a multiple of ${entsize}`, rel.offset);
+  if (rel.link !== symtabIndex) throw r.error(`${where}: sh_link ${rel.link} is not the symbol table (${symtabIndex})`, rel.offset);
+  if (!sections[rel.info] || rel.info === 0) throw r.error(`${where}: sh_info ${rel.info} does not name a section`, rel.offset);
+}
+
+/** The entries of a relocation section that passed checkRelSection. */
+function readRelocations(r: Reader, rel: ElfSection, sections: ElfSection[], symbols: ElfSymbol[]): ElfRel[] {
   const where = `relocation section ${rel.name} [${rel.index}]`;
   const rela = rel.type === SHT_RELA;
   const entsize = rela ? ELF64_RELA_SIZE : ELF64_REL_SIZE;
-  if (rel.size % entsize !== 0) throw r.error(`${where}: size ${rel.size} is not a multiple of ${entsize}`, rel.offset);
-  if (rel.link !== symtabIndex) throw r.error(`${where}: sh_link ${rel.link} is not the symbol table (${symtabIndex})`, rel.offset);
-  const target = sections[rel.info];
-  if (!target || rel.info === 0) throw r.error(`${where}: sh_info ${rel.info} does not name a section`, rel.offset);
+  const target = sections[rel.info]!;
   const n = rel.size / entsize;
   const out: ElfRel[] = new Array(n);
   for (let i = 0; i < n; i++) {

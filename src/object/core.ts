@@ -4,6 +4,7 @@
 // looked up in the kernel's name index once per object.
 import { extRecordsFor, type Btf } from '../btf/index.ts';
 import { CandidateCache, relocateCore, type CoreRelo, type CoreReloResult } from '../relo/index.ts';
+export { resultAt } from '../relo/index.ts';
 import type { CollectionSpec, FunctionSpec } from './spec.ts';
 
 /** What CO-RE did to one instruction; insnIdx is section-relative here, program-relative on ObjectProgram. */

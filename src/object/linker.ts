@@ -45,7 +45,7 @@ export function linkProgram(
   const funcInfo: { insnOff: number; typeId: number }[] = [];
   const lineInfo: { info: BtfExtLineInfo; insnIdx: number }[] = [];
   // The stream is assembled at the end; while linking, each function's code is patched in its own copy.
-  const copies = new Map<FunctionSpec, DataView>();
+  const copies = new Map<FunctionSpec, Uint8Array>();
 
   const place = (fn: FunctionSpec): number => {
     const insns = code(fn);
@@ -53,7 +53,7 @@ export function linkProgram(
     placedAt.set(fn, start);
     placed.push({ fn, start });
     chunks.push(insns);
-    copies.set(fn, new DataView(insns.buffer, insns.byteOffset, insns.byteLength));
+    copies.set(fn, insns);
     length += fn.insnCount;
     for (const r of fn.relocs) relocs.push({ ...r, insnIdx: r.insnIdx + start });
     if (btfExt) {
@@ -70,11 +70,12 @@ export function linkProgram(
   };
 
   const walk = (fn: FunctionSpec): void => {
-    const dv = copies.get(fn)!;
+    const bytes = copies.get(fn)!;
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const fnStart = placedAt.get(fn)!;
-    for (let i = 0; i < fn.insnCount; i++) {
-      const code8 = dv.getUint8(i * 8);
-      const src = dv.getUint8(i * 8 + 1) >> 4;
+    for (const i of callsAndLoads(bytes)) {
+      const code8 = bytes[i * 8]!;
+      const src = bytes[i * 8 + 1]! >> 4;
       const isCall = code8 === CALL && src === BPF_PSEUDO_CALL;
       const isFuncAddr = code8 === LD_IMM64 && src === BPF_PSEUDO_FUNC;
       if (!isCall && !isFuncAddr) continue;
@@ -114,27 +115,41 @@ export function linkProgram(
   return { insns, relocs, funcInfo, lineInfo, placed };
 }
 
+/**
+ * Indexes of the instructions whose opcode is CALL or LD_IMM64, ascending: the
+ * only ones linking rewrites. Native byte searches find them (a hit counts only
+ * on an instruction's first byte), so the walk skips the rest of the code
+ * without visiting it.
+ */
+function callsAndLoads(insns: Uint8Array): Int32Array {
+  const found: number[] = [];
+  for (const op of [CALL, LD_IMM64]) {
+    for (let p = insns.indexOf(op); p !== -1; p = insns.indexOf(op, p + 1)) if (p % 8 === 0) found.push(p / 8);
+  }
+  return Int32Array.from(found).sort();
+}
+
 /** Kernel-format func_info (struct bpf_func_info: insn_off, type_id). */
 export function encodeFuncInfo(recs: { insnOff: number; typeId: number }[]): Uint8Array {
-  const out = new Uint8Array(recs.length * 8);
-  const dv = new DataView(out.buffer);
+  // Kernel structs of u32 fields: host byte order, written as words.
+  const w = new Uint32Array(recs.length * 2);
   for (let i = 0; i < recs.length; i++) {
-    dv.setUint32(i * 8, recs[i]!.insnOff, true);
-    dv.setUint32(i * 8 + 4, recs[i]!.typeId, true);
+    w[i * 2] = recs[i]!.insnOff;
+    w[i * 2 + 1] = recs[i]!.typeId;
   }
-  return out;
+  return new Uint8Array(w.buffer);
 }
 
 /** Kernel-format line_info (struct bpf_line_info: insn_off, file_name_off, line_off, line_col). */
 export function encodeLineInfo(recs: { info: BtfExtLineInfo; insnIdx: number }[]): Uint8Array {
-  const out = new Uint8Array(recs.length * 16);
-  const dv = new DataView(out.buffer);
+  // Kernel structs of u32 fields: host byte order, written as words.
+  const w = new Uint32Array(recs.length * 4);
   for (let i = 0; i < recs.length; i++) {
     const r = recs[i]!;
-    dv.setUint32(i * 16, r.insnIdx, true);
-    dv.setUint32(i * 16 + 4, r.info.fileNameOff, true);
-    dv.setUint32(i * 16 + 8, r.info.lineOff, true);
-    dv.setUint32(i * 16 + 12, ((r.info.lineNum << 10) | (r.info.lineCol & 0x3ff)) >>> 0, true);
+    w[i * 4] = r.insnIdx;
+    w[i * 4 + 1] = r.info.fileNameOff;
+    w[i * 4 + 2] = r.info.lineOff;
+    w[i * 4 + 3] = (r.info.lineNum << 10) | (r.info.lineCol & 0x3ff);
   }
-  return out;
+  return new Uint8Array(w.buffer);
 }

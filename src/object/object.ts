@@ -22,7 +22,7 @@ import { BpfAttachType, BpfProgType } from '../prog/types.ts';
 import { FD } from '../syscall/index.ts';
 import { autoAttach, destroyLinks, Link, type AutoAttachOptions } from '../attach/index.ts';
 import { numPossibleCpus } from '../util/cpus.ts';
-import { applyCore, type CoreOutcome } from './core.ts';
+import { applyCore, resultAt, type CoreOutcome } from './core.ts';
 import { patchObjectBtf } from './btf_fixup.ts';
 import { ObjectError } from './errors.ts';
 import { resolveExterns, type ResolvedExterns } from './externs.ts';
@@ -425,7 +425,7 @@ export class BpfObject {
       const linked = linkProgram(op.spec, this.spec.subprograms, code, this.spec.btfExt, this.name);
       this.#applyDataRelocs(op, linked, externs);
       op.insns = linked.insns;
-      op.coreOutcomes = linked.placed.flatMap(({ fn, start }) => (core.get(fn)?.outcomes ?? []).map((o) => ({ ...o, insnIdx: o.insnIdx - fn.secInsnOff + start })));
+      op.coreOutcomes = linked.placed.flatMap(({ fn, start }) => (core.get(fn)?.outcomes ?? []).map((o) => resultAt(o, o.insnIdx - fn.secInsnOff + start)));
       const attachBtfId = op.spec.def.needsAttachBtfId ? this.#attachBtfId(op) : undefined;
       const btf =
         this.#btfFd && this.spec.btfExt

@@ -6,7 +6,6 @@ import {
   BTF_KIND_INT, BTF_KIND_PTR, BTF_KIND_ARRAY, BTF_KIND_STRUCT, BTF_KIND_UNION, BTF_KIND_ENUM, BTF_KIND_ENUM64,
   BTF_KIND_TYPEDEF, BTF_KIND_VOLATILE, BTF_KIND_CONST, BTF_KIND_RESTRICT, BTF_KIND_TYPE_TAG, BTF_KIND_VAR,
   BTF_KIND_DECL_TAG, BTF_KIND_DATASEC, BTF_KIND_FLOAT, BTF_KIND_FWD, BTF_KIND_NAMES,
-  type BtfComposite,
 } from '../btf/types.ts';
 import { CoreError } from './types.ts';
 
@@ -81,10 +80,6 @@ export function resolveSize(btf: Btf, id: number): number {
 function checkSize(btf: Btf, id: number, size: number): number {
   if (size > 0xffffffff) throw new CoreError('E2BIG', `${btf.name}: size of [${id}] overflows 32 bits`);
   return size;
-}
-
-export function composite(btf: Btf, id: number): BtfComposite {
-  return btf.type(id) as BtfComposite;
 }
 
 /** "struct task_struct", "enum pid_type", "typedef u32", "int": a type's head in C spelling. */

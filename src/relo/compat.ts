@@ -10,7 +10,7 @@ import {
   type BtfArray, type BtfFuncProto, type BtfInt, type BtfEnum, type BtfEnum64,
 } from '../btf/types.ts';
 import {
-  MAX_RESOLVE_DEPTH, composite, essentialName, essentialNameLen, isAnyEnum, isComposite, kindCoreCompat, skipModsAndTypedefs,
+  MAX_RESOLVE_DEPTH, essentialName, essentialNameLen, isAnyEnum, isComposite, kindCoreCompat, skipModsAndTypedefs,
 } from './btf_util.ts';
 import { CoreError } from './types.ts';
 
@@ -121,16 +121,17 @@ function enumsMatch(localBtf: Btf, localId: number, targBtf: Btf, targId: number
 }
 
 function compositesMatch(localBtf: Btf, localId: number, targBtf: Btf, targId: number, behindPtr: boolean, level: number): boolean {
-  const l = composite(localBtf, localId);
-  const t = composite(targBtf, targId);
-  if (l.members.length > t.members.length) return false;
+  // Raw member words (name offset, type, offset; see Btf.memberWords): a kernel struct has hundreds of members.
+  const l = localBtf.memberWords(localId);
+  if (l.length > targBtf.vlenOf(targId) * 3) return false;
   // Every local member needs a same-named (modulo flavor) target member whose type matches.
   // Target members grouped by essential name, in member order: the members namesMatch()
   // accepts for a local name are exactly those under its essential name ('' = anonymous).
   const byName = targetMembersByEssentialName(targBtf, targId);
-  for (const lm of l.members) {
-    const cands = byName.get(essentialName(lm.name));
-    if (!cands?.some((tm) => typesMatchAt(localBtf, lm.type, targBtf, tm, behindPtr, level - 1))) return false;
+  for (let p = 0; p < l.length; p += 3) {
+    const cands = byName.get(essentialName(localBtf.str(l[p]!)));
+    const type = l[p + 1]!;
+    if (!cands?.some((tm) => typesMatchAt(localBtf, type, targBtf, tm, behindPtr, level - 1))) return false;
   }
   return true;
 }
@@ -143,10 +144,11 @@ function targetMembersByEssentialName(btf: Btf, id: number): Map<string, number[
   let m = perBtf.get(id);
   if (!m) {
     m = new Map();
-    for (const tm of composite(btf, id).members) {
-      const key = essentialName(tm.name);
+    const words = btf.memberWords(id);
+    for (let p = 0; p < words.length; p += 3) {
+      const key = essentialName(btf.str(words[p]!));
       const list = m.get(key);
-      if (list) list.push(tm.type); else m.set(key, [tm.type]);
+      if (list) list.push(words[p + 1]!); else m.set(key, [words[p + 1]!]);
     }
     perBtf.set(id, m);
   }

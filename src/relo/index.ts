@@ -9,10 +9,12 @@
 //     for each candidate: specMatch -> calcRelo (bpf_core_spec_match, bpf_core_calc_relo)
 //     all matches must agree                   (bpf_core_calc_relo_insn)
 //     patchInsn(value or poison)               (bpf_core_patch_insn)
+// Everything before patchInsn depends only on (root type, kind, access string)
+// and the candidate list: a record repeating an earlier one reuses its values.
 import createDebug from 'debug';
 import type { Btf } from '../btf/parse.ts';
 import { CandidateCache, type CoreCand } from './candidates.ts';
-import { calcReloInsn } from './calc.ts';
+import { calcReloInsn, type CoreReloRes } from './calc.ts';
 import { BPF_INSN_SZ, patchInsn, POISON_HELPER_ID } from './patch.ts';
 import { describeSpec, parseSpec, type CoreSpec } from './spec.ts';
 import {
@@ -47,38 +49,94 @@ export interface RelocateCoreArgs {
   cache?: CandidateCache;
 }
 
+/**
+ * What relocateCore reports for one relocation. The description ("struct
+ * task_struct::pid (field byte offset)") is for messages and logs only, which
+ * most loads never produce: it is rendered from the local spec on first read.
+ */
+class RelocationResult implements CoreReloResult {
+  memSize?: { from: number; to: number };
+  /** The parsed local spec the description is rendered from. */
+  readonly #spec: CoreSpec;
+  #description: string | undefined;
+  constructor(
+    readonly relo: CoreRelo,
+    readonly reloIdx: number,
+    readonly section: string,
+    readonly insnIdx: number,
+    readonly program: string | undefined,
+    localSpec: CoreSpec,
+    readonly oldValue: bigint | undefined,
+    readonly localValue: bigint,
+    readonly newValue: bigint,
+    readonly poisoned: boolean,
+    readonly poisonReason: string | undefined,
+    readonly targetTypeIds: number[],
+  ) {
+    this.#spec = localSpec;
+  }
+  get description(): string {
+    return (this.#description ??= describeSpec(this.#spec));
+  }
+  /** The same result for instruction `insnIdx` (a program-relative index instead of a section-relative one). */
+  at(insnIdx: number): CoreReloResult {
+    const r = new RelocationResult(this.relo, this.reloIdx, this.section, insnIdx, this.program, this.#spec,
+      this.oldValue, this.localValue, this.newValue, this.poisoned, this.poisonReason, this.targetTypeIds);
+    if (this.memSize) r.memSize = this.memSize;
+    return r;
+  }
+}
+
+/**
+ * A copy of `r` numbered as instruction `insnIdx` (the loader renumbers section
+ * results per program). Keeps relocateCore's lazily rendered description lazy,
+ * which an object spread (`{...r}`) would not: it copies own fields only.
+ */
+export function resultAt(r: CoreReloResult, insnIdx: number): CoreReloResult {
+  return r instanceof RelocationResult ? r.at(insnIdx) : { ...r, insnIdx };
+}
+
+/**
+ * What one relocation computed, before patching: the same (root type, access
+ * string, kind) against the same candidate list always computes the same, so a
+ * section's repeated accesses (inode::i_mode read in four places) compute once.
+ */
+interface Computed {
+  /** The candidate list it was computed against (by identity: narrowing replaces the list). */
+  cands: CoreCand[] | undefined;
+  localSpec: CoreSpec;
+  res: CoreReloRes;
+  targetTypeIds: number[];
+}
+
 /** Apply every CO-RE relocation of one ELF section. Throws RelocationError on the first one that cannot be applied. */
 export function relocateCore(args: RelocateCoreArgs): CoreReloResult[] {
   const { localBtf, targetBtf, relos, insns, section } = args;
   const cache = args.cache ?? new CandidateCache();
+  const computed = new Map<string, Computed>();
   const out: CoreReloResult[] = [];
   const t0 = performance.now();
   for (let i = 0; i < relos.length; i++) {
     const relo = relos[i]!;
     const insnIdx = relo.insnOff / BPF_INSN_SZ;
     const program = Number.isInteger(insnIdx) ? args.progNameAt?.(insnIdx) : undefined;
-    // Rendered only for debug logs (see calcReloInsn).
-    const where = () => `${program ? `prog ${program}` : `section ${section}`} insn ${insnIdx} (relo #${i})`;
     let localSpec: CoreSpec | undefined;
     try {
       if (!Number.isInteger(insnIdx) || insnIdx < 0) throw new CoreError('EINVAL', `instruction offset ${relo.insnOff} is not a multiple of ${BPF_INSN_SZ}`);
-      localSpec = parseSpec(localBtf, relo);
-      let cands: CoreCand[] | undefined;
-      if (relo.kind !== BPF_CORE_TYPE_ID_LOCAL) {
-        if (relo.typeId <= 0 || relo.typeId > localBtf.typeCount) throw new CoreError('EINVAL', `type id ${relo.typeId} is out of range (1..${localBtf.typeCount})`);
-        cands = cache.get(localBtf, relo.typeId, targetBtf);
+      const key = `${relo.typeId}:${relo.kind}:${relo.accessStr}`;
+      let c = computed.get(key);
+      // A repeat is reused while its type's candidate list is the one it was computed against.
+      if (c === undefined || (c.cands !== undefined && c.cands !== cache.get(localBtf, relo.typeId, targetBtf))) {
+        c = compute(args, cache, relo, i, section, program);
+        computed.set(key, c);
       }
-      const { res, matched } = calcReloInsn(relo, localBtf, cands, where, localSpec);
-      // libbpf keeps only the candidates that matched for the next relocations of this type.
-      if (cands && matched.length > 0 && matched.length < cands.length)
-        cache.narrow(localBtf, relo.typeId, targetBtf, matched.map((s) => ({ btf: s.btf, id: s.rootTypeId })));
+      localSpec = c.localSpec;
+      const { res } = c;
       const p = patchInsn(insns, insnIdx, res);
-      const r: CoreReloResult = {
-        relo, reloIdx: i, section, insnIdx, program, description: describeSpec(localSpec),
-        oldValue: p.oldValue, localValue: res.origVal, newValue: p.poisoned ? 0n : res.newVal,
-        poisoned: p.poisoned, poisonReason: p.poisoned ? (p.poisonReason ?? res.poisonReason ?? 'no match in the target BTF') : undefined,
-        targetTypeIds: matched.map((s) => s.rootTypeId),
-      };
+      const r = new RelocationResult(relo, i, section, insnIdx, program, localSpec,
+        p.oldValue, res.origVal, p.poisoned ? 0n : res.newVal,
+        p.poisoned, p.poisoned ? (p.poisonReason ?? res.poisonReason ?? 'no match in the target BTF') : undefined,
+        c.targetTypeIds);
       if (p.memSize) r.memSize = p.memSize;
       out.push(r);
       if (log.enabled) {
@@ -87,15 +145,52 @@ export function relocateCore(args: RelocateCoreArgs): CoreReloResult[] {
       }
     } catch (e) {
       if (!(e instanceof CoreError)) throw e;
+      const fail = e instanceof SpecError ? e.error : e;
+      localSpec ??= e instanceof SpecError ? e.localSpec : undefined;
       const description = localSpec ? describeSpec(localSpec) : rawDescription(relo);
-      const msg = `${section}${program ? ` (prog ${program})` : ''} insn ${insnIdx}: ${description}: ${e.message}`;
+      const msg = `${section}${program ? ` (prog ${program})` : ''} insn ${insnIdx}: ${description}: ${fail.message}`;
       throw new RelocationError(`CO-RE relocation #${i} failed: ${msg}`, {
-        section, program, insnIdx, reloIdx: i, relo, description, code: e.code, reason: e.message,
+        section, program, insnIdx, reloIdx: i, relo, description, code: fail.code, reason: fail.message,
       });
     }
   }
   if (relos.length) log('section %s: %d relocations in %s ms (%d candidate searches so far)', section, relos.length, (performance.now() - t0).toFixed(2), cache.searches);
   return out;
+}
+
+/** A CoreError raised after the local spec parsed: the message describes the relocation by its spec. */
+class SpecError extends CoreError {
+  constructor(readonly error: CoreError, readonly localSpec: CoreSpec) {
+    super(error.code, error.message);
+  }
+}
+
+/**
+ * One relocation's values (bpf_core_calc_relo_insn after bpf_core_parse_spec and
+ * the candidate search), narrowing the type's candidates as libbpf does.
+ * CoreErrors raised after the local spec parsed come out as SpecErrors.
+ */
+function compute(args: RelocateCoreArgs, cache: CandidateCache, relo: CoreRelo, i: number, section: string, program: string | undefined): Computed {
+  const { localBtf, targetBtf } = args;
+  const localSpec = parseSpec(localBtf, relo);
+  try {
+    let cands: CoreCand[] | undefined;
+    if (relo.kind !== BPF_CORE_TYPE_ID_LOCAL) {
+      if (relo.typeId <= 0 || relo.typeId > localBtf.typeCount) throw new CoreError('EINVAL', `type id ${relo.typeId} is out of range (1..${localBtf.typeCount})`);
+      cands = cache.get(localBtf, relo.typeId, targetBtf);
+    }
+    // Rendered only for debug logs (see calcReloInsn).
+    const where = () => `${program ? `prog ${program}` : `section ${section}`} insn ${relo.insnOff / BPF_INSN_SZ} (relo #${i})`;
+    const { res, matched } = calcReloInsn(relo, localBtf, cands, where, localSpec);
+    // libbpf keeps only the candidates that matched for the next relocations of this type.
+    if (cands && matched.length > 0 && matched.length < cands.length) {
+      cands = matched.map((s) => ({ btf: s.btf, id: s.rootTypeId }));
+      cache.narrow(localBtf, relo.typeId, targetBtf, cands);
+    }
+    return { cands, localSpec, res, targetTypeIds: matched.map((s) => s.rootTypeId) };
+  } catch (e) {
+    throw e instanceof CoreError ? new SpecError(e, localSpec) : e;
+  }
 }
 
 /** A record that did not parse, described as it is: "[45] "0:1" (field byte offset)". */

@@ -3,7 +3,7 @@
 // compatible field types), produce the target spec with its bit offset.
 import type { Btf } from '../btf/parse.ts';
 import { BTF_KIND_ARRAY, type BtfArray, type BtfEnum, type BtfEnum64 } from '../btf/types.ts';
-import { composite, essentialName, essentialNameLen, isAnyEnum, isComposite, resolveSize, skipModsAndTypedefs } from './btf_util.ts';
+import { essentialName, essentialNameLen, isAnyEnum, isComposite, resolveSize, skipModsAndTypedefs } from './btf_util.ts';
 import { fieldsAreCompat, typesAreCompat, typesMatch } from './compat.ts';
 import { BPF_CORE_SPEC_MAX_LEN, emptySpec, isFlexArr, type CoreAccessor, type CoreSpec } from './spec.ts';
 import {
@@ -14,9 +14,17 @@ import {
 interface MemberIndex {
   byName: Map<string, number>;
   anon: number[];
+  /** The members' raw words (see Btf.memberWords): name offset, type, offset word. */
+  words: Uint32Array;
+  /** kind_flag: offset words pack bitfield_size << 24 | bit_offset. */
+  kflag: boolean;
 }
 
-/** Per BTF and composite id (built on first use: a relocation set reads the same few structs many times). */
+/**
+ * Per BTF and composite id (built on first use: a relocation set reads the same
+ * few structs many times). Built from the raw member words, decoding only the
+ * names: a kernel struct has hundreds of members and a relocation reads one.
+ */
 const memberIndexes = new WeakMap<Btf, Map<number, MemberIndex>>();
 
 function memberIndexOf(btf: Btf, id: number): MemberIndex {
@@ -24,12 +32,13 @@ function memberIndexOf(btf: Btf, id: number): MemberIndex {
   if (!perBtf) memberIndexes.set(btf, (perBtf = new Map()));
   let idx = perBtf.get(id);
   if (!idx) {
-    idx = { byName: new Map(), anon: [] };
-    const members = composite(btf, id).members;
-    for (let i = 0; i < members.length; i++) {
-      const name = members[i]!.name;
-      if (name === '') idx.anon.push(i);
-      else if (!idx.byName.has(name)) idx.byName.set(name, i);
+    const words = btf.memberWords(id);
+    idx = { byName: new Map(), anon: [], words, kflag: btf.kindFlagOf(id) };
+    for (let i = 0, p = 0; p < words.length; i++, p += 3) {
+      const nameOff = words[p]!;
+      if (nameOff === 0) { idx.anon.push(i); continue; }
+      const name = btf.str(nameOff);
+      if (!idx.byName.has(name)) idx.byName.set(name, i);
     }
     perBtf.set(id, idx);
   }
@@ -58,32 +67,31 @@ function checkDepth(spec: CoreSpec): void {
 function matchMember(localBtf: Btf, localAcc: CoreAccessor, targBtf: Btf, targId: number, spec: CoreSpec): number {
   targId = skipModsAndTypedefs(targBtf, targId);
   if (!isComposite(targBtf.kindOf(targId))) return 0;
-  const localMember = composite(localBtf, localAcc.typeId).members[localAcc.idx]!;
-  const members = composite(targBtf, targId).members;
-  if (members.length === 0) return 0;
-  const { byName, anon } = memberIndexOf(targBtf, targId);
-  const named = byName.get(localMember.name) ?? -1;
+  const { byName, anon, words, kflag } = memberIndexOf(targBtf, targId);
+  const count = words.length / 3;
+  if (count === 0) return 0;
+  const named = byName.get(localAcc.name!) ?? -1;
   // libbpf checks the depth at every member it looks at; the path changes only after an anonymous member.
-  const last = named >= 0 ? named : members.length - 1;
+  const last = named >= 0 ? named : count - 1;
   checkDepth(spec);
   for (const i of anon) {
     if (i > last) break;
-    const m = members[i]!;
+    const bitOffset = kflag ? words[3 * i + 2]! & 0xffffff : words[3 * i + 2]!;
     // Speculate that the member is inside this anonymous struct/union.
-    spec.bitOffset += m.bitOffset;
+    spec.bitOffset += bitOffset;
     spec.raw.push(i);
-    const found = matchMember(localBtf, localAcc, targBtf, m.type, spec);
+    const found = matchMember(localBtf, localAcc, targBtf, words[3 * i + 1]!, spec);
     if (found) return found;
-    spec.bitOffset -= m.bitOffset;
+    spec.bitOffset -= bitOffset;
     spec.raw.pop();
     if (i < last) checkDepth(spec);
   }
   if (named < 0) return 0;
-  const m = members[named]!;
-  spec.bitOffset += m.bitOffset;
+  const type = words[3 * named + 1]!;
+  spec.bitOffset += kflag ? words[3 * named + 2]! & 0xffffff : words[3 * named + 2]!;
   spec.raw.push(named);
-  spec.accessors.push({ typeId: targId, idx: named, name: m.name });
-  if (fieldsAreCompat(localBtf, localMember.type, targBtf, m.type)) return m.type || -1;
+  spec.accessors.push({ typeId: targId, idx: named, name: localAcc.name });
+  if (fieldsAreCompat(localBtf, localBtf.memberType(localAcc.typeId, localAcc.idx), targBtf, type)) return type || -1;
   spec.accessors.pop();
   // libbpf stops at the first same-named member, compatible or not (the raw path keeps it).
   return 0;

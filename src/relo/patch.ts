@@ -15,7 +15,7 @@ export const BPF_INSN_SZ = BPF_INSN_SIZE;
 /** The helper id of a poisoned instruction: 0xbad2310, "bad relo". */
 export const POISON_HELPER_ID = 195896080;
 const LD_IMM64 = BPF_LD | BPF_IMM | BPF_DW;
-const SHRT_MAX = 32767;
+const SHRT_MAX = 32767n;
 
 export const bpfClass = (code: number): number => code & 0x07;
 const bpfSize = (code: number): number => code & 0x18;
@@ -41,42 +41,31 @@ function bytesToSize(n: number): number {
   }
 }
 
-/** One instruction slot inside a little-endian instruction buffer (fields read and written as bytes). */
-class InsnView {
-  constructor(readonly insns: Uint8Array, readonly at: number) {}
-  get code(): number { return this.insns[this.at]!; }
-  set code(v: number) { this.insns[this.at] = v; }
-  get dst(): number { return this.insns[this.at + 1]! & 0x0f; }
-  get src(): number { return this.insns[this.at + 1]! >> 4; }
-  setRegs(dst: number, src: number): void { this.insns[this.at + 1] = (src << 4) | dst; }
-  get off(): number { return ((this.insns[this.at + 2]! | this.insns[this.at + 3]! << 8) << 16) >> 16; }
-  set off(v: number) { this.insns[this.at + 2] = v & 0xff; this.insns[this.at + 3] = (v >> 8) & 0xff; }
-  get imm(): number {
-    const b = this.insns;
-    const p = this.at + 4;
-    return b[p]! | b[p + 1]! << 8 | b[p + 2]! << 16 | b[p + 3]! << 24;
-  }
-  set imm(v: number) {
-    const b = this.insns;
-    const p = this.at + 4;
-    b[p] = v & 0xff; b[p + 1] = (v >> 8) & 0xff; b[p + 2] = (v >> 16) & 0xff; b[p + 3] = (v >> 24) & 0xff;
-  }
-  next(): InsnView { return new InsnView(this.insns, this.at + BPF_INSN_SZ); }
+// One instruction slot, addressed by its byte offset `at` in a little-endian
+// instruction buffer: fields read and written as bytes (no view object per call).
+const regsAt = (b: Uint8Array, at: number): number => b[at + 1]!;
+const offAt = (b: Uint8Array, at: number): number => ((b[at + 2]! | b[at + 3]! << 8) << 16) >> 16;
+const immAt = (b: Uint8Array, at: number): number => b[at + 4]! | b[at + 5]! << 8 | b[at + 6]! << 16 | b[at + 7]! << 24;
+function setOff(b: Uint8Array, at: number, v: number): void {
+  b[at + 2] = v & 0xff; b[at + 3] = (v >> 8) & 0xff;
+}
+function setImm(b: Uint8Array, at: number, v: number): void {
+  b[at + 4] = v & 0xff; b[at + 5] = (v >> 8) & 0xff; b[at + 6] = (v >> 16) & 0xff; b[at + 7] = (v >> 24) & 0xff;
 }
 
 /** Poison a relocated instruction: both slots of an ld_imm64, so the verifier does not report "unknown opcode 00" instead. */
-function poison(insn: InsnView, ldimm64: boolean, reason?: string): PatchOutcome {
-  if (ldimm64) poisonInsn(insn.next());
-  poisonInsn(insn);
+function poison(insns: Uint8Array, at: number, ldimm64: boolean, reason?: string): PatchOutcome {
+  if (ldimm64) poisonInsn(insns, at + BPF_INSN_SZ);
+  poisonInsn(insns, at);
   return { oldValue: undefined, poisoned: true, poisonReason: reason };
 }
 
 /** bpf_core_poison_insn */
-function poisonInsn(insn: InsnView): void {
-  insn.code = BPF_JMP | BPF_CALL;
-  insn.setRegs(0, 0);
-  insn.off = 0;
-  insn.imm = POISON_HELPER_ID;
+function poisonInsn(insns: Uint8Array, at: number): void {
+  insns[at] = BPF_JMP | BPF_CALL;
+  insns[at + 1] = 0; // dst r0, src r0
+  setOff(insns, at, 0);
+  setImm(insns, at, POISON_HELPER_ID);
 }
 
 export function isLdImm64(insns: Uint8Array, insnIdx: number): boolean {
@@ -104,56 +93,62 @@ const u64 = (n: number | bigint): bigint => BigInt.asUintN(64, BigInt(n));
 export function patchInsn(insns: Uint8Array, insnIdx: number, res: CoreReloRes): PatchOutcome {
   const nInsns = Math.floor(insns.length / BPF_INSN_SZ);
   if (insnIdx < 0 || insnIdx >= nInsns) throw new CoreError('EINVAL', `instruction #${insnIdx} is past the end of the section (${nInsns} instructions)`);
-  const insn = new InsnView(insns, insnIdx * BPF_INSN_SZ);
-  const ldimm64 = insn.code === LD_IMM64;
+  const at = insnIdx * BPF_INSN_SZ;
+  const code = insns[at]!;
+  const ldimm64 = code === LD_IMM64;
   if (ldimm64 && insnIdx + 1 >= nInsns) throw new CoreError('EINVAL', `ld_imm64 at instruction #${insnIdx} has no second slot`);
 
-  if (res.poison) return poison(insn, ldimm64);
+  if (res.poison) return poison(insns, at, ldimm64);
 
   const { origVal, newVal } = res;
-  const cls = bpfClass(insn.code);
+  const cls = bpfClass(code);
   switch (cls) {
     case BPF_ALU: case BPF_ALU64: {
-      if (bpfSrc(insn.code) !== BPF_K) throw new CoreError('EINVAL', `instruction #${insnIdx} (ALU, code 0x${hex(insn.code)}) has a register source, not an immediate`);
-      const imm = insn.imm;
-      if (res.validate && u64(imm) !== origVal)
+      if (bpfSrc(code) !== BPF_K) throw new CoreError('EINVAL', `instruction #${insnIdx} (ALU, code 0x${hex(code)}) has a register source, not an immediate`);
+      const imm = immAt(insns, at);
+      const oldValue = u64(imm);
+      if (res.validate && oldValue !== origVal)
         throw new CoreError('EINVAL', `unexpected instruction value: ALU imm is ${imm}, the local BTF says ${signed(origVal)}`);
-      insn.imm = Number(BigInt.asIntN(32, newVal));
-      return { oldValue: u64(imm), poisoned: false };
+      setImm(insns, at, Number(BigInt.asIntN(32, newVal)));
+      return { oldValue, poisoned: false };
     }
     case BPF_LDX: case BPF_ST: case BPF_STX: {
-      const off = insn.off;
-      if (res.validate && u64(off) !== origVal)
+      const off = offAt(insns, at);
+      const oldValue = u64(off);
+      if (res.validate && oldValue !== origVal)
         throw new CoreError('EINVAL', `unexpected instruction value: ${clsName(cls)} offset is ${off}, the local BTF says ${signed(origVal)}`);
-      if (newVal > BigInt(SHRT_MAX)) throw new CoreError('ERANGE', `${clsName(cls)} offset ${newVal} does not fit in the 16-bit offset field`);
+      if (newVal > SHRT_MAX) throw new CoreError('ERANGE', `${clsName(cls)} offset ${newVal} does not fit in the 16-bit offset field`);
       if (res.failMemszAdjust)
-        return poison(insn, ldimm64, `field size changed from ${res.origSz} to ${res.newSz} bytes and a ${clsName(cls)} of it cannot follow (only pointers and unsigned integers can)`);
-      insn.off = Number(newVal);
-      const out: PatchOutcome = { oldValue: u64(off), poisoned: false };
+        return poison(insns, at, ldimm64, `field size changed from ${res.origSz} to ${res.newSz} bytes and a ${clsName(cls)} of it cannot follow (only pointers and unsigned integers can)`);
+      setOff(insns, at, Number(newVal));
+      const out: PatchOutcome = { oldValue, poisoned: false };
       if (res.newSz !== res.origSz) {
-        const have = sizeToBytes(insn.code);
+        const have = sizeToBytes(code);
         if (have !== res.origSz)
           throw new CoreError('EINVAL', `${clsName(cls)} accesses ${have} bytes but the field is ${res.origSz} bytes in the local BTF`);
         const sz = bytesToSize(res.newSz);
         if (sz < 0) throw new CoreError('EINVAL', `${clsName(cls)} cannot access ${res.newSz} bytes (the field's size on the target)`);
-        insn.code = bpfMode(insn.code) | sz | cls;
+        insns[at] = bpfMode(code) | sz | cls;
         out.memSize = { from: res.origSz, to: res.newSz };
       }
       return out;
     }
     case BPF_LD: {
-      const hi = insn.next();
-      if (!ldimm64 || insn.src !== 0 || insn.off !== 0 || hi.code !== 0 || hi.dst !== 0 || hi.src !== 0 || hi.off !== 0)
-        throw new CoreError('EINVAL', `instruction #${insnIdx} (LD, code 0x${hex(insn.code)}) is not a plain ld_imm64`);
-      const imm = (BigInt(hi.imm >>> 0) << 32n) | BigInt(insn.imm >>> 0);
+      const hi = at + BPF_INSN_SZ;
+      // A plain ld_imm64: no src register or offset, and a second slot that is all zero but its imm.
+      if (!ldimm64 || regsAt(insns, at) >> 4 !== 0 || offAt(insns, at) !== 0 || insns[hi] !== 0 || regsAt(insns, hi) !== 0 || offAt(insns, hi) !== 0)
+        throw new CoreError('EINVAL', `instruction #${insnIdx} (LD, code 0x${hex(code)}) is not a plain ld_imm64`);
+      const imm = (BigInt(immAt(insns, hi) >>> 0) << 32n) | BigInt(immAt(insns, at) >>> 0);
       if (res.validate && imm !== origVal)
         throw new CoreError('EINVAL', `unexpected instruction value: ld_imm64 holds ${imm}, the local BTF says ${origVal}`);
-      insn.imm = Number(BigInt.asIntN(32, newVal));
-      hi.imm = Number(BigInt.asIntN(32, newVal >> 32n));
+      setImm(insns, at, Number(BigInt.asIntN(32, newVal)));
+      setImm(insns, hi, Number(BigInt.asIntN(32, newVal >> 32n)));
       return { oldValue: imm, poisoned: false };
     }
-    default:
-      throw new CoreError('EINVAL', `instruction #${insnIdx} (code 0x${hex(insn.code)}, dst r${insn.dst}, src r${insn.src}, off ${insn.off}, imm ${insn.imm}) cannot carry a CO-RE relocation`);
+    default: {
+      const regs = regsAt(insns, at);
+      throw new CoreError('EINVAL', `instruction #${insnIdx} (code 0x${hex(code)}, dst r${regs & 0x0f}, src r${regs >> 4}, off ${offAt(insns, at)}, imm ${immAt(insns, at)}) cannot carry a CO-RE relocation`);
+    }
   }
 }
 
