@@ -103,8 +103,6 @@ class Ring {
   onRecord: RecordCallback | undefined;
   onBatch: BatchCallback | undefined;
   batch: Int32Array;
-  /** Runs of records of one chunk, [offset, size, count] each, for drainRecords (a record takes 8 bytes at least). */
-  readonly runs: Int32Array;
 
   constructor(
     readonly fd: number,
@@ -134,7 +132,6 @@ class Ring {
     this.onRecord = opts.onRecord;
     this.onBatch = opts.onBatch;
     this.batch = new Int32Array(2 * (opts.batchSize ?? 4096));
-    this.runs = new Int32Array(3 * (this.chunk >>> 3));
   }
 
   /** Make `cons` visible to the kernel (seq_cst store, see the header). */
@@ -157,122 +154,12 @@ class Ring {
   }
 }
 
-/** Set by every drain: true when a callback asked to stop. */
+/** Outcome of draining one ring. */
 let stopped = false;
-/** Set by walkRuns() and walkPairs(): the (low 32 bits of the) position just past the last header walked. */
-let walked = 0;
-/** Set by deliverRuns(): how many records it delivered (the stopping one included). */
-let delivered = 0;
 
 /**
- * The per-record walk of drainRecords, shared by every ring and every
- * callback: from `cons` up to `end` (or the first BUSY header, or `max`
- * runs), it collects the committed records as RUNS of consecutive records
- * with the same header, [view offset of the first sample, size, count] per
- * run, into `out`; discarded records are skipped. Returns the number of
- * runs; the position reached is left in `walked`. It calls nothing and sees
- * only int32s and Int32Arrays, so its type feedback is the same whatever
- * consumes the records: V8 optimizes it once, early (its loop is the hot
- * one), and a new callback or a new ring never deoptimizes it. The callback
- * is called by deliverRuns(), a small loop that alone deoptimizes on a new
- * callback and is reoptimized quickly.
- *
- * Why runs. Walking header by header is a dependency chain (load a length,
- * add it to the position, load the next length). Most rings carry records
- * of one size: within a run the next header's address is known without the
- * current one (`o += step`), so the loads overlap and the inner loop is a
- * load and a compare per record; deliverRuns() then computes each offset
- * instead of reading it back. Measured on 600k 16-byte records, in one
- * process against the fused loop this replaced (callback inside the walk):
- * about 0.8x its ns/record. The price is on rings whose consecutive headers
- * differ (mixed sizes, or many discards: each discard ends a run): with runs
- * of 1-2 records it costs about 1.7x the fused loop per delivered record.
- *
- * Offsets inside a run are not masked: the data area is mapped twice, the
- * first header of a run is below `size` and a walk covers less than a ring,
- * so every header read is inside the 2*size view.
- */
-function walkRuns(data32: Int32Array, mask: number, cons: number, end: number, out: Int32Array, max: number): number {
-  let r = 0;
-  while (((end - cons) | 0) > 0 && r < max) {
-    const off = cons & mask;
-    const len = TSO ? data32[off >> 2]! : Atomics.load(data32, off >> 2);
-    if (len < 0) break; // BUSY: reserved, not committed yet; records after it must wait
-    const step = ((len & LEN_MASK) + 15) & ~7;
-    let n = 1;
-    let c = (cons + step) | 0;
-    let o = off + step;
-    // the run goes on while the next header is the same committed length (a BUSY or discarded one differs)
-    while (((end - c) | 0) > 0 && (TSO ? data32[o >> 2]! : Atomics.load(data32, o >> 2)) === len) {
-      n++;
-      c = (c + step) | 0;
-      o += step;
-    }
-    // stored unconditionally (a discarded run's slot is reused): no branch around the stores
-    out[3 * r] = off + 8;
-    out[3 * r + 1] = len & LEN_MASK;
-    out[3 * r + 2] = n;
-    r = (r + 1 - (len >>> 30)) | 0; // len >= 0 here: bit 30 (DISCARD) is all that >>> 30 keeps
-    cons = c;
-  }
-  walked = cons;
-  return r;
-}
-
-/**
- * Call `cb` for every record of the `r` runs in `runs`. Returns -1 when all
- * were delivered, else the view offset of the sample whose callback returned
- * truthy (delivery stops there). `delivered` counts the calls.
- */
-function deliverRuns(cb: RecordCallback, view: DataView, runs: Int32Array, r: number, ringIdx: number): number {
-  let total = 0;
-  for (let j = 0; j < r; j++) {
-    let off = runs[3 * j]!;
-    const size = runs[3 * j + 1]!;
-    const n = runs[3 * j + 2]!;
-    const step = (size + 15) & ~7;
-    for (let i = 0; i < n; i++) {
-      if (cb(view, off, size, ringIdx)) {
-        delivered = total + i + 1;
-        return off;
-      }
-      off += step;
-    }
-    total += n;
-  }
-  delivered = total;
-  return -1;
-}
-
-/**
- * drainBatches' walk: the committed records from `cons` up to `end` (or the
- * first BUSY header, or `max` records) as [view offset of the sample, size]
- * pairs, the BatchCallback format. Returns the number of records; the
- * position reached is left in `walked`.
- */
-function walkPairs(data32: Int32Array, mask: number, cons: number, end: number, out: Int32Array, max: number): number {
-  let k = 0;
-  while (((end - cons) | 0) > 0 && k < max) {
-    const off = cons & mask;
-    const len = TSO ? data32[off >> 2]! : Atomics.load(data32, off >> 2);
-    if (len < 0) break;
-    cons = (cons + (((len & LEN_MASK) + 15) & ~7)) | 0;
-    out[2 * k] = off + 8;
-    out[2 * k + 1] = len & LEN_MASK;
-    k = (k + 1 - (len >>> 30)) | 0;
-  }
-  walked = cons;
-  return k;
-}
-
-/**
- * Drain one ring record by record, a chunk at a time: walkRuns() collects
- * the ready records of up to `chunk` bytes, deliverRuns() calls the callback
- * for each, then consumer_pos is published past them. The records of a
- * chunk stay unpublished, so valid, until their callbacks have returned. A
- * truthy return stops right after that record, and the position published
- * is the one just past it (later records, discarded ones included, stay
- * unread). Nothing here depends on the callback but the argument passed on.
+ * Drain one ring record by record. Kept as a free function over locals so
+ * that V8 keeps everything in registers and can inline `cb`.
  */
 function drainRecords(r: Ring, cb: RecordCallback, ringIdx: number): number {
   const data32 = r.data32;
@@ -280,36 +167,35 @@ function drainRecords(r: Ring, cb: RecordCallback, ringIdx: number): number {
   const mask = r.mask;
   const prod32 = r.prod32;
   const chunk = r.chunk;
-  const runs = r.runs;
-  const max = (runs.length / 3) | 0;
   let cons = r.cons;
   let n = 0;
+  let stop = false;
   for (;;) {
     const prod = Atomics.load(prod32, 0);
     let end = prod;
     if (((prod - cons) | 0) > chunk) end = (cons + chunk) | 0;
-    const k = walkRuns(data32, mask, cons, end, runs, max);
-    const next = walked;
-    const at = k > 0 ? deliverRuns(cb, view, runs, k, ringIdx) : -1;
-    n += k > 0 ? delivered : 0;
-    if (at >= 0) {
-      // consume up to the end of that record exactly: its header is 8 bytes before its
-      // sample and the walk moved less than the ring size, so the distance from cons is exact
-      const size = data32[(at - 8) >> 2]! & LEN_MASK;
-      cons = (cons + ((at - 8 - (cons & mask)) & mask) + ((size + 15) & ~7)) | 0;
-      r.cons = cons;
-      r.publish(cons);
-      stopped = true;
-      return n;
+    let moved = false;
+    while (((end - cons) | 0) > 0) {
+      const off = cons & mask;
+      const len = TSO ? data32[off >> 2]! : Atomics.load(data32, off >> 2);
+      if (len < 0) break; // BUSY: reserved, not committed yet; records after it must wait
+      const size = len & LEN_MASK;
+      cons = (cons + ((size + 15) & ~7)) | 0;
+      moved = true;
+      if ((len & BPF_RINGBUF_DISCARD_BIT) === 0) {
+        n++;
+        if (cb(view, off + 8, size, ringIdx)) {
+          stop = true;
+          break;
+        }
+      }
     }
-    const moved = next !== cons;
-    cons = next;
     r.cons = cons;
     r.publish(cons);
     // Exit only after a pass that found nothing, whose reads all followed our last publish.
-    if (!moved) break;
+    if (stop || !moved) break;
   }
-  stopped = false;
+  stopped = stop;
   return n;
 }
 
@@ -325,9 +211,22 @@ function drainBatches(r: Ring, cb: BatchCallback, ringIdx: number): number {
   let n = 0;
   let stop = false;
   for (;;) {
-    const k = walkPairs(data32, mask, cons, Atomics.load(prod32, 0), batch, max);
-    const moved = walked !== cons;
-    cons = walked;
+    const prod = Atomics.load(prod32, 0);
+    let k = 0;
+    let moved = false;
+    while (((prod - cons) | 0) > 0 && k < max) {
+      const off = cons & mask;
+      const len = TSO ? data32[off >> 2]! : Atomics.load(data32, off >> 2);
+      if (len < 0) break;
+      const size = len & LEN_MASK;
+      cons = (cons + ((size + 15) & ~7)) | 0;
+      moved = true;
+      if ((len & BPF_RINGBUF_DISCARD_BIT) === 0) {
+        batch[2 * k] = off + 8;
+        batch[2 * k + 1] = size;
+        k++;
+      }
+    }
     if (k > 0) {
       n += k;
       // records stay valid during the call: consumer_pos is published after it
