@@ -1,6 +1,7 @@
 // BTF: parse real objects and the running kernel's vmlinux, compare every type
 // with bpftool's JSON dump, round-trip through the marshaller, check .BTF.ext
 // against the source, sanitize, and survive hostile input.
+import { patchObjectBtf } from '../src/object/btf_fixup.ts';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseElf, type ElfFile } from '../src/elf/index.ts';
 import {
   BtfBuilder, BtfError, marshalBtf, parseBtf, parseBtfExt, sanitizeBtf, needsSanitization, loadKernelBtf,
-  clearKernelBtfCache, sizeof, alignof, typeToC, findMember, essentialName, resolveType, fixupDatasec,
+  clearKernelBtfCache, sizeof, alignof, typeToC, findMember, essentialName, resolveType,
   extRecordsFor, ALL_BTF_FEATURES, ENUM64_PLACEHOLDER, BPF_CORE_FIELD_BYTE_OFFSET,
   BTF_KIND_INT, BTF_KIND_PTR, BTF_KIND_ARRAY, BTF_KIND_STRUCT, BTF_KIND_UNION, BTF_KIND_ENUM, BTF_KIND_FWD,
   BTF_KIND_TYPEDEF, BTF_KIND_VOLATILE, BTF_KIND_CONST, BTF_KIND_RESTRICT, BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO,
@@ -345,17 +346,9 @@ describe('sanitizeBtf', () => {
     expect(proto).toMatchObject({ kind: BTF_KIND_ENUM, size: 4, values: [{ name: 'x' }, { name: 'p' }] });
   });
 
-  it.skipIf(!hasClang)('fixupDatasec fills sizes and offsets from the ELF', () => {
+  it.skipIf(!hasClang)('the object BTF fix-up fills DATASEC sizes and offsets from the ELF', () => {
     const { elf, btf } = objectBtf(kindsPath);
-    const b = BtfBuilder.fromBtf(btf);
-    fixupDatasec(b, {
-      sectionSize: (name) => elf.sectionByName(name)?.size,
-      symbol: (sec, name) => {
-        const s = elf.symbols.find((x) => x.name === name && elf.sections[x.shndx]?.name === sec);
-        return s && { value: s.value, hidden: s.visibility === 2 || s.visibility === 1 };
-      },
-    });
-    const fixed = b.build();
+    const fixed = parseBtf(patchObjectBtf({ btf, elf, externs: [], kconfigSize: 0 })!);
     const data = fixed.type(fixed.findByNameKind('.data', BTF_KIND_DATASEC));
     if (data.kind !== BTF_KIND_DATASEC) throw new Error('no .data');
     expect(data.size).toBe(elf.sectionByName('.data')!.size);

@@ -8,5 +8,4 @@ export { BtfBuilder, marshalBtf, cloneType, btfInfo } from './marshal.ts';
 export * from './ext.ts';
 export * from './helpers.ts';
 export { sanitizeBtf, needsSanitization, ALL_BTF_FEATURES, ENUM64_PLACEHOLDER, type BtfFeatures } from './sanitize.ts';
-export { fixupDatasec, type DatasecLayout } from './datasec.ts';
 export { loadKernelBtf, loadModuleBtf, kernelModuleBtfNames, clearKernelBtfCache, KERNEL_BTF_DIR, VMLINUX_BTF_PATH } from './kernel.ts';

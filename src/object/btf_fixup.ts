@@ -1,11 +1,12 @@
 // Preparing an object's BTF for BPF_BTF_LOAD, the fast way. What the loader
 // must change (libbpf's btf_fixup_datasec and extern handling) are fixed-size
-// fields: DATASEC sizes and variable offsets, VAR linkage and type. So instead
-// of decoding every type and encoding them again, a copy of the raw blob is
-// patched in place. Objects whose fix-up needs new types (kfunc declarations
-// in .ksyms, which libbpf replaces with a dummy variable) return undefined and
-// take the builder path in object.ts.
-import { BTF_HEADER_SIZE, BTF_KIND_DATASEC, BTF_KIND_INT, BTF_KIND_VAR, BTF_VAR_GLOBAL_ALLOCATED, BTF_VAR_STATIC, btfTypeWords, type Btf } from '../btf/index.ts';
+// fields: DATASEC sizes and variable offsets, VAR and FUNC linkage, VAR types.
+// So instead of decoding every type and encoding them again, a copy of the raw
+// blob is patched in place. The one fix-up that needs new types — kfunc
+// declarations in .ksyms, which the kernel takes only as variables: libbpf
+// points their DATASEC entries at a dummy `int` variable — appends those few
+// types (and their names) at the end of the type and string sections.
+import { BTF_FUNC_GLOBAL, BTF_HEADER_SIZE, BTF_INT_SIGNED, BTF_KIND_DATASEC, BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO, BTF_KIND_INT, BTF_KIND_VAR, BTF_VAR_GLOBAL_ALLOCATED, BTF_VAR_STATIC, btfInfo, btfTypeWords, type Btf } from '../btf/index.ts';
 import { BtfError } from '../btf/index.ts';
 import { STV_HIDDEN, STV_INTERNAL, type ElfFile } from '../elf/index.ts';
 import type { ExternSpec } from './spec.ts';
@@ -17,7 +18,7 @@ export interface FixupInputs {
   kconfigSize: number;
 }
 
-/** The patched blob, or undefined when the object needs the (slower) builder path. */
+/** The patched blob, or undefined for BTF this fast path does not handle (byte-swapped, split). */
 export function patchObjectBtf({ btf, elf, externs, kconfigSize }: FixupInputs): Uint8Array | undefined {
   if (btf.swapped || btf.base) return undefined;
   const bytes = btf.bytes.slice();
@@ -37,7 +38,24 @@ export function patchObjectBtf({ btf, elf, externs, kconfigSize }: FixupInputs):
     if (words < 0) throw new BtfError(`${btf.name}: unknown kind at byte ${off}`, off);
     off += words * 4;
   }
-  const intId = btf.findByNameKind('int', BTF_KIND_INT);
+  // Types and names appended to the blob (only .ksyms kfunc declarations need any).
+  const extraTypes: number[] = [];
+  const extraStrings: string[] = [];
+  let nextId = offsets.length;
+  let extraStrOff = h.strLen;
+  const addString = (str: string): number => {
+    const off = extraStrOff;
+    extraStrings.push(str);
+    extraStrOff += Buffer.byteLength(str) + 1;
+    return off;
+  };
+  let intId = btf.findByNameKind('int', BTF_KIND_INT);
+  const needInt = (): number => {
+    if (intId > 0) return intId;
+    extraTypes.push(addString('int'), btfInfo(BTF_KIND_INT, false, 0), 4, (BTF_INT_SIGNED << 24) | 32);
+    intId = nextId++;
+    return intId;
+  };
 
   for (let id = 1; id < offsets.length; id++) {
     if (btf.kindOf(id) !== BTF_KIND_DATASEC) continue;
@@ -57,14 +75,43 @@ export function patchObjectBtf({ btf, elf, externs, kconfigSize }: FixupInputs):
       }
       setWord(at + 8, kconfigSize);
     } else if (name === '.ksyms') {
-      // Every entry becomes a 4-byte int variable (what the kernel accepts); functions need a new type.
-      if (intId <= 0 || vars.some((v) => !isVar(v))) return undefined;
-      vars.forEach((v, i) => {
-        setWord(varAt(v) + 8, intId);
-        setWord(varAt(v) + 12, BTF_VAR_GLOBAL_ALLOCATED);
+      // Every entry becomes a 4-byte int variable (what the kernel accepts). A
+      // kfunc's FUNC gets global linkage, its unnamed parameters a name, and its
+      // DATASEC entry points at one shared dummy variable.
+      let dummyVar = 0;
+      let dummyName = 0;
+      for (let i = 0; i < vars.length; i++) {
+        const v = vars[i]!;
+        if (v.type >= offsets.length) return undefined;
+        const kind = btf.kindOf(v.type);
+        if (kind === BTF_KIND_FUNC) {
+          if (!dummyVar) {
+            const int = needInt();
+            dummyName = addString('dummy_ksym');
+            extraTypes.push(dummyName, btfInfo(BTF_KIND_VAR, false, 0), int, BTF_VAR_GLOBAL_ALLOCATED);
+            dummyVar = nextId++;
+          }
+          const fnAt = varAt(v);
+          setWord(fnAt + 4, (word(fnAt + 4) & ~0xffff) | BTF_FUNC_GLOBAL);
+          const proto = word(fnAt + 8);
+          if (proto > 0 && proto < offsets.length && btf.kindOf(proto) === BTF_KIND_FUNC_PROTO) {
+            const pAt = offsets[proto]!;
+            const nparams = word(pAt + 4) & 0xffff;
+            for (let j = 0; j < nparams; j++) {
+              // struct btf_param { name_off; type } after the 3-word header
+              if (word(pAt + 12 + j * 8 + 4) !== 0 && word(pAt + 12 + j * 8) === 0) setWord(pAt + 12 + j * 8, dummyName);
+            }
+          }
+          v.type = dummyVar;
+        } else if (kind === BTF_KIND_VAR) {
+          setWord(varAt(v) + 8, needInt());
+          setWord(varAt(v) + 12, BTF_VAR_GLOBAL_ALLOCATED);
+        } else {
+          return undefined;
+        }
         v.offset = 4 * i;
         v.size = 4;
-      });
+      }
       setWord(at + 8, 4 * vars.length);
     } else {
       const sec = elf.sectionByName(name);
@@ -92,5 +139,26 @@ export function patchObjectBtf({ btf, elf, externs, kconfigSize }: FixupInputs):
       setWord(at + 20 + i * 12, v.size);
     });
   }
-  return bytes;
+  if (extraTypes.length === 0) return bytes;
+  return appendTypes(bytes, h, extraTypes, extraStrings);
+}
+
+/** A new blob: header, the (patched) type section plus `types`, the string section plus `strings`. */
+function appendTypes(bytes: Uint8Array, h: Btf['header'], types: number[], strings: string[]): Uint8Array {
+  const strTail = Buffer.from(strings.map((x) => x + '\0').join(''), 'utf8');
+  const typeLen = h.typeLen + types.length * 4;
+  const strLen = h.strLen + strTail.length;
+  const out = new Uint8Array(h.hdrLen + typeLen + strLen);
+  const dv = new DataView(out.buffer);
+  out.set(bytes.subarray(0, h.hdrLen), 0);
+  // canonical layout: types right after the header, strings right after the types
+  dv.setUint32(8, 0, true);
+  dv.setUint32(12, typeLen, true);
+  dv.setUint32(16, typeLen, true);
+  dv.setUint32(20, strLen, true);
+  out.set(bytes.subarray(h.hdrLen + h.typeOff, h.hdrLen + h.typeOff + h.typeLen), h.hdrLen);
+  types.forEach((w, i) => dv.setUint32(h.hdrLen + h.typeLen + i * 4, w >>> 0, true));
+  out.set(bytes.subarray(h.hdrLen + h.strOff, h.hdrLen + h.strOff + h.strLen), h.hdrLen + typeLen);
+  out.set(strTail, h.hdrLen + typeLen + h.strLen);
+  return out;
 }

@@ -11,8 +11,7 @@
 import createDebug from 'debug';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { BtfBuilder, fixupDatasec, loadKernelBtf, marshalBtf, parseBtf, sanitizeBtf, type Btf, BTF_KIND_DATASEC, BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO, BTF_KIND_INT, BTF_KIND_TYPEDEF, BTF_KIND_VAR, BTF_FUNC_GLOBAL, BTF_VAR_GLOBAL_ALLOCATED, BTF_INT_SIGNED } from '../btf/index.ts';
-import { STV_HIDDEN, STV_INTERNAL } from '../elf/index.ts';
+import { loadKernelBtf, marshalBtf, parseBtf, sanitizeBtf, type Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from '../btf/index.ts';
 import { loadBtfIntoKernel } from '../btf/load.ts';
 import { btfFeatures, hasFeatureOverrides } from '../features/index.ts';
 import { BpfMap, MapType, type MapSpec } from '../maps/index.ts';
@@ -251,7 +250,11 @@ export class BpfObject {
     const btf = this.spec.btf;
     if (!btf) return;
     const kconfigSize = this.spec.maps.find((m) => m.origin === 'kconfig')?.spec.valueSize ?? 0;
-    const bytes = patchObjectBtf({ btf, elf: this.spec.elf, externs: this.spec.externs, kconfigSize }) ?? this.#fixupWithBuilder(btf);
+    const bytes = patchObjectBtf({ btf, elf: this.spec.elf, externs: this.spec.externs, kconfigSize });
+    if (!bytes) {
+      log('%s: BTF is byte-swapped or split; loading without it', this.name);
+      return;
+    }
     // Optimistic: a current kernel takes the BTF as is. Only when it refuses are
     // the kernel's BTF features probed and the BTF sanitized (libbpf probes first, always).
     // Tests that force a feature's answer get the sanitized path directly.
@@ -271,67 +274,6 @@ export class BpfObject {
       // As libbpf: BTF is optional for programs that do not need it; maps and programs go without.
       log('%s: kernel refused the object BTF, continuing without it: %s', this.name, (err as Error).message);
       this.#btfFd = undefined;
-    }
-  }
-
-  /** The general fix-up: decode into a builder, rewrite, encode (objects with kfunc declarations). */
-  #fixupWithBuilder(btf: Btf): Uint8Array {
-    const elf = this.spec.elf;
-    const b = BtfBuilder.fromBtf(btf);
-    fixupDatasec(b, {
-      sectionSize: (name) => elf.sectionByName(name)?.size,
-      symbol: (secName, varName) => {
-        const sec = elf.sectionByName(secName);
-        const sym = sec ? elf.symbols.find((s) => s.shndx === sec.index && s.name === varName) : undefined;
-        return sym ? { value: sym.value, hidden: sym.visibility === STV_HIDDEN || sym.visibility === STV_INTERNAL } : undefined;
-      },
-    });
-    this.#fixupExternBtf(b);
-    return b.marshal();
-  }
-
-  /** .kconfig and .ksyms DATASECs describe externs; the kernel wants them as ordinary allocated variables (libbpf does the same). */
-  #fixupExternBtf(b: BtfBuilder): void {
-    let intId = 0;
-    const intType = (): number => {
-      if (intId) return intId;
-      intId = b.findByName('int', BTF_KIND_INT)[0] ?? b.add({ kind: BTF_KIND_INT, name: 'int', size: 4, encoding: BTF_INT_SIGNED, bitOffset: 0, bits: 32 });
-      return intId;
-    };
-    for (const t of b.types) {
-      if (t.kind !== BTF_KIND_DATASEC) continue;
-      if (t.name === '.kconfig') {
-        for (const v of t.vars) {
-          const vt = b.get(v.type);
-          if (vt.kind !== BTF_KIND_VAR) continue;
-          vt.linkage = BTF_VAR_GLOBAL_ALLOCATED;
-          const ext = this.spec.externs.find((e) => e.name === vt.name);
-          v.offset = ext?.kconfigOffset ?? 0;
-        }
-        t.vars.sort((x, y) => x.offset - y.offset);
-        t.size = this.spec.maps.find((m) => m.origin === 'kconfig')?.spec.valueSize ?? 0;
-      } else if (t.name === '.ksyms') {
-        // Each entry becomes a 4-byte int variable; extern FUNCs get global linkage and a named dummy var.
-        let dummy = 0;
-        let off = 0;
-        for (const v of t.vars) {
-          const vt = b.get(v.type);
-          if (vt.kind === BTF_KIND_FUNC) {
-            if (!dummy) dummy = b.add({ kind: BTF_KIND_VAR, name: 'dummy_ksym', type: intType(), linkage: BTF_VAR_GLOBAL_ALLOCATED });
-            const proto = b.get(vt.type);
-            if (proto.kind === BTF_KIND_FUNC_PROTO) for (const p of proto.params) if (p.type && !p.name) p.name = 'dummy_ksym';
-            vt.linkage = BTF_FUNC_GLOBAL;
-            v.type = dummy;
-          } else if (vt.kind === BTF_KIND_VAR) {
-            vt.linkage = BTF_VAR_GLOBAL_ALLOCATED;
-            vt.type = intType();
-          }
-          v.offset = off;
-          v.size = 4;
-          off += 4;
-        }
-        t.size = off;
-      }
     }
   }
 
