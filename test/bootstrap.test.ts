@@ -13,10 +13,10 @@ import { autoAttach } from '../src/attach/index.ts';
 import { BpfObject } from '../src/object/index.ts';
 import { Program } from '../src/prog/index.ts';
 import { RingBuffer } from '../src/ringbuf/index.ts';
-import { decodeEvent } from '../examples/bootstrap.ts';
+import { decodeEvent } from '../examples/bootstrap_event.ts';
 import { BPF_DIR, REPO_ROOT } from './helpers/oracle.ts';
 import { needsRoot } from './helpers/env.ts';
-import { procStat } from './core.test.ts';
+import { procStat } from './helpers/proc.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

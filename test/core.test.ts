@@ -6,14 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { BpfObject } from '../src/object/index.ts';
 import { BPF_DIR } from './helpers/oracle.ts';
 import { hasKernelBtf, needsRoot } from './helpers/env.ts';
-
-/** /proc/<pid>/stat fields, 1-based as in proc(5) (comm may contain spaces: split after the last ')'). */
-export function procStat(pid: number | 'self'): string[] {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const close = s.lastIndexOf(')');
-  const comm = s.slice(s.indexOf('(') + 1, close);
-  return ['', s.slice(0, s.indexOf(' ')), comm, ...s.slice(close + 2).trim().split(' ')];
-}
+import { procStat } from './helpers/proc.ts';
 
 const USER_HZ = 100; // x86_64
 

@@ -9,18 +9,13 @@ import { describe, expect, it } from 'vitest';
 import { autoAttach } from '../../../src/attach/index.ts';
 import { BpfObject } from '../../../src/object/index.ts';
 import { RingBuffer } from '../../../src/ringbuf/index.ts';
-import { decodeEvent } from '../../../examples/bootstrap.ts';
+import { decodeEvent } from '../../../examples/bootstrap_event.ts';
 import { oracleAvailable, oracleLoadSync } from '../../helpers/oracle.ts';
+import { procStat } from '../../helpers/proc.ts';
 
 const REPO = resolve(import.meta.dirname, '..', '..', '..');
 const BPF = join(REPO, 'bpf');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function procStat(pid: number | 'self'): string[] {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const close = s.lastIndexOf(')');
-  return ['', s.slice(0, s.indexOf(' ')), s.slice(s.indexOf('(') + 1, close), ...s.slice(close + 2).trim().split(' ')];
-}
 
 describe.skipIf(process.env.TSBPF_VM !== '1')('CO-RE on the 6.1 guest', () => {
   it('core_task reads the calling task exactly as /proc reports it', async () => {
