@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BpfProgType, Program } from '../src/prog/index.ts';
-import { CHECK_MUL, COUNTER_SUBMITTED, perfProducer } from '../src/ringbuf/producers.ts';
+import { CHECK_MUL, COUNTER_SUBMITTED, perfProducer } from './helpers/ringbuf_producers.ts';
 import { PerfBuffer, onlineCpus, type RecordCallback } from '../src/ringbuf/index.ts';
 import { type FD, MapElemCommands, mapCreate } from '../src/syscall/index.ts';
 import { fdCount, needsRoot } from './helpers/env.ts';

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BpfObject } from '../src/object/index.ts';
 import { PerfBuffer, onlineCpus, type RecordCallback } from '../src/ringbuf/index.ts';
-import { recCheck } from '../src/ringbuf/bench_record.ts';
+import { recCheck } from './helpers/ringbuf_record.ts';
 import { libcGetpgid } from '../src/syscall/index.ts';
 import { hasKernelBtf, needsRoot } from './helpers/env.ts';
 

@@ -5,7 +5,7 @@
 // in one consumer, poll() timing, the async iterator, teardown, fd hygiene.
 import { afterEach, describe, expect, it } from 'vitest';
 import { BpfProgType, Program } from '../src/prog/index.ts';
-import { CHECK_MUL, ringbufProducer } from '../src/ringbuf/producers.ts';
+import { CHECK_MUL, ringbufProducer } from './helpers/ringbuf_producers.ts';
 import { RingBuffer, UserRingBuffer, copyRecord } from '../src/ringbuf/index.ts';
 import { type FD, mapCreate } from '../src/syscall/index.ts';
 import { fdCount, needsRoot } from './helpers/env.ts';

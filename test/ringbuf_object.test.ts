@@ -9,7 +9,7 @@ import { BpfObject } from '../src/object/index.ts';
 import { RingBuffer, type RecordCallback } from '../src/ringbuf/index.ts';
 import { libcGetpgid } from '../src/syscall/index.ts';
 import { hasKernelBtf, needsRoot } from './helpers/env.ts';
-import { REC_SIZE, recCheck, recCheckBig } from '../src/ringbuf/bench_record.ts';
+import { REC_SIZE, recCheck, recCheckBig } from './helpers/ringbuf_record.ts';
 
 const OBJECT = resolve(import.meta.dirname, '..', 'bpf', 'ringbuf_bench.bpf.o');
 

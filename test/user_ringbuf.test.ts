@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BpfObject } from '../src/object/index.ts';
 import { UserRingBuffer } from '../src/ringbuf/index.ts';
-import { REC_SIZE, recCheck } from '../src/ringbuf/bench_record.ts';
+import { REC_SIZE, recCheck } from './helpers/ringbuf_record.ts';
 import { hasKernelBtf, needsRoot } from './helpers/env.ts';
 
 const OBJECT = resolve(import.meta.dirname, '..', 'bpf', 'ringbuf_bench.bpf.o');

@@ -9,7 +9,7 @@
 //   [3] dropped    reserve/output calls that failed (ring full)
 // and writes 16-byte records { u64 seq; u64 second } where `second` is
 // seq * CHECK_MUL (a checksum) or bpf_ktime_get_ns() (timestamp variant).
-import { BPF_ALU64, BPF_ATOMIC, BPF_DW, BPF_JMP, BPF_K, BPF_PSEUDO_MAP_FD, BPF_STX, type Insn, asm, encodeInsns } from '../prog/insn.ts';
+import { BPF_ALU64, BPF_ATOMIC, BPF_DW, BPF_JMP, BPF_K, BPF_PSEUDO_MAP_FD, BPF_STX, type Insn, asm, encodeInsns } from '../../src/prog/insn.ts';
 
 export const CHECK_MUL = 0x7fffffed;
 export const COUNTER_SEQ = 0;
