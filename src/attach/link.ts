@@ -312,11 +312,14 @@ export { LegacyProbeLink as LegacyKprobeLink };
 export class ProgAttachLink extends Link {
   readonly #target: FD;
   readonly #detach: () => void;
+  readonly #owned: FD[];
 
-  constructor(program: string, target: string, targetFd: FD, detach: () => void) {
+  /** `owned` fds (e.g. our own duplicate of the program's fd, which detach needs) are closed after the target's. */
+  constructor(program: string, target: string, targetFd: FD, detach: () => void, owned: FD[] = []) {
     super(program, target);
     this.#target = targetFd;
     this.#detach = detach;
+    this.#owned = owned;
   }
 
   /** The attach target's fd (the cgroup). */
@@ -329,7 +332,7 @@ export class ProgAttachLink extends Link {
   }
 
   protected closeOrder(): FD[] {
-    return [this.#target];
+    return [this.#target, ...this.#owned];
   }
 }
 
