@@ -2,7 +2,6 @@
 // map they read (a BpfMap, anything with an fd, or a raw fd), the record
 // callback types, waiting for readiness (blocking poll(2) or libuv's poll on
 // the main loop), and the CPU lists the perf buffer needs.
-import { readFileSync } from 'node:fs';
 import createDebug from 'debug';
 import { MapInfo, libcPoll, lastErrno, nodePoll, objGetInfo, EINTR, SyscallError } from '../syscall/index.ts';
 
@@ -127,25 +126,5 @@ export function watchFd(fd: number, writable: boolean, onReady: () => void): Pol
   return nodePoll(fd, opts, onReady) as PollHandle;
 }
 
-// ---------------------------------------------------------------- CPUs
-
-function parseCpuList(text: string): number[] {
-  const cpus: number[] = [];
-  for (const part of text.trim().split(',')) {
-    if (part === '') continue;
-    const [a, b] = part.split('-').map(Number);
-    for (let c = a!; c <= (b ?? a!); c++) cpus.push(c);
-  }
-  return cpus;
-}
-
-let possibleCache: number[] | undefined;
-/** /sys/devices/system/cpu/possible, parsed (cached: it cannot change while running). */
-export function possibleCpus(): number[] {
-  return (possibleCache ??= parseCpuList(readFileSync('/sys/devices/system/cpu/possible', 'utf8')));
-}
-
-/** /sys/devices/system/cpu/online, parsed (not cached: CPUs come and go). */
-export function onlineCpus(): number[] {
-  return parseCpuList(readFileSync('/sys/devices/system/cpu/online', 'utf8'));
-}
+// CPU lists (the perf buffer opens one event per online CPU) live in src/util/cpus.ts.
+export { onlineCpus, possibleCpus } from '../util/cpus.ts';
