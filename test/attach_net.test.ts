@@ -25,21 +25,14 @@ import { BpfCmd, getFdById } from '../src/syscall/index.ts';
 import { BPF_W, BpfAttachType, BpfProgType, Program, asm, encodeInsns } from '../src/prog/index.ts';
 import { BpfObject } from '../src/object/index.ts';
 import { attachCgroup, attachTcx, type Link } from '../src/attach/index.ts';
-import { fdCount, hasKernelBtf, needsRoot } from './helpers/env.ts';
+import { fdCount, hasKernelBtf, needsRoot, hasCommand } from './helpers/env.ts';
 import { Counters, countInsns } from './attach_helpers.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
 const PID = process.pid;
 const SLOT_TC = 13;
 
-const hasIp = (() => {
-  try {
-    execFileSync('ip', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasIp = hasCommand('ip', ['-V']);
 
 /** tcx links need Linux 6.6. */
 const tcxMissing = (() => {
@@ -302,14 +295,7 @@ function cgroupSkbCounter(mapFd: number, attachType: BpfAttachType, name: string
   return Program.load({ name, type: BpfProgType.BPF_PROG_TYPE_CGROUP_SKB, expectedAttachType: attachType, insns: encodeInsns(insns), license: 'GPL' });
 }
 
-const hasBpftool = (() => {
-  try {
-    execFileSync('bpftool', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasBpftool = hasCommand('bpftool', ['version']);
 
 describe.skipIf(cgroupSkip)('cgroup: a cgroup_skb egress program on a test cgroup v2 directory', () => {
   const dir = join(cgroup2Mount ?? '/nonexistent', `tsbpf_test_${PID}`);

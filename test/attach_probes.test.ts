@@ -23,7 +23,7 @@ import {
   resolveSymbolOffset,
   tracefsPath,
 } from '../src/attach/index.ts';
-import { fdCount, needsRoot } from './helpers/env.ts';
+import { fdCount, needsRoot, hasCommand } from './helpers/env.ts';
 import { Counters, counterProgram, uprobeRecorder } from './attach_helpers.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
@@ -156,14 +156,7 @@ describe.skipIf(needsRoot)('uprobes, perf events, XDP and errors on the real ker
 
 // An XDP program on one end of a veth pair, the other end in a test network
 // namespace that pings us.
-const hasIp = (() => {
-  try {
-    execFileSync('ip', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasIp = hasCommand('ip', ['-V']);
 
 describe.skipIf(needsRoot || !hasIp)('XDP on a veth (packets sent from a test network namespace)', () => {
   const ns = `tsbpf_xdp_${process.pid}`;

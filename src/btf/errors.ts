@@ -5,6 +5,8 @@ export class BtfError extends Error {
     message: string,
     /** Byte offset in the BTF blob (or .BTF.ext section) where the problem was found, when known. */
     readonly offset?: number,
+    /** errno-like class where a caller needs one (libbpf answers E2BIG for sizes that overflow). */
+    readonly errnoClass: 'EINVAL' | 'E2BIG' = 'EINVAL',
   ) {
     super(message);
   }

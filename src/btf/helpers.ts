@@ -20,12 +20,12 @@ function isModifier(kind: number): boolean {
 
 /** Follow const/volatile/restrict/type_tag (and typedefs unless `keepTypedefs`) to the underlying type id. */
 export function skipModsAndTypedefs(btf: Btf, id: number, keepTypedefs = false): number {
+  // Raw accessors only: no type is decoded, and an id past the end is a BtfError from kindOf.
   for (let depth = 0; depth <= MAX_RESOLVE_DEPTH; depth++) {
     if (id === 0) return 0;
     const kind = btf.kindOf(id);
     if (!(isModifier(kind) || (!keepTypedefs && kind === BTF_KIND_TYPEDEF))) return id;
     id = btf.sizeOrTypeOf(id);
-    if (id > btf.typeCount) throw new BtfError(`${btf.name}: modifier chain refers to type ${id} past the last type ${btf.typeCount}`);
   }
   throw new BtfError(`${btf.name}: type chain from [${id}] is longer than ${MAX_RESOLVE_DEPTH} (a typedef/modifier cycle?)`);
 }
@@ -37,35 +37,35 @@ export function resolveType(btf: Btf, id: number): number {
 
 /** sizeof(type) in bytes, like btf__resolve_size. Throws BtfError for void, FWD, FUNC or cycles. */
 export function sizeof(btf: Btf, id: number): number {
+  const start = id;
   let nelems = 1;
   for (let depth = 0; depth <= MAX_RESOLVE_DEPTH; depth++) {
     const kind = btf.kindOf(id);
     switch (kind) {
       case BTF_KIND_INT: case BTF_KIND_STRUCT: case BTF_KIND_UNION: case BTF_KIND_ENUM: case BTF_KIND_ENUM64:
-      case BTF_KIND_DATASEC: case BTF_KIND_FLOAT: {
-        const size = nelems * btf.sizeOrTypeOf(id);
-        if (size > 0xffffffff) throw new BtfError(`${btf.name}: size of [${id}] overflows 32 bits`);
-        return size;
-      }
+      case BTF_KIND_DATASEC: case BTF_KIND_FLOAT:
+        return checkSize(btf, start, nelems * btf.sizeOrTypeOf(id));
       case BTF_KIND_PTR:
-        return nelems * BPF_PTR_SIZE;
+        return checkSize(btf, start, nelems * BPF_PTR_SIZE);
       case BTF_KIND_TYPEDEF: case BTF_KIND_VOLATILE: case BTF_KIND_CONST: case BTF_KIND_RESTRICT:
       case BTF_KIND_TYPE_TAG: case BTF_KIND_VAR: case BTF_KIND_DECL_TAG:
         id = btf.sizeOrTypeOf(id);
         break;
-      case BTF_KIND_ARRAY: {
-        const a = btf.type(id);
-        if (a.kind !== BTF_KIND_ARRAY) throw new BtfError('unreachable');
-        nelems *= a.nelems;
-        if (nelems > 0xffffffff) throw new BtfError(`${btf.name}: array size of [${id}] overflows 32 bits`);
-        id = a.type;
+      case BTF_KIND_ARRAY:
+        nelems *= btf.arrayNelems(id);
+        if (nelems > 0xffffffff) throw new BtfError(`${btf.name}: array size of [${start}] overflows 32 bits`, undefined, 'E2BIG');
+        id = btf.arrayType(id);
         break;
-      }
       default:
         throw new BtfError(`${btf.name}: cannot take the size of ${id === 0 ? 'void' : `[${id}] ${BTF_KIND_NAMES[kind] ?? kind} ${typeToC(btf, id)}`}`);
     }
   }
-  throw new BtfError(`${btf.name}: size of [${id}] needs more than ${MAX_RESOLVE_DEPTH} hops (a cycle?)`);
+  throw new BtfError(`${btf.name}: size of [${start}] needs more than ${MAX_RESOLVE_DEPTH} hops (a cycle?)`);
+}
+
+function checkSize(btf: Btf, id: number, size: number): number {
+  if (size > 0xffffffff) throw new BtfError(`${btf.name}: size of [${id}] overflows 32 bits`, undefined, 'E2BIG');
+  return size;
 }
 
 /** alignof(type) in bytes, like btf__align_of (1 for packed structs). */

@@ -3,19 +3,18 @@
 // Raw accessors (kindOf, sizeOrTypeOf) are used so hot paths decode nothing.
 import type { Btf } from '../btf/parse.ts';
 import {
-  BTF_KIND_INT, BTF_KIND_PTR, BTF_KIND_ARRAY, BTF_KIND_STRUCT, BTF_KIND_UNION, BTF_KIND_ENUM, BTF_KIND_ENUM64,
-  BTF_KIND_TYPEDEF, BTF_KIND_VOLATILE, BTF_KIND_CONST, BTF_KIND_RESTRICT, BTF_KIND_TYPE_TAG, BTF_KIND_VAR,
-  BTF_KIND_DECL_TAG, BTF_KIND_DATASEC, BTF_KIND_FLOAT, BTF_KIND_FWD, BTF_KIND_NAMES,
+  BTF_KIND_INT, BTF_KIND_PTR, BTF_KIND_STRUCT, BTF_KIND_UNION, BTF_KIND_ENUM, BTF_KIND_ENUM64,
+  BTF_KIND_TYPEDEF, BTF_KIND_VOLATILE, BTF_KIND_CONST, BTF_KIND_RESTRICT, BTF_KIND_TYPE_TAG,
+  BTF_KIND_FLOAT, BTF_KIND_FWD, BTF_KIND_NAMES,
 } from '../btf/types.ts';
 import { CoreError } from './types.ts';
 
 /** libbpf's MAX_RESOLVE_DEPTH / the "depth = 32" of its recursive walks. */
-export const MAX_RESOLVE_DEPTH = 32;
-/** Pointer size of the BPF target (and of the 64-bit kernels we relocate against). */
-const PTR_SIZE = 8;
+export { MAX_RESOLVE_DEPTH } from '../btf/helpers.ts';
 
 // The flavor rules live with the other BTF helpers; CO-RE re-exports them.
-import { essentialName, essentialNameLen } from '../btf/helpers.ts';
+import { essentialName, essentialNameLen, sizeof, skipModsAndTypedefs as skipMods } from '../btf/helpers.ts';
+import { BtfError } from '../btf/errors.ts';
 export { essentialName, essentialNameLen };
 
 /** Both names equal once their flavors are dropped. */
@@ -38,48 +37,26 @@ export function kindCoreCompat(k1: number, k2: number): boolean {
   return k1 === k2 || (isAnyEnum(k1) && isAnyEnum(k2));
 }
 
+// skip_mods_and_typedefs and btf__resolve_size are the BTF helpers' (one
+// implementation); CO-RE only reclassifies their BtfError as the CoreError
+// libbpf's relocation code would return (EINVAL, or E2BIG for overflowing sizes).
+function asCoreError<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof BtfError) throw new CoreError(e.errnoClass, e.message);
+    throw e;
+  }
+}
+
 /** skip_mods_and_typedefs: the id under const/volatile/restrict/type_tag/typedef (0 = void). */
 export function skipModsAndTypedefs(btf: Btf, id: number): number {
-  for (let depth = 0; depth < MAX_RESOLVE_DEPTH + 1; depth++) {
-    if (id === 0) return 0;
-    const k = btf.kindOf(id);
-    if (!(isModKind(k) || k === BTF_KIND_TYPEDEF)) return id;
-    id = btf.sizeOrTypeOf(id);
-  }
-  throw new CoreError('EINVAL', `${btf.name}: modifier/typedef chain is too long (a cycle?)`);
+  return asCoreError(() => skipMods(btf, id));
 }
 
-/** btf__resolve_size: sizeof the type in bytes; throws CoreError(EINVAL) for void, FWD, FUNC... */
+/** btf__resolve_size: sizeof the type in bytes; CoreError(EINVAL) for void, FWD, FUNC...; E2BIG on overflow. */
 export function resolveSize(btf: Btf, id: number): number {
-  let nelems = 1;
-  const start = id;
-  for (let depth = 0; depth < MAX_RESOLVE_DEPTH; depth++) {
-    const k = btf.kindOf(id);
-    switch (k) {
-      case BTF_KIND_INT: case BTF_KIND_STRUCT: case BTF_KIND_UNION: case BTF_KIND_ENUM: case BTF_KIND_ENUM64:
-      case BTF_KIND_DATASEC: case BTF_KIND_FLOAT:
-        return checkSize(btf, start, nelems * btf.sizeOrTypeOf(id));
-      case BTF_KIND_PTR:
-        return checkSize(btf, start, nelems * PTR_SIZE);
-      case BTF_KIND_TYPEDEF: case BTF_KIND_VOLATILE: case BTF_KIND_CONST: case BTF_KIND_RESTRICT:
-      case BTF_KIND_TYPE_TAG: case BTF_KIND_VAR: case BTF_KIND_DECL_TAG:
-        id = btf.sizeOrTypeOf(id);
-        break;
-      case BTF_KIND_ARRAY: {
-        nelems *= btf.arrayNelems(id);
-        id = btf.arrayType(id);
-        break;
-      }
-      default:
-        throw new CoreError('EINVAL', `${btf.name}: cannot take the size of [${start}] (${id === 0 ? 'void' : BTF_KIND_NAMES[k] ?? k})`);
-    }
-  }
-  throw new CoreError('EINVAL', `${btf.name}: size of [${start}] needs more than ${MAX_RESOLVE_DEPTH} hops`);
-}
-
-function checkSize(btf: Btf, id: number, size: number): number {
-  if (size > 0xffffffff) throw new CoreError('E2BIG', `${btf.name}: size of [${id}] overflows 32 bits`);
-  return size;
+  return asCoreError(() => sizeof(btf, id));
 }
 
 /** "struct task_struct", "enum pid_type", "typedef u32", "int": a type's head in C spelling. */

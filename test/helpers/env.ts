@@ -1,4 +1,5 @@
 // What a kernel test needs, and why it skips when it is missing.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 
 export const isRoot = process.getuid?.() === 0;
@@ -11,4 +12,14 @@ export const hasKernelBtf = existsSync('/sys/kernel/btf/vmlinux');
 /** Number of open fds of this process. */
 export function fdCount(): number {
   return readdirSync('/proc/self/fd').length;
+}
+
+/** Does `cmd args...` run (exit 0)? For tests that need a host tool such as `ip` or `bpftool`. */
+export function hasCommand(cmd: string, args: string[] = ['--version']): boolean {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
