@@ -3,6 +3,13 @@
 //   core_load:          BpfObject.open(path).load() vs bpf_object__open_file + bpf_object__load,
 //                       timed inside a fresh process (kernel BTF parsed from scratch on both sides)
 //   core_load_process:  the whole fresh process, spawn to exit, as the parent sees it
+//   core_load_second:   a second open + load of the same object in that process, after the
+//                       first was destroyed, each library as it behaves by default: tsbpf's
+//                       code is compiled by then and it keeps the kernel BTF it indexed
+//                       (src/btf/kernel.ts); libbpf parses the kernel's BTF again. What a
+//                       tool that loads several objects pays for each one after the first.
+//                       Measured in runs of their own (--second), so that core_load_process
+//                       stays the process that loads one object.
 // Both sides run alternately in fresh processes; medians over --runs (default 15).
 // Usage: npx tsx bench/load.ts [--json] [--runs N] [--tsx]
 import { execFileSync } from 'node:child_process';
@@ -15,10 +22,10 @@ import { BpfObject } from '../src/object/index.ts';
 const here = dirname(fileURLToPath(import.meta.url));
 const OBJECT = join(here, '..', 'bpf', 'core.bpf.o');
 
-interface ChildResult { total_ms: number; programs: number }
+interface ChildResult { total_ms: number; second_ms: number; programs: number }
 
 /** The measured work, in this fresh process. */
-async function child(path: string): Promise<void> {
+async function child(path: string, second: boolean): Promise<void> {
   const t0 = performance.now();
   const obj = BpfObject.open(path);
   obj.load();
@@ -26,7 +33,15 @@ async function child(path: string): Promise<void> {
   let programs = 0;
   for (const p of obj.programs.values()) if (p.prog) programs++;
   await obj.destroy();
-  const out: ChildResult = { total_ms: t1 - t0, programs };
+  let secondMs = 0;
+  if (second) {
+    const t2 = performance.now();
+    const again = BpfObject.open(path);
+    again.load();
+    secondMs = performance.now() - t2;
+    await again.destroy();
+  }
+  const out: ChildResult = { total_ms: t1 - t0, second_ms: secondMs, programs };
   console.log(JSON.stringify(out));
 }
 
@@ -63,7 +78,7 @@ function parse(out: string): ChildResult {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  if (args.includes('--child')) return child(args[args.indexOf('--child') + 1]!);
+  if (args.includes('--child')) return child(args[args.indexOf('--child') + 1]!, args.includes('--second'));
   const json = args.includes('--json');
   const runsArg = args.indexOf('--runs');
   const runs = runsArg >= 0 ? Number(args[runsArg + 1]) : 15;
@@ -71,6 +86,7 @@ async function main(): Promise<void> {
   const cargs = await childArgs();
 
   const ts: number[] = [], tsProc: number[] = [], c: number[] = [], cProc: number[] = [];
+  const tsSecond: number[] = [], cSecond: number[] = [];
   // Alternate the two sides so machine noise hits both alike.
   for (let i = 0; i < runs; i++) {
     const a = timed(() => parse(execFileSync(process.execPath, [...cargs, '--child', OBJECT], { encoding: 'utf8' })));
@@ -78,6 +94,9 @@ async function main(): Promise<void> {
     if (a.value.programs !== b.value.programs) throw new Error(`tsbpf loaded ${a.value.programs} programs, libbpf ${b.value.programs}`);
     ts.push(a.value.total_ms); tsProc.push(a.ms);
     c.push(b.value.total_ms); cProc.push(b.ms);
+    // the second-load runs: their own processes, alternated the same way
+    tsSecond.push(parse(execFileSync(process.execPath, [...cargs, '--child', OBJECT, '--second'], { encoding: 'utf8' })).second_ms);
+    cSecond.push(parse(execFileSync(bin, [OBJECT, '--second'], { encoding: 'utf8' })).second_ms);
   }
   if (!json) {
     console.log(`runs: ${runs}; tsbpf ms: ${ts.map((x) => x.toFixed(1)).join(' ')}`);
@@ -87,6 +106,7 @@ async function main(): Promise<void> {
   printResult('load', [
     { id: 'core_load', unit: 'ms', ...m(ts, c) },
     { id: 'core_load_process', unit: 'ms', ...m(tsProc, cProc) },
+    { id: 'core_load_second', unit: 'ms', ...m(tsSecond, cSecond) },
   ], json);
 }
 
