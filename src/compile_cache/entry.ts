@@ -1,0 +1,68 @@
+// The published package's entry (dist/index.cjs, built by scripts/build.ts):
+// it runs the bundled library, dist/tsbpf.cjs, through V8's code cache.
+//
+// Why. A fresh Node process compiles each of our functions the first time it
+// runs: about 11 of the ~30 ms that opening and loading bpf/core.bpf.o takes
+// in a fresh process (V8's function events; --no-lazy moves it all to start-up
+// and the load drops to ~20 ms). C libbpf ships machine code. V8 can
+// serialize the bytecode it compiled (vm.Script#createCachedData) and take it
+// back in a later process (the `cachedData` option): the mechanism behind
+// Node 22's module.enableCompileCache(), which Node 20 does not have.
+//
+// So: the bundle is compiled as a vm.Script with the cache file's bytes (see
+// cache.ts for where it lives and when it is trusted). Without a cache, or
+// when V8 rejects it (another Node, other V8 flags), the script compiles as
+// usual and the cache is written once the process has done its work: at exit,
+// or WRITE_AFTER_MS after start-up for a long-running tool, whichever comes
+// first, so that it holds the functions that actually ran (V8 compiles lazily;
+// a cache made right after loading would hold little more than the top level).
+// DEBUG=tsbpf:cache narrates each decision.
+import Module, { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import vm from 'node:vm';
+import createDebug from 'debug';
+import { cacheDirectory, cacheFileName, readCacheFile, trustDirectory, writeCacheFile } from './cache.ts';
+
+const log = createDebug('tsbpf:cache');
+const WRITE_AFTER_MS = 10_000;
+
+/** Run the CommonJS bundle at `bundlePath` (through the compile cache when allowed) and return its exports. */
+export function loadBundle(bundlePath: string): Record<string, unknown> {
+  const source = readFileSync(bundlePath, 'utf8');
+  const dir = cacheDirectory();
+  const refusal = dir === undefined ? 'turned off (TSBPF_COMPILE_CACHE=0)' : trustDirectory(dir);
+  const name = cacheFileName(source);
+  let cachedData: Buffer | undefined;
+  if (refusal !== undefined) {
+    log('compile cache not used: %s', refusal);
+  } else {
+    const got = readCacheFile(join(dir!, name));
+    if (typeof got === 'string') log('compile cache %s: %s', name, got);
+    else cachedData = got;
+  }
+
+  const script = new vm.Script(Module.wrap(source), { filename: bundlePath, cachedData });
+  if (cachedData) log('compile cache %s: %s (%d bytes)', name, script.cachedDataRejected ? 'rejected by V8, compiling' : 'accepted', cachedData.length);
+  const wrapper = script.runInThisContext() as (exports: object, require: NodeJS.Require, module: object, filename: string, dirname: string) => void;
+  const mod = { exports: {} as Record<string, unknown> };
+  wrapper.call(mod.exports, mod.exports, createRequire(bundlePath), mod, bundlePath, dirname(bundlePath));
+
+  if (refusal === undefined && (cachedData === undefined || script.cachedDataRejected)) {
+    let written = false;
+    const save = (): void => {
+      if (written) return;
+      written = true;
+      try {
+        const data = script.createCachedData();
+        writeCacheFile(dir!, name, data);
+        log('compile cache %s written (%d bytes)', name, data.length);
+      } catch (e) {
+        log('compile cache %s not written: %s', name, (e as Error).message);
+      }
+    };
+    process.once('exit', save);
+    setTimeout(save, WRITE_AFTER_MS).unref();
+  }
+  return mod.exports;
+}

@@ -1,0 +1,118 @@
+// The published package: dist/ is current, plain Node (no tsx) can import and
+// require it and load real objects with it, and its compile cache behaves as
+// src/compile_cache says (written once, reused, never trusted when others
+// could have written it).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildDist } from '../scripts/build.ts';
+import { BpfObject } from '../src/object/index.ts';
+import { needsRoot } from './helpers/env.ts';
+
+const REPO = resolve(import.meta.dirname, '..');
+const CORE = join(REPO, 'bpf', 'core.bpf.o');
+
+/** Run `code` in a plain `node` (ESM with --input-type=module, else CommonJS) from the repo; its stdout. */
+function node(code: string, env: Record<string, string>, esm = true): string {
+  const args = esm ? ['--input-type=module', '-e', code] : ['-e', code];
+  return execFileSync(process.execPath, args, { cwd: REPO, env: { ...process.env, ...env }, encoding: 'utf8' });
+}
+
+/** Import the package in a fresh process with the cache in `dir`; the cache's log lines. */
+function importWithCache(dir: string, extraEnv: Record<string, string> = {}): string[] {
+  const r = spawnSync(process.execPath, ['-e', `import('tsbpf')`], {
+    cwd: REPO, env: { ...process.env, DEBUG: 'tsbpf:cache', DEBUG_COLORS: '0', TSBPF_CACHE_DIR: dir, ...extraEnv }, encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`node exited ${r.status}: ${r.stderr}`);
+  return r.stderr.split('\n').filter((l) => l.includes('tsbpf:cache'));
+}
+
+describe('dist/', () => {
+  it('is what scripts/build.ts makes of the current src/ (run npm run build after changing src/)', async () => {
+    for (const [name, content] of await buildDist()) expect(readFileSync(join(REPO, 'dist', name), 'utf8') === content, `dist/${name} is stale`).toBe(true);
+  });
+});
+
+describe.skipIf(needsRoot)('the package from plain node', () => {
+  it('import and require both load a CO-RE object, with the tags the sources give', async () => {
+    const obj = BpfObject.open(CORE);
+    obj.load();
+    const want = [...obj.programs.values()].filter((p) => p.prog).map((p) => `${p.name}=${p.prog!.tag()}`).sort();
+    await obj.destroy();
+    const body = (api: string) => `const o = ${api}.BpfObject.open(${JSON.stringify(CORE)}); o.load();
+      console.log([...o.programs.values()].filter((p) => p.prog).map((p) => p.name + '=' + p.prog.tag()).sort().join(' '));
+      o.destroy().then(() => {});`;
+    const env = { TSBPF_COMPILE_CACHE: '0', DEBUG: '' };
+    const viaImport = node(`import * as tsbpf from 'tsbpf';\n${body('tsbpf')}`, env).trim();
+    const viaRequire = node(`const tsbpf = require('tsbpf');\n${body('tsbpf')}`, env, false).trim();
+    expect(want.length).toBe(2);
+    expect(viaImport).toBe(want.join(' '));
+    expect(viaRequire).toBe(want.join(' '));
+  });
+});
+
+describe('the compile cache', () => {
+  let root: string;
+  let dir: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'tsbpf-cc-test-'));
+    dir = join(root, 'cache');
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+  const files = () => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.v8cache')) : []);
+
+  it('is written by the first process (0600 in a 0700 directory) and accepted by the next, unchanged', () => {
+    const first = importWithCache(dir);
+    expect(first.join('\n')).toMatch(/no cache yet/);
+    expect(first.join('\n')).toMatch(/written \(\d+ bytes\)/);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    const [name] = files();
+    expect(name).toMatch(/^tsbpf-[0-9a-f]{32}\.v8cache$/);
+    const path = join(dir, name!);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const bytes = readFileSync(path);
+    expect(bytes.length).toBeGreaterThan(10_000);
+    const second = importWithCache(dir);
+    expect(second.join('\n')).toMatch(/accepted/);
+    expect(second.join('\n')).not.toMatch(/written/);
+    expect(readFileSync(path).equals(bytes)).toBe(true);
+  });
+
+  it('replaces a cache V8 rejects (garbage) with a good one', () => {
+    importWithCache(dir);
+    const path = join(dir, files()[0]!);
+    writeFileSync(path, Buffer.alloc(4096, 0x5a), { mode: 0o600 });
+    const log = importWithCache(dir).join('\n');
+    expect(log).toMatch(/rejected by V8/);
+    expect(log).toMatch(/written/);
+    expect(importWithCache(dir).join('\n')).toMatch(/accepted/);
+  });
+
+  it('is not used in a directory others can write, nor from a file others can write or a symlink', () => {
+    importWithCache(dir);
+    const name = files()[0]!;
+    const path = join(dir, name);
+    chmodSync(path, 0o666);
+    expect(importWithCache(dir).join('\n')).toMatch(/writable by others/);
+    chmodSync(path, 0o600);
+    const elsewhere = join(root, 'elsewhere.v8cache');
+    writeFileSync(elsewhere, readFileSync(path), { mode: 0o600 });
+    rmSync(path);
+    symlinkSync(elsewhere, path);
+    const viaLink = importWithCache(dir).join('\n');
+    expect(viaLink).not.toMatch(/accepted/);
+    expect(viaLink).toMatch(/ELOOP|symbolic link/);
+    rmSync(path);
+    chmodSync(dir, 0o777);
+    const shared = importWithCache(dir).join('\n');
+    expect(shared).toMatch(/not used: .* writable by others/);
+    expect(files()).toEqual([]);
+  });
+
+  it('is off with TSBPF_COMPILE_CACHE=0', () => {
+    expect(importWithCache(dir, { TSBPF_COMPILE_CACHE: '0' }).join('\n')).toMatch(/turned off/);
+    expect(files()).toEqual([]);
+  });
+});
