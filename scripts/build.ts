@@ -1,13 +1,13 @@
-// npm run build: the published package, in dist/. Committed, like bpf/*.bpf.o,
-// so that users and tests need no build step; test/dist.test.ts checks that it
-// is what this script makes of the current src/.
+// npm run build: the published package, in dist/ (not committed: `npm ci` and
+// `npm install` run it as the `prepare` script, and the tests and benches that
+// use dist/ rebuild it first, so it always matches src/).
 //   dist/tsbpf.cjs  src/index.ts bundled as CommonJS (one script: what V8's code
 //                   cache can hold; see src/compile_cache/entry.ts)
 //   dist/index.cjs  the entry for require(): src/compile_cache/entry.ts loading tsbpf.cjs
 //   dist/index.mjs  the entry for import: index.cjs, one named export per export of src/index.ts
 // koffi and debug stay outside (they are dependencies; koffi is native).
 // Usage: npx tsx scripts/build.ts [OUTDIR]
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -48,9 +48,26 @@ export async function buildDist(): Promise<Map<string, string>> {
   return files;
 }
 
+/**
+ * Build into `out` (default dist/), replacing only the files that changed, each
+ * through a temporary file and a rename: a process importing the package
+ * meanwhile sees the old file or the new one, never half of one.
+ */
+export async function writeDist(out = join(REPO, 'dist')): Promise<string[]> {
+  mkdirSync(out, { recursive: true });
+  const changed: string[] = [];
+  for (const [name, content] of await buildDist()) {
+    const path = join(out, name);
+    if (existsSync(path) && readFileSync(path, 'utf8') === content) continue;
+    writeFileSync(`${path}.${process.pid}.tmp`, content);
+    renameSync(`${path}.${process.pid}.tmp`, path);
+    changed.push(name);
+  }
+  return changed;
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const out = resolve(process.argv[2] ?? join(REPO, 'dist'));
-  mkdirSync(out, { recursive: true });
-  for (const [name, content] of await buildDist()) writeFileSync(join(out, name), content);
-  console.log(`dist written to ${out}`);
+  const changed = await writeDist(out);
+  console.log(`dist: ${out} (${changed.length ? `wrote ${changed.join(', ')}` : 'up to date'})`);
 }
