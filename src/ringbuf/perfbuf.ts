@@ -90,6 +90,99 @@ class CpuRing {
 let stopped = false;
 
 /**
+ * Drain one CPU's ring. Like the ring buffer's loop (ringbuf.ts), a free
+ * function over locals that walks one chunk at a time in 32-bit word indexes,
+ * masking only the chunk's start; the rare record that wraps the end of the
+ * ring (a perf ring is mapped once) ends the chunk and is reassembled by
+ * deliverWrapped.
+ */
+function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost: LostCallback | undefined): number {
+  const view = r.view;
+  const data32 = r.data32;
+  const meta32 = r.meta32;
+  const mask = r.mask;
+  const sizeW = r.size >>> 2;
+  const chunk = r.chunk;
+  const cpu = r.cpu;
+  let tail = r.tail;
+  let n = 0;
+  let stop = false;
+  for (;;) {
+    let avail = (Atomics.load(meta32, DATA_HEAD) - tail) | 0; // acquire: the records below data_head are written
+    if (avail <= 0) break;
+    if (avail > chunk) avail = chunk;
+    const startW = (tail & mask) >>> 2;
+    let endW = startW + (avail >>> 2);
+    if (endW > sizeW) endW = sizeW;
+    let w = startW;
+    let wraps = false;
+    while (w < endW) {
+      // records are 8-byte aligned: the header never straddles the end
+      const type = data32[w]!;
+      const len = data32[w + 1]! >>> 16;
+      if (len === 0) throw new RingBufferError(`perf ring of cpu ${cpu}: zero-sized record at ${w << 2}`);
+      const next = w + (len >>> 2);
+      if (next > sizeW) {
+        wraps = true;
+        break;
+      }
+      if (type === PERF_RECORD_SAMPLE) {
+        n++;
+        if (cb(view, (w << 2) + 12, data32[w + 2]!, cpu)) {
+          w = next;
+          stop = true;
+          break;
+        }
+      } else if (type === PERF_RECORD_LOST) {
+        recordLost(r, view, w << 2, onLost);
+      }
+      w = next;
+    }
+    let consumed = (w - startW) << 2;
+    if (wraps) {
+      const len = data32[w + 1]! >>> 16;
+      consumed += len;
+      const delivered = deliverWrapped(r, w << 2, len, scratch, cb, onLost);
+      if (delivered < 0) stop = true;
+      n += delivered === 0 ? 0 : 1;
+    }
+    if (consumed === 0) break;
+    tail = (tail + consumed) | 0;
+    r.tail = tail;
+    r.publish(tail); // release: we are done reading those bytes
+    if (stop) break;
+  }
+  stopped = stop;
+  return n;
+}
+
+type LostCallback = (cpu: number, lost: number) => void;
+
+/** A PERF_RECORD_LOST at byte `off` of `v`: u64 id, then u64 lost. */
+function recordLost(r: CpuRing, v: DataView, off: number, onLost: LostCallback | undefined): void {
+  const lost = Number(v.getBigUint64(off + 16, true));
+  r.lost += lost;
+  onLost?.(r.cpu, lost);
+}
+
+/**
+ * The record at byte `off` wraps the end of the ring: copy it into `scratch`
+ * and deliver it from there. Returns 1 for a sample delivered, -1 for a sample
+ * whose callback asked to stop, 0 for anything else.
+ */
+function deliverWrapped(r: CpuRing, off: number, len: number, scratch: DataView, cb: RecordCallback, onLost: LostCallback | undefined): number {
+  const view = r.view;
+  const first = r.size - off;
+  const dst = new Uint8Array(scratch.buffer, 0, len);
+  dst.set(new Uint8Array(view.buffer, view.byteOffset + off, first), 0);
+  dst.set(new Uint8Array(view.buffer, view.byteOffset, len - first), first);
+  const type = scratch.getUint32(0, true);
+  if (type === PERF_RECORD_SAMPLE) return cb(scratch, 12, scratch.getUint32(8, true), r.cpu) ? -1 : 1;
+  if (type === PERF_RECORD_LOST) recordLost(r, scratch, 0, onLost);
+  return 0;
+}
+
+/**
  * One consumer over the per-CPU rings of a BPF_MAP_TYPE_PERF_EVENT_ARRAY.
  * It owns the perf events and their mappings; on close() it removes its
  * entries from the map (the map itself belongs to the caller).
@@ -99,7 +192,7 @@ export class PerfBuffer extends EventSource {
   readonly #mapFd: number;
   readonly #elem: MapElemCommands;
   readonly #onRecord: RecordCallback | undefined;
-  readonly #onLost: ((cpu: number, lost: number) => void) | undefined;
+  readonly #onLost: LostCallback | undefined;
   readonly #scratch: DataView;
 
   constructor(map: MapSource, opts: PerfBufferOptions = {}) {
@@ -195,62 +288,9 @@ export class PerfBuffer extends EventSource {
     stopped = false;
     for (let i = 0; i < this.#rings.length; i++) {
       if (ready !== undefined && !ready(i)) continue;
-      n += this.#drain(this.#rings[i]!, f);
+      n += drainCpuRing(this.#rings[i]!, f, this.#scratch, this.#onLost);
       if (stopped) break;
     }
-    return n;
-  }
-
-  #drain(r: CpuRing, cb: RecordCallback): number {
-    const view = r.view;
-    const data32 = r.data32;
-    const mask = r.mask;
-    const size = r.size;
-    const cpu = r.cpu;
-    let tail = r.tail;
-    let n = 0;
-    let stop = false;
-    for (;;) {
-      const head = Atomics.load(r.meta32, DATA_HEAD); // acquire: the records below it are written
-      let end = head;
-      if (((head - tail) | 0) > r.chunk) end = (tail + r.chunk) | 0;
-      if (((end - tail) | 0) <= 0) break;
-      while (((end - tail) | 0) > 0) {
-        const off = tail & mask;
-        // records are 8-byte aligned: the header never straddles the end
-        const type = data32[off >> 2]!;
-        const len = data32[(off >> 2) + 1]! >>> 16;
-        let v = view;
-        let base = off;
-        if (off + len > size) {
-          // wraps the end of the ring: reassemble
-          const first = size - off;
-          const dst = new Uint8Array(this.#scratch.buffer, 0, len);
-          dst.set(new Uint8Array(view.buffer, view.byteOffset + off, first), 0);
-          dst.set(new Uint8Array(view.buffer, view.byteOffset, len - first), first);
-          v = this.#scratch;
-          base = 0;
-        }
-        tail = (tail + len) | 0;
-        if (type === PERF_RECORD_SAMPLE) {
-          n++;
-          if (cb(v, base + 12, v === view ? data32[(off >> 2) + 2]! : v.getUint32(8, true), cpu)) {
-            stop = true;
-            break;
-          }
-        } else if (type === PERF_RECORD_LOST) {
-          const lost = Number(v.getBigUint64(base + 16, true));
-          r.lost += lost;
-          this.#onLost?.(cpu, lost);
-        } else if (len === 0) {
-          throw new RingBufferError(`perf ring of cpu ${cpu}: zero-sized record at ${off}`);
-        }
-      }
-      r.tail = tail;
-      r.publish(tail); // release: we are done reading those bytes
-      if (stop) break;
-    }
-    stopped = stop;
     return n;
   }
 
