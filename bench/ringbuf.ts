@@ -16,7 +16,13 @@
 //               producer could not reserve (ring full), per run
 //   latency     rb_produce_ts: bpf_ktime_get_ns() in the record -> callback
 //               (CLOCK_MONOTONIC), one record per getpgid every 200 us from the
-//               producer process; p50 (latency) and p99 (latency_p99)
+//               producer process; p50 (latency) and p99 (latency_p99), tsbpf's
+//               event-driven mode (RingBuffer.start on libuv) vs ring_buffer__poll.
+//               latency_poll: the same with tsbpf's blocking RingBuffer.poll, the
+//               like-for-like of ring_buffer__poll (both sleep in the kernel until
+//               the ring is readable), measured in the same rounds
+//   stream_drops_max: the most records one stream run dropped (the metric
+//               stream_drops is the median over runs, which can hide a bad run)
 //
 //   npx tsx bench/ringbuf.ts [--json] [--quick]
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -147,7 +153,8 @@ async function tsStream(): Promise<{ rate: number; dropped: number }> {
   }
 }
 
-async function tsLatency(): Promise<{ p50: number; p99: number }> {
+/** Latency samples through the event-driven mode (`start`) or blocking `poll` calls. */
+async function tsLatency(mode: 'start' | 'poll'): Promise<{ p50: number; p99: number }> {
   const p = spawnProducer(120, LAT_INTERVAL_US);
   const obj = setup('rb_produce_ts', p.child.pid!, 1);
   const rb = new RingBuffer(obj.map('rb_ts').map!);
@@ -156,14 +163,20 @@ async function tsLatency(): Promise<{ p50: number; p99: number }> {
     let k = 0;
     let done!: () => void;
     const finished = new Promise<void>((r) => (done = r));
-    rb.start((v, off) => {
+    const onRecord = (v: DataView, off: number): void => {
       const now = process.hrtime.bigint(); // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns
       if (k < LAT_SAMPLES) lat[k++] = Number(now - v.getBigUint64(off + 8, true));
       if (k === LAT_SAMPLES) done();
-    });
-    p.go();
-    await finished;
-    rb.stop();
+    };
+    if (mode === 'start') {
+      rb.start(onRecord);
+      p.go();
+      await finished;
+      rb.stop();
+    } else {
+      p.go();
+      while (k < LAT_SAMPLES) rb.poll(1000, onRecord);
+    }
     p.child.stdin!.end(); // the producer stops
     await p.exited;
     lat.sort();
@@ -180,6 +193,7 @@ const res = {
   perf: { ts: [] as number[], c: [] as number[] },
   stream: { ts: [] as number[], c: [] as number[], tsDrop: [] as number[], cDrop: [] as number[] },
   p50: { ts: [] as number[], c: [] as number[] },
+  p50poll: { ts: [] as number[] },
   p99: { ts: [] as number[], c: [] as number[] },
 };
 
@@ -211,13 +225,15 @@ for (let round = 0; round < STREAM_ROUNDS; round++) {
   if (only.has('latency')) {
     const runCLat = () => runC(['latency', OBJECT, String(LAT_SAMPLES), String(LAT_INTERVAL_US)])[0]!;
     let cl = cFirst ? runCLat() : undefined;
-    const l = await tsLatency();
+    const l = await tsLatency('start');
+    const lp = await tsLatency('poll');
     cl ??= runCLat();
+    res.p50poll.ts.push(lp.p50);
     res.p50.ts.push(l.p50);
     res.p99.ts.push(l.p99);
     res.p50.c.push(cl.p50_ns!);
     res.p99.c.push(cl.p99_ns!);
-    if (!json) console.error(`latency p50 ts ${l.p50} c ${cl.p50_ns}, p99 ts ${l.p99} c ${cl.p99_ns}`);
+    if (!json) console.error(`latency p50 ts ${l.p50} (poll ${lp.p50}) c ${cl.p50_ns}, p99 ts ${l.p99} c ${cl.p99_ns}`);
   }
 }
 
@@ -227,8 +243,10 @@ const metrics: Metric[] = [
   m('drain', 'ns/record', med(res.drain.ts), med(res.drain.c), med(res.drain.ts) / med(res.drain.c)),
   m('stream', 'records/s', med(res.stream.ts), med(res.stream.c), med(res.stream.c) / med(res.stream.ts)),
   m('stream_drops', 'records/run', med(res.stream.tsDrop), med(res.stream.cDrop), med(res.stream.cDrop) === 0 ? (med(res.stream.tsDrop) === 0 ? 1 : null) : med(res.stream.tsDrop) / med(res.stream.cDrop)),
+  m('stream_drops_max', 'records/run', res.stream.tsDrop.length ? Math.max(...res.stream.tsDrop) : NaN, res.stream.cDrop.length ? Math.max(...res.stream.cDrop) : NaN, null),
   m('latency', 'ns (p50)', med(res.p50.ts), med(res.p50.c), med(res.p50.ts) / med(res.p50.c)),
   m('latency_p99', 'ns', med(res.p99.ts), med(res.p99.c), med(res.p99.ts) / med(res.p99.c)),
+  m('latency_poll', 'ns (p50)', med(res.p50poll.ts), med(res.p50.c), med(res.p50poll.ts) / med(res.p50.c)),
   m('perf_drain', 'ns/record', med(res.perf.ts), med(res.perf.c), med(res.perf.ts) / med(res.perf.c)),
 ];
 printResult('ringbuf', metrics, json);
