@@ -5,8 +5,10 @@
 //                   cache can hold; see src/compile_cache/entry.ts)
 //   dist/index.cjs  the entry for require(): src/compile_cache/entry.ts loading tsbpf.cjs
 //   dist/index.mjs  the entry for import: index.cjs, one named export per export of src/index.ts
+//   dist/types/     the declarations (tsc -p tsconfig.build.json), for TypeScript users
 // koffi and debug stay outside (they are dependencies; koffi is native).
 // Usage: npx tsx scripts/build.ts [OUTDIR]
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,8 +68,13 @@ export async function writeDist(out = join(REPO, 'dist')): Promise<string[]> {
   return changed;
 }
 
+/** The declarations of src/ into dist/types (what package.json's "types" names). */
+export function writeTypes(): void {
+  execFileSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO, 'tsconfig.build.json')], { stdio: 'inherit' });
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const out = resolve(process.argv[2] ?? join(REPO, 'dist'));
-  const changed = await writeDist(out);
-  console.log(`dist: ${out} (${changed.length ? `wrote ${changed.join(', ')}` : 'up to date'})`);
+  const changed = await writeDist();
+  writeTypes();
+  console.log(`dist: ${changed.length ? `wrote ${changed.join(', ')}` : 'bundles up to date'}; declarations in dist/types`);
 }

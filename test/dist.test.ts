@@ -3,11 +3,11 @@
 // src/compile_cache says (written once, reused, never trusted when others
 // could have written it).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { writeDist } from '../scripts/build.ts';
+import { writeDist, writeTypes } from '../scripts/build.ts';
 import { BpfObject } from '../src/object/index.ts';
 import { needsRoot } from './helpers/env.ts';
 
@@ -31,6 +31,45 @@ function importWithCache(dir: string, extraEnv: Record<string, string> = {}): st
 
 beforeAll(async () => {
   await writeDist();
+});
+
+describe('the package for TypeScript users', () => {
+  it('type-checks a program against dist/types, and refuses a wrong use', () => {
+    writeTypes();
+    const dir = mkdtempSync(join(tmpdir(), 'tsbpf-ts-consumer-'));
+    try {
+      mkdirSync(join(dir, 'node_modules'));
+      symlinkSync(REPO, join(dir, 'node_modules', 'tsbpf'));
+      symlinkSync(join(REPO, 'node_modules', '@types'), join(dir, 'node_modules', '@types'));
+      writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+        compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: ['node'] },
+        files: ['main.ts'],
+      }));
+      const program = [
+        "import { BpfObject, RingBuffer } from 'tsbpf';",
+        "const obj = BpfObject.open('x.bpf.o');",
+        "obj.rodata.set('min_duration_ns', 1n);",
+        'obj.load();',
+        "const rb = new RingBuffer(obj.map('rb').map!);",
+        'rb.start((view: DataView, off: number) => { view.getUint32(off, true); });',
+        'const n: number = rb.consume();',
+        'export { n };',
+      ];
+      const tsc = (lines: string[]) => {
+        writeFileSync(join(dir, 'main.ts'), lines.join('\n'));
+        return spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8' });
+      };
+      const good = tsc(program);
+      expect(good.stdout + good.stderr).toBe('');
+      expect(good.status).toBe(0);
+      const bad = tsc([...program, 'export const wrong: string = rb.consume();']);
+      expect(bad.status).not.toBe(0);
+      expect(bad.stdout).toMatch(/main\.ts\(9,14\): error TS2322: Type 'number' is not assignable to type 'string'/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe.skipIf(needsRoot)('the package from plain node', () => {
