@@ -175,7 +175,12 @@ async function tsLatency(mode: 'start' | 'poll'): Promise<{ p50: number; p99: nu
       rb.stop();
     } else {
       p.go();
-      while (k < LAT_SAMPLES) rb.poll(1000, onRecord);
+      const deadline = Date.now() + 60_000;
+      while (k < LAT_SAMPLES) {
+        rb.poll(1000, onRecord);
+        // (the event loop, which would report the producer's exit, does not run in here)
+        if (Date.now() > deadline) throw new Error(`latency_poll: ${k} of ${LAT_SAMPLES} samples after 60 s: is the producer alive?`);
+      }
     }
     p.child.stdin!.end(); // the producer stops
     await p.exited;

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { writeDist, writeTypes } from '../scripts/build.ts';
 import { BpfObject } from '../src/object/index.ts';
-import { needsRoot } from './helpers/env.ts';
+import { hasCommand, isRoot, needsRoot } from './helpers/env.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
 const CORE = join(REPO, 'bpf', 'core.bpf.o');
@@ -146,6 +146,28 @@ describe('the compile cache', () => {
     const shared = importWithCache(dir).join('\n');
     expect(shared).toMatch(/not used: .* writable by others/);
     expect(files()).toEqual([]);
+    // an ancestor others can write (not sticky) could be rearranged under us
+    chmodSync(dir, 0o700);
+    chmodSync(root, 0o777);
+    expect(importWithCache(dir).join('\n')).toMatch(/not used: .*above .* is writable by others/);
+    chmodSync(root, 0o1777); // sticky, like /tmp: fine
+    const sticky = importWithCache(dir).join('\n');
+    expect(sticky).toMatch(/no cache yet/);
+    expect(files()).toHaveLength(1);
+  });
+
+  it.skipIf(!isRoot || !hasCommand('setpriv', ['--version']))('never stops the package from loading: a uid with no home directory loads it without a cache', () => {
+    const r = spawnSync('setpriv', ['--reuid=54321', '--regid=54321', '--clear-groups', 'env', '-u', 'HOME', '-u', 'TSBPF_CACHE_DIR', process.execPath, '-e', `console.log(typeof require(${JSON.stringify(join(REPO, 'dist', 'index.cjs'))}).BpfObject)`], {
+      env: { ...process.env, DEBUG: 'tsbpf:cache', DEBUG_COLORS: '0' }, encoding: 'utf8',
+    });
+    expect(r.stdout.trim()).toBe('function');
+    expect(r.stderr).toMatch(/not used: no home directory for uid 54321/);
+  });
+
+  it('refuses a relative directory', () => {
+    const log = importWithCache('relative/cache').join('\n');
+    expect(log).toMatch(/not used: "relative\/cache" is not an absolute path/);
+    expect(existsSync(join(REPO, 'relative'))).toBe(false);
   });
 
   it('is off with TSBPF_COMPILE_CACHE=0', () => {

@@ -1,25 +1,35 @@
 // Where the compile cache lives, and when a cache file may be trusted.
 //
 // The directory: $TSBPF_CACHE_DIR, else $XDG_CACHE_HOME/tsbpf, else
-// ~/.cache/tsbpf (created 0700). TSBPF_COMPILE_CACHE=0 turns the cache off.
+// ~/.cache/tsbpf, where ~ is the home directory of our effective uid from the
+// password database (not $HOME: under `sudo -E`, $HOME is the invoking
+// user's, and root must neither write there nor trust it). As root, $XDG_CACHE_HOME
+// is ignored for the same reason. Relative paths are refused (the XDG spec
+// says to ignore them; a relative path would put root's cache in whatever the
+// current directory is). TSBPF_COMPILE_CACHE=0 turns the cache off.
 //
 // Trust. A code cache is executable: V8 runs the bytecode it holds, and it
 // checks only that the cache was made by the same V8 for a source of the same
-// length. BPF tools run as root, so a cache file some other user could write
-// would be a way into root. Hence: the directory must be a real directory
-// owned by us and writable by no one else (else the cache is not used at
-// all), a file is opened with O_NOFOLLOW and used only if fstat says it is a
-// regular file owned by us and writable by no one else, and the file name
-// carries a SHA-256 of the bundle's source (plus Node's version and the
-// architecture), so a changed bundle never meets an old cache.
+// length. BPF tools run as root, so a cache file some other user could write,
+// or a directory some other user could rearrange, would be a way into root.
+// Hence (the rule of OpenSSH's secure_path): the directory and every one of
+// its ancestors (after resolving symlinks) must be owned by root or by us and
+// writable by no one else (sticky directories such as /tmp excepted), else the
+// cache is not used at all; a file is opened with O_NOFOLLOW and used only if
+// fstat says it is a regular file owned by us and writable by no one else; and
+// the file name carries a SHA-256 of the bundle's source (plus Node's version
+// and the architecture), so a changed bundle never meets an old cache. "Us" is
+// the effective uid: a process that gets its BPF capabilities without being
+// root (file or ambient capabilities) trusts a cache its own user can write;
+// turn the cache off there (TSBPF_COMPILE_CACHE=0).
 //
 // Files are written to a temporary name and renamed (two processes may race;
 // either result is a whole file). Caches of other bundles (older tsbpf
-// versions) untouched for PRUNE_AFTER_DAYS are removed when a new one is written.
+// versions) not rewritten for PRUNE_AFTER_DAYS are removed when a new one is written.
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { dirname, isAbsolute, join } from 'node:path';
 
 const PREFIX = 'tsbpf-';
 const SUFFIX = '.v8cache';
@@ -28,24 +38,59 @@ const PRUNE_AFTER_DAYS = 30;
 /** Why a cache directory or file is not used, for the log. */
 export type Refusal = string;
 
-/** The cache directory asked for by the environment, or undefined when the cache is turned off. */
-export function cacheDirectory(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.TSBPF_COMPILE_CACHE === '0') return undefined;
-  if (env.TSBPF_CACHE_DIR) return env.TSBPF_CACHE_DIR;
-  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tsbpf');
+/** The cache directory the environment asks for, or a Refusal (turned off, relative, no home directory). */
+export function cacheDirectory(env: NodeJS.ProcessEnv = process.env): string | { refusal: Refusal } {
+  if (env.TSBPF_COMPILE_CACHE === '0') return { refusal: 'turned off (TSBPF_COMPILE_CACHE=0)' };
+  let dir: string;
+  if (env.TSBPF_CACHE_DIR) {
+    dir = env.TSBPF_CACHE_DIR;
+  } else if (env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) && process.geteuid!() !== 0) {
+    dir = join(env.XDG_CACHE_HOME, 'tsbpf');
+  } else {
+    let home: string;
+    try {
+      home = userInfo().homedir;
+    } catch (e) {
+      return { refusal: `no home directory for uid ${process.geteuid!()} (${(e as Error).message})` };
+    }
+    dir = join(home, '.cache', 'tsbpf');
+  }
+  if (!isAbsolute(dir)) return { refusal: `${JSON.stringify(dir)} is not an absolute path` };
+  return dir;
 }
 
 /** Writable by group or others. */
 const sharedWritable = (mode: number): boolean => (mode & 0o022) !== 0;
+const STICKY = 0o1000;
 
-/** Create `dir` (0700) if needed; a Refusal when it is not ours alone. */
-export function trustDirectory(dir: string): Refusal | undefined {
+/** Make `path` if missing: the directory itself (0700), and its parent (0700) when that is missing too. */
+function makeDirectory(path: string): void {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(path, { mode: 0o700 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT') throw e;
+    mkdirSync(dirname(path), { mode: 0o700 }); // e.g. ~/.cache on a fresh account
+    mkdirSync(path, { mode: 0o700 });
+  }
+}
+
+/** Create `dir` (0700) if needed; a Refusal unless it and its ancestors are safe (see the header). */
+export function trustDirectory(dir: string): Refusal | undefined {
+  const euid = process.geteuid!();
+  try {
+    makeDirectory(dir);
     const st = lstatSync(dir);
     if (!st.isDirectory()) return `${dir} is not a directory`;
-    if (st.uid !== process.geteuid!()) return `${dir} belongs to uid ${st.uid}, not to us (${process.geteuid!()})`;
+    if (st.uid !== euid) return `${dir} belongs to uid ${st.uid}, not to us (${euid})`;
     if (sharedWritable(st.mode)) return `${dir} is writable by others (mode ${(st.mode & 0o777).toString(8)})`;
+    for (let p = realpathSync(dirname(dir)); ; p = dirname(p)) {
+      const a = statSync(p);
+      if (a.uid !== 0 && a.uid !== euid) return `${p}, above ${dir}, belongs to uid ${a.uid}`;
+      if (sharedWritable(a.mode) && (a.mode & STICKY) === 0) return `${p}, above ${dir}, is writable by others (mode ${(a.mode & 0o777).toString(8)})`;
+      if (p === dirname(p)) break;
+    }
     return undefined;
   } catch (e) {
     return `${dir}: ${(e as Error).message}`;
@@ -90,21 +135,17 @@ export function readCacheFile(path: string): Buffer | Refusal {
 export function writeCacheFile(dir: string, name: string, data: Buffer): void {
   const path = join(dir, name);
   const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' }); // fails on a leftover of someone else's: theirs to clean
   try {
-    writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
     renameSync(tmp, path);
   } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // never created
-    }
+    unlinkSync(tmp);
     throw e;
   }
   pruneStale(dir, name);
 }
 
-/** Remove other bundles' caches (and leftover temporary files) untouched for PRUNE_AFTER_DAYS. */
+/** Remove other bundles' caches (and leftover temporary files) not rewritten for PRUNE_AFTER_DAYS. */
 function pruneStale(dir: string, keep: string): void {
   const cutoff = Date.now() - PRUNE_AFTER_DAYS * 86_400_000;
   for (const entry of readdirSync(dir)) {

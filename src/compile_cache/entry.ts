@@ -16,6 +16,10 @@
 // or WRITE_AFTER_MS after start-up for a long-running tool, whichever comes
 // first, so that it holds the functions that actually ran (V8 compiles lazily;
 // a cache made right after loading would hold little more than the top level).
+// ('exit' is not emitted when a signal ends the process: a tool stopped by
+// Ctrl-C before WRITE_AFTER_MS leaves no cache, and the next run compiles.)
+// A cache V8 accepted is not rewritten, even if this process ran more of our
+// code than the one that wrote it.
 // DEBUG=tsbpf:cache narrates each decision.
 import Module, { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -30,8 +34,9 @@ const WRITE_AFTER_MS = 10_000;
 /** Run the CommonJS bundle at `bundlePath` (through the compile cache when allowed) and return its exports. */
 export function loadBundle(bundlePath: string): Record<string, unknown> {
   const source = readFileSync(bundlePath, 'utf8');
-  const dir = cacheDirectory();
-  const refusal = dir === undefined ? 'turned off (TSBPF_COMPILE_CACHE=0)' : trustDirectory(dir);
+  const where = cacheDirectory();
+  const dir = typeof where === 'string' ? where : undefined;
+  const refusal = typeof where === 'string' ? trustDirectory(where) : where.refusal;
   const name = cacheFileName(source);
   let cachedData: Buffer | undefined;
   if (refusal !== undefined) {

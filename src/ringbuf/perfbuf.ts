@@ -120,7 +120,12 @@ function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost:
       // records are 8-byte aligned: the header never straddles the end
       const type = data32[w]!;
       const len = data32[w + 1]! >>> 16;
-      if (len === 0) throw new RingBufferError(`perf ring of cpu ${cpu}: zero-sized record at ${w << 2}`);
+      if (len === 0) {
+        // publish what was delivered before it, so that a caller who catches this does not see those again
+        r.tail = (tail + ((w - startW) << 2)) | 0;
+        r.publish(r.tail);
+        throw new RingBufferError(`perf ring of cpu ${cpu}: zero-sized record at ${w << 2}`);
+      }
       const next = w + (len >>> 2);
       if (next > sizeW) {
         wraps = true;
