@@ -24,14 +24,16 @@
 //   stream_drops_max: the most records one stream run dropped (the metric
 //               stream_drops is the median over runs, which can hide a bad run)
 //
+// The tsbpf side runs in child processes of plain node (bench/ringbuf_child.ts,
+// bundled), one per measurement, like the C side.
+//
 //   npx tsx bench/ringbuf.ts [--json] [--quick]
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bundleForNode } from './lib/bundle.ts';
 import { buildC, median, printResult, type Metric } from './lib/contract.ts';
-import { BpfObject } from '../src/object/index.ts';
-import { PerfBuffer, RingBuffer } from '../src/ringbuf/index.ts';
-import { libcGetpgid } from '../src/syscall/index.ts';
+import type { ChildOptions } from './ringbuf_child.ts';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
@@ -60,137 +62,21 @@ function runC(args: string[]): Record<string, number>[] {
     .map((line) => Object.fromEntries(line.split(' ').slice(1).map((kv) => kv.split('=')).map(([k, v]) => [k!, Number(v)])));
 }
 
-/** The object with only `prog` loaded and attached, filtering on `pid`; `ringSize` resizes rb. */
-function setup(prog: string, pid: number, nrRecords: number, ringSize?: number): BpfObject {
-  const obj = BpfObject.open(OBJECT);
-  for (const p of obj.programs.values()) p.autoload = p.name === prog;
-  if (ringSize !== undefined) obj.map('rb').maxEntries = ringSize;
-  obj.rodata.set('target_pid', pid);
-  obj.data.set('nr_records', nrRecords);
-  obj.load();
-  obj.attach(prog, { mount: true });
-  return obj;
-}
-
-/** The producer process both sides use: waits for a byte on stdin, then getpgid in a loop. */
-function spawnProducer(seconds: number, intervalUs: number): { child: ChildProcess; go: () => void; exited: Promise<void> } {
-  const child = spawn(cBin, ['produce', String(seconds), String(intervalUs)], { stdio: ['pipe', 'ignore', 'inherit'] });
-  const exited = new Promise<void>((res, rej) => child.on('exit', (code, sig) => (code === 0 || sig === 'SIGTERM' ? res() : rej(new Error(`producer exited ${code ?? sig}`)))));
-  return { child, go: () => void child.stdin!.write('g'), exited };
-}
-
-// the "read one field" callback: an int32 accumulator (a growing double would box on every add)
-let acc = 0;
-const readField = (v: DataView, off: number): void => {
-  acc = (acc + v.getInt32(off, true)) | 0;
+// ---------------------------------------------------------------- the tsbpf side, in child processes
+const childScript = await bundleForNode(new URL('./ringbuf_child.ts', import.meta.url).pathname);
+const childOpts: ChildOptions = {
+  object: OBJECT, producer: cBin, runs: 3, records: RECORDS, drainRing: DRAIN_RING, streamSeconds: STREAM_SECONDS,
+  streamPerTrigger: STREAM_PER_TRIGGER, streamRing: STREAM_RING, latSamples: LAT_SAMPLES, latIntervalUs: LAT_INTERVAL_US,
 };
-
-// ---------------------------------------------------------------- drain
-async function tsDrain(runs: number): Promise<number[]> {
-  const obj = setup('rb_produce', process.pid, RECORDS, DRAIN_RING);
-  const rb = new RingBuffer(obj.map('rb').map!);
-  const out: number[] = [];
-  try {
-    for (let i = 0; i < runs + 1; i++) {
-      libcGetpgid(0); // bpf_loop writes RECORDS records before this returns
-      const t0 = process.hrtime.bigint();
-      const n = rb.consume(readField);
-      const dt = Number(process.hrtime.bigint() - t0);
-      if (n !== RECORDS) throw new Error(`drain: ${n} records, expected ${RECORDS}`);
-      if (i > 0) out.push(dt / n); // the first run warms the JIT and faults the pages in
-    }
-  } finally {
-    rb.close();
-    await obj.destroy();
-  }
-  return out;
+function runTs<T>(mode: string): T {
+  const out = execFileSync(process.execPath, [childScript, mode, JSON.stringify(childOpts)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out.trim().split('\n').pop()!) as T;
 }
-
-async function tsPerfDrain(runs: number): Promise<number[]> {
-  const obj = setup('pb_produce', process.pid, RECORDS);
-  let pages = 1; // a 16-byte sample takes 32 bytes of ring
-  while (pages * 4096 < RECORDS * 32 + 4096) pages <<= 1;
-  const pb = new PerfBuffer(obj.map('pb').map!, { pageCount: pages });
-  const out: number[] = [];
-  try {
-    for (let i = 0; i < runs + 1; i++) {
-      libcGetpgid(0);
-      const t0 = process.hrtime.bigint();
-      const n = pb.consume(readField);
-      const dt = Number(process.hrtime.bigint() - t0);
-      if (n !== RECORDS) throw new Error(`perf_drain: ${n} records, expected ${RECORDS} (lost ${pb.lost})`);
-      if (i > 0) out.push(dt / n);
-    }
-  } finally {
-    pb.close();
-    await obj.destroy();
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------- stream & latency: the producer process
-async function tsStream(): Promise<{ rate: number; dropped: number }> {
-  const p = spawnProducer(STREAM_SECONDS, 0);
-  const obj = setup('rb_produce', p.child.pid!, STREAM_PER_TRIGGER, STREAM_RING);
-  const rb = new RingBuffer(obj.map('rb').map!);
-  try {
-    let n = 0;
-    rb.start((v, off) => {
-      acc = (acc + v.getInt32(off, true)) | 0;
-      n++;
-    });
-    const t0 = process.hrtime.bigint();
-    p.go();
-    await p.exited;
-    rb.stop();
-    n += rb.consume(readField);
-    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
-    if (n !== Number(obj.bss.get('submitted'))) throw new Error(`stream: ${n} records consumed, ${obj.bss.get('submitted')} submitted`);
-    return { rate: n / dt, dropped: Number(obj.bss.get('dropped')) };
-  } finally {
-    rb.close();
-    await obj.destroy();
-  }
-}
-
-/** Latency samples through the event-driven mode (`start`) or blocking `poll` calls. */
-async function tsLatency(mode: 'start' | 'poll'): Promise<{ p50: number; p99: number }> {
-  const p = spawnProducer(120, LAT_INTERVAL_US);
-  const obj = setup('rb_produce_ts', p.child.pid!, 1);
-  const rb = new RingBuffer(obj.map('rb_ts').map!);
-  try {
-    const lat = new Float64Array(LAT_SAMPLES);
-    let k = 0;
-    let done!: () => void;
-    const finished = new Promise<void>((r) => (done = r));
-    const onRecord = (v: DataView, off: number): void => {
-      const now = process.hrtime.bigint(); // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns
-      if (k < LAT_SAMPLES) lat[k++] = Number(now - v.getBigUint64(off + 8, true));
-      if (k === LAT_SAMPLES) done();
-    };
-    if (mode === 'start') {
-      rb.start(onRecord);
-      p.go();
-      await finished;
-      rb.stop();
-    } else {
-      p.go();
-      const deadline = Date.now() + 60_000;
-      while (k < LAT_SAMPLES) {
-        rb.poll(1000, onRecord);
-        // (the event loop, which would report the producer's exit, does not run in here)
-        if (Date.now() > deadline) throw new Error(`latency_poll: ${k} of ${LAT_SAMPLES} samples after 60 s: is the producer alive?`);
-      }
-    }
-    p.child.stdin!.end(); // the producer stops
-    await p.exited;
-    lat.sort();
-    return { p50: lat[LAT_SAMPLES >> 1]!, p99: lat[Math.floor(LAT_SAMPLES * 0.99)]! };
-  } finally {
-    rb.close();
-    await obj.destroy();
-  }
-}
+type Lat = { p50: number; p99: number };
+const tsDrain = () => runTs<{ values: number[] }>('drain').values;
+const tsPerfDrain = () => runTs<{ values: number[] }>('perf_drain').values;
+const tsStream = () => runTs<{ rate: number; dropped: number }>('stream');
+const tsLatency = () => runTs<{ start: Lat; poll: Lat }>('latency');
 
 // ---------------------------------------------------------------- run, interleaved
 const res = {
@@ -204,12 +90,12 @@ const res = {
 
 for (let round = 0; round < ROUNDS; round++) {
   if (only.has('drain')) {
-    res.drain.ts.push(median(await tsDrain(3)));
+    res.drain.ts.push(median(tsDrain()));
     res.drain.c.push(median(runC(['drain', OBJECT, String(RECORDS), '4']).slice(1).map((r) => r.ns_per_record!)));
   }
   if (only.has('perf_drain')) {
     res.perf.c.push(median(runC(['perf_drain', OBJECT, String(RECORDS), '4']).slice(1).map((r) => r.ns_per_record!)));
-    res.perf.ts.push(median(await tsPerfDrain(3)));
+    res.perf.ts.push(median(tsPerfDrain()));
   }
   if (!json && (only.has('drain') || only.has('perf_drain'))) console.error(`round ${round + 1}/${ROUNDS}: drain ts ${res.drain.ts.at(-1)?.toFixed(2)} c ${res.drain.c.at(-1)?.toFixed(2)}; perf ts ${res.perf.ts.at(-1)?.toFixed(2)} c ${res.perf.c.at(-1)?.toFixed(2)}`);
 }
@@ -219,7 +105,7 @@ for (let round = 0; round < STREAM_ROUNDS; round++) {
   if (only.has('stream')) {
     const runCStream = () => runC(['stream', OBJECT, String(STREAM_SECONDS), String(STREAM_PER_TRIGGER), String(STREAM_RING)])[0]!;
     let c = cFirst ? runCStream() : undefined;
-    const s = await tsStream();
+    const s = tsStream();
     c ??= runCStream();
     res.stream.c.push(c.records_per_s!);
     res.stream.cDrop.push(c.dropped!);
@@ -230,8 +116,7 @@ for (let round = 0; round < STREAM_ROUNDS; round++) {
   if (only.has('latency')) {
     const runCLat = () => runC(['latency', OBJECT, String(LAT_SAMPLES), String(LAT_INTERVAL_US)])[0]!;
     let cl = cFirst ? runCLat() : undefined;
-    const l = await tsLatency('start');
-    const lp = await tsLatency('poll');
+    const { start: l, poll: lp } = tsLatency();
     cl ??= runCLat();
     res.p50poll.ts.push(lp.p50);
     res.p50.ts.push(l.p50);
@@ -255,4 +140,3 @@ const metrics: Metric[] = [
   m('perf_drain', 'ns/record', med(res.perf.ts), med(res.perf.c), med(res.perf.ts) / med(res.perf.c)),
 ];
 printResult('ringbuf', metrics, json);
-void acc;

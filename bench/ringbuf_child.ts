@@ -1,0 +1,186 @@
+// The tsbpf side of bench/ringbuf.ts, run in a process of its own with plain
+// `node` (the parent bundles this file with esbuild, as a user ships it), so
+// that nothing of the parent (tsx's module loader thread and its garbage
+// collections, the C runs' bookkeeping) shares the two CPUs with the measured
+// consumer. Prints one JSON line.
+//   node ringbuf_child.mjs drain|perf_drain|stream|latency '<json options>'
+import { type ChildProcess, spawn } from 'node:child_process';
+import { BpfObject } from '../src/object/index.ts';
+import { PerfBuffer, RingBuffer } from '../src/ringbuf/index.ts';
+import { libcGetpgid } from '../src/syscall/index.ts';
+
+/** What the parent passes (see bench/ringbuf.ts for the meaning of each). */
+export interface ChildOptions {
+  object: string;
+  producer: string;
+  runs: number;
+  records: number;
+  drainRing: number;
+  streamSeconds: number;
+  streamPerTrigger: number;
+  streamRing: number;
+  latSamples: number;
+  latIntervalUs: number;
+}
+
+const [mode, optsJson] = process.argv.slice(2);
+const o = JSON.parse(optsJson!) as ChildOptions;
+const OBJECT = o.object;
+const RECORDS = o.records;
+const DRAIN_RING = o.drainRing;
+const STREAM_PER_TRIGGER = o.streamPerTrigger;
+const STREAM_RING = o.streamRing;
+const LAT_SAMPLES = o.latSamples;
+const LAT_INTERVAL_US = o.latIntervalUs;
+const cBin = o.producer;
+
+/** The object with only `prog` loaded and attached, filtering on `pid`; `ringSize` resizes rb. */
+function setup(prog: string, pid: number, nrRecords: number, ringSize?: number): BpfObject {
+  const obj = BpfObject.open(OBJECT);
+  for (const p of obj.programs.values()) p.autoload = p.name === prog;
+  if (ringSize !== undefined) obj.map('rb').maxEntries = ringSize;
+  obj.rodata.set('target_pid', pid);
+  obj.data.set('nr_records', nrRecords);
+  obj.load();
+  obj.attach(prog, { mount: true });
+  return obj;
+}
+
+/** The producer process both sides use: waits for a byte on stdin, then getpgid in a loop. */
+function spawnProducer(seconds: number, intervalUs: number): { child: ChildProcess; go: () => void; exited: Promise<void> } {
+  const child = spawn(cBin, ['produce', String(seconds), String(intervalUs)], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const exited = new Promise<void>((res, rej) => child.on('exit', (code, sig) => (code === 0 || sig === 'SIGTERM' ? res() : rej(new Error(`producer exited ${code ?? sig}`)))));
+  return { child, go: () => void child.stdin!.write('g'), exited };
+}
+
+// the "read one field" callback: an int32 accumulator (a growing double would box on every add)
+let acc = 0;
+const readField = (v: DataView, off: number): void => {
+  acc = (acc + v.getInt32(off, true)) | 0;
+};
+
+// ---------------------------------------------------------------- drain
+async function tsDrain(runs: number): Promise<number[]> {
+  const obj = setup('rb_produce', process.pid, RECORDS, DRAIN_RING);
+  const rb = new RingBuffer(obj.map('rb').map!);
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < runs + 1; i++) {
+      libcGetpgid(0); // bpf_loop writes RECORDS records before this returns
+      const t0 = process.hrtime.bigint();
+      const n = rb.consume(readField);
+      const dt = Number(process.hrtime.bigint() - t0);
+      if (n !== RECORDS) throw new Error(`drain: ${n} records, expected ${RECORDS}`);
+      if (i > 0) out.push(dt / n); // the first run warms the JIT and faults the pages in
+    }
+  } finally {
+    rb.close();
+    await obj.destroy();
+  }
+  return out;
+}
+
+async function tsPerfDrain(runs: number): Promise<number[]> {
+  const obj = setup('pb_produce', process.pid, RECORDS);
+  let pages = 1; // a 16-byte sample takes 32 bytes of ring
+  while (pages * 4096 < RECORDS * 32 + 4096) pages <<= 1;
+  const pb = new PerfBuffer(obj.map('pb').map!, { pageCount: pages });
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < runs + 1; i++) {
+      libcGetpgid(0);
+      const t0 = process.hrtime.bigint();
+      const n = pb.consume(readField);
+      const dt = Number(process.hrtime.bigint() - t0);
+      if (n !== RECORDS) throw new Error(`perf_drain: ${n} records, expected ${RECORDS} (lost ${pb.lost})`);
+      if (i > 0) out.push(dt / n);
+    }
+  } finally {
+    pb.close();
+    await obj.destroy();
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- stream & latency: the producer process
+async function tsStream(seconds: number): Promise<{ rate: number; dropped: number }> {
+  const p = spawnProducer(seconds, 0);
+  const obj = setup('rb_produce', p.child.pid!, STREAM_PER_TRIGGER, STREAM_RING);
+  const rb = new RingBuffer(obj.map('rb').map!);
+  try {
+    let n = 0;
+    rb.start((v, off) => {
+      acc = (acc + v.getInt32(off, true)) | 0;
+      n++;
+    });
+    const t0 = process.hrtime.bigint();
+    p.go();
+    await p.exited;
+    rb.stop();
+    n += rb.consume(readField);
+    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (n !== Number(obj.bss.get('submitted'))) throw new Error(`stream: ${n} records consumed, ${obj.bss.get('submitted')} submitted`);
+    return { rate: n / dt, dropped: Number(obj.bss.get('dropped')) };
+  } finally {
+    rb.close();
+    await obj.destroy();
+  }
+}
+
+/** Latency samples through the event-driven mode (`start`) or blocking `poll` calls. */
+async function tsLatency(mode: 'start' | 'poll'): Promise<{ p50: number; p99: number }> {
+  const p = spawnProducer(120, LAT_INTERVAL_US);
+  const obj = setup('rb_produce_ts', p.child.pid!, 1);
+  const rb = new RingBuffer(obj.map('rb_ts').map!);
+  try {
+    const lat = new Float64Array(LAT_SAMPLES);
+    let k = 0;
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
+    const onRecord = (v: DataView, off: number): void => {
+      const now = process.hrtime.bigint(); // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns
+      if (k < LAT_SAMPLES) lat[k++] = Number(now - v.getBigUint64(off + 8, true));
+      if (k === LAT_SAMPLES) done();
+    };
+    if (mode === 'start') {
+      rb.start(onRecord);
+      p.go();
+      await finished;
+      rb.stop();
+    } else {
+      p.go();
+      const deadline = Date.now() + 60_000;
+      while (k < LAT_SAMPLES) {
+        rb.poll(1000, onRecord);
+        // (the event loop, which would report the producer's exit, does not run in here)
+        if (Date.now() > deadline) throw new Error(`latency_poll: ${k} of ${LAT_SAMPLES} samples after 60 s: is the producer alive?`);
+      }
+    }
+    p.child.stdin!.end(); // the producer stops
+    await p.exited;
+    lat.sort();
+    return { p50: lat[LAT_SAMPLES >> 1]!, p99: lat[Math.floor(LAT_SAMPLES * 0.99)]! };
+  } finally {
+    rb.close();
+    await obj.destroy();
+  }
+}
+
+// ---------------------------------------------------------------- dispatch
+async function main(): Promise<unknown> {
+  switch (mode) {
+    case 'drain':
+      return { values: await tsDrain(o.runs) };
+    case 'perf_drain':
+      return { values: await tsPerfDrain(o.runs) };
+    case 'stream':
+      await tsStream(0.3); // warm-up: the consumer's code is compiled and optimized before the measured run
+      return tsStream(o.streamSeconds);
+    case 'latency':
+      return { start: await tsLatency('start'), poll: await tsLatency('poll') };
+    default:
+      throw new Error(`ringbuf_child: unknown mode ${mode}`);
+  }
+}
+// acc goes out with the result: the callbacks' reads cannot be optimized away
+console.log(JSON.stringify({ ...((await main()) as object), acc }));
