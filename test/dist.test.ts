@@ -117,6 +117,25 @@ describe('the compile cache', () => {
     expect(readFileSync(path).equals(bytes)).toBe(true);
   });
 
+  it.skipIf(needsRoot)('replaces a thin cache (written by a process that only imported) with the fuller one of a process that loaded an object', () => {
+    importWithCache(dir);
+    const path = join(dir, files()[0]!);
+    const thin = readFileSync(path).length;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import { BpfObject } from 'tsbpf'; const o = BpfObject.open(${JSON.stringify(CORE)}); o.load(); await o.destroy();`], {
+      cwd: REPO, env: { ...process.env, DEBUG: 'tsbpf:cache', DEBUG_COLORS: '0', TSBPF_CACHE_DIR: dir }, encoding: 'utf8',
+    });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/accepted/);
+    expect(r.stderr).toMatch(/written/);
+    const full = readFileSync(path).length;
+    expect(full).toBeGreaterThan(thin * 1.1);
+    // full now: the next import neither rewrites it nor pays for serializing
+    const again = importWithCache(dir).join('\n');
+    expect(again).toMatch(/accepted/);
+    expect(again).not.toMatch(/written/);
+    expect(readFileSync(path).length).toBe(full);
+  });
+
   it('replaces a cache V8 rejects (garbage) with a good one', () => {
     importWithCache(dir);
     const path = join(dir, files()[0]!);

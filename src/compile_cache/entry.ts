@@ -18,8 +18,11 @@
 // a cache made right after loading would hold little more than the top level).
 // ('exit' is not emitted when a signal ends the process: a tool stopped by
 // Ctrl-C before WRITE_AFTER_MS leaves no cache, and the next run compiles.)
-// A cache V8 accepted is not rewritten, even if this process ran more of our
-// code than the one that wrote it.
+// A cache V8 accepted is rewritten only while it is thin: smaller than
+// THIN_FRACTION of the source, as when the process that wrote it only
+// imported the package (a `--help`); then this process, at exit, serializes
+// what it compiled (~3 ms for the whole bundle) and keeps it if it is
+// GROWTH larger. A full cache costs nothing at exit.
 // DEBUG=tsbpf:cache narrates each decision.
 import Module, { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -30,6 +33,8 @@ import { cacheDirectory, cacheFileName, readCacheFile, trustDirectory, writeCach
 
 const log = createDebug('tsbpf:cache');
 const WRITE_AFTER_MS = 10_000;
+const THIN_FRACTION = 0.6;
+const GROWTH = 1.1;
 
 /** Run the CommonJS bundle at `bundlePath` (through the compile cache when allowed) and return its exports. */
 export function loadBundle(bundlePath: string): Record<string, unknown> {
@@ -53,13 +58,16 @@ export function loadBundle(bundlePath: string): Record<string, unknown> {
   const mod = { exports: {} as Record<string, unknown> };
   wrapper.call(mod.exports, mod.exports, createRequire(bundlePath), mod, bundlePath, dirname(bundlePath));
 
-  if (refusal === undefined && (cachedData === undefined || script.cachedDataRejected)) {
+  const accepted = cachedData !== undefined && !script.cachedDataRejected;
+  const thin = accepted && cachedData!.length < source.length * THIN_FRACTION;
+  if (refusal === undefined && (!accepted || thin)) {
     let written = false;
     const save = (): void => {
       if (written) return;
       written = true;
       try {
         const data = script.createCachedData();
+        if (thin && data.length < cachedData!.length * GROWTH) return; // this process ran no more of our code
         writeCacheFile(dir!, name, data);
         log('compile cache %s written (%d bytes)', name, data.length);
       } catch (e) {
