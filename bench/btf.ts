@@ -7,10 +7,9 @@
 //   heap_mib:      JS heap retained by the parsed Btf after that work (raw bytes excluded).
 // Usage: npx tsx bench/btf.ts [--json] [--runs N] [--tsx]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import * as esbuild from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { bundleForNode } from './lib/bundle.ts';
 import { buildC, median, printResult } from './lib/contract.ts';
 import { loadKernelBtf } from '../src/btf/kernel.ts';
 import { BTF_KIND_STRUCT, type BtfComposite } from '../src/btf/types.ts';
@@ -59,30 +58,17 @@ function child(): void {
 }
 
 /**
- * The measured child runs this same file bundled to plain JS by esbuild (what a
- * user ships), so tsx's loader thread and esbuild service are not competing for
- * the CPU while the work is timed. `--tsx` measures under tsx instead.
+ * The measured child runs this same file bundled to plain JS (bench/lib/bundle.ts:
+ * what a user ships, with no tsx loader thread beside the timed work). `--tsx`
+ * measures under tsx instead.
  */
-function childScript(): string[] {
+async function childScript(): Promise<string[]> {
   if (process.argv.includes('--tsx')) return ['--import', 'tsx', fileURLToPath(import.meta.url)];
-  // Inside the repo, so that the native koffi package (left external: it cannot
-  // be bundled) resolves from node_modules.
-  const dir = join(here, '../node_modules/.cache/tsbpf-bench');
-  mkdirSync(dir, { recursive: true });
-  const out = join(dir, 'btf_child.mjs');
-  esbuild.buildSync({
-    entryPoints: [fileURLToPath(import.meta.url)], bundle: true, platform: 'node', format: 'esm', outfile: out, external: ['koffi', 'esbuild'],
-    // debug is CommonJS: let node load it from the repo's node_modules.
-    banner: { js: `import { createRequire as __cr } from 'node:module'; const require = __cr(${JSON.stringify(fileURLToPath(import.meta.url))});` },
-    logLevel: 'error',
-  });
-  return [out];
+  return [await bundleForNode(fileURLToPath(import.meta.url))];
 }
-let child_args: string[] | undefined;
 
-function runTs(): ChildResult {
-  child_args ??= childScript();
-  const out = execFileSync(process.execPath, ['--expose-gc', ...child_args, '--child'], { encoding: 'utf8' });
+function runTs(childArgs: string[]): ChildResult {
+  const out = execFileSync(process.execPath, ['--expose-gc', ...childArgs, '--child'], { encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').pop()!) as ChildResult;
 }
 
@@ -91,20 +77,21 @@ function runC(bin: string): ChildResult {
   return JSON.parse(out.trim().split('\n').pop()!) as ChildResult;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args.includes('--child')) return child();
   const json = args.includes('--json');
   const runsArg = args.indexOf('--runs');
   const runs = runsArg >= 0 ? Number(args[runsArg + 1]) : 15;
   const bin = buildC(join(here, 'c/btf_bench.c'), join(here, 'c/build/btf_bench'));
+  const childArgs = await childScript();
 
   const ts: number[] = [];
   const c: number[] = [];
   const heap: number[] = [];
   // Alternate the two sides so machine noise hits both alike.
   for (let i = 0; i < runs; i++) {
-    const a = runTs();
+    const a = runTs(childArgs);
     const b = runC(bin);
     if (a.members !== b.members || a.checksum !== b.checksum)
       throw new Error(`tsbpf and libbpf disagree: ${a.members}/${a.checksum} members/checksum vs ${b.members}/${b.checksum}`);
@@ -121,4 +108,4 @@ function main(): void {
   ], json);
 }
 
-main();
+await main();

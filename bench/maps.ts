@@ -6,10 +6,7 @@
 // interleaved (TS, C, TS, C, ...) so that noise from other tenants of the
 // machine hits both alike; the reported value is the median. Time is CPU
 // time of the measuring process (process.cpuUsage here, CLOCK_PROCESS_CPUTIME_ID
-// in C), per operation; for the batch lookup, per entry read. The TypeScript
-// side runs in a child process of plain node (this file bundled, see
-// bench/lib/bundle.ts), one per rep: under tsx, the module loader's own thread
-// would be counted in the process's CPU time.
+// in C), per operation; for the batch lookup, per entry read.
 //
 // Both sides use the same shapes (u32 keys, u64 values, a 256-entry array, a
 // 100,000-entry hash), the same access pattern, and a caller-owned value
@@ -18,7 +15,6 @@ import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BpfMap, MapType } from '../src/maps/index.ts';
-import { bundleForNode } from './lib/bundle.ts';
 import { type Metric, buildC, median, printResult } from './lib/contract.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -54,12 +50,18 @@ function measureC(binary: string, bench: Bench): number {
   return Number(out.trim());
 }
 
-/** The maps both sides measure, and the TypeScript side of each metric. */
-function tsBenches(): { benches: Bench[]; close: () => void } {
+function main(): void {
+  if (process.getuid?.() !== 0) {
+    console.error('bench/maps.ts needs root (bpf() map creation)');
+    process.exit(1);
+  }
+  const binary = buildC(join(here, 'c/maps_bench.c'), join(here, 'c/build/maps_bench'));
+
   const array = BpfMap.create({ name: 'bench_array', type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: ARRAY_ENTRIES, flags: 0 });
   const hash = BpfMap.create({ name: 'bench_hash', type: MapType.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: HASH_ENTRIES, flags: 0 });
   for (let key = 0; key < HASH_ENTRIES; key++) hash.update(key, key);
   const out = new Uint8Array(8);
+
   const benches: Bench[] = [
     {
       id: 'array_lookup',
@@ -95,50 +97,29 @@ function tsBenches(): { benches: Bench[]; close: () => void } {
       },
     },
   ];
-  return { benches, close: () => (array.close(), hash.close()) };
-}
 
-/** The child: every metric once, after a warm-up; prints {id: ns per op}. */
-function child(): void {
-  const { benches, close } = tsBenches();
-  for (const bench of benches) measureTs({ ...bench, iterations: Math.min(bench.iterations, HASH_ENTRIES) }); // warm the JIT and the kernel's caches
-  const result: Record<string, number> = {};
-  for (const bench of benches) result[bench.id] = measureTs(bench);
-  close();
-  console.log(JSON.stringify(result));
-}
-
-async function main(): Promise<void> {
-  if (process.argv.includes('--child')) return child();
-  if (process.getuid?.() !== 0) {
-    console.error('bench/maps.ts needs root (bpf() map creation)');
-    process.exit(1);
+  // Warm up the JIT and the kernel's caches on both sides.
+  for (const bench of benches) {
+    measureTs({ ...bench, iterations: Math.min(bench.iterations, HASH_ENTRIES) });
+    measureC(binary, { ...bench, iterations: Math.min(bench.iterations, HASH_ENTRIES) });
   }
-  const binary = buildC(join(here, 'c/maps_bench.c'), join(here, 'c/build/maps_bench'));
-  const script = await bundleForNode(fileURLToPath(import.meta.url));
-  const runTsChild = (): Record<string, number> => JSON.parse(execFileSync(process.execPath, [script, '--child'], { encoding: 'utf8' }).trim().split('\n').pop()!);
-  const ids = ['array_lookup', 'hash_lookup', 'hash_update', 'hash_batch_lookup'];
-  const iterations: Record<string, number> = { array_lookup: 300_000, hash_lookup: 300_000, hash_update: 300_000, hash_batch_lookup: 5 * HASH_ENTRIES };
-  const cBench = (id: string, n = iterations[id]!): Bench => ({ id, iterations: n, runTs: () => 0 });
 
-  // Warm up the kernel's caches on the C side (the child warms its own).
-  for (const id of ids) measureC(binary, cBench(id, Math.min(iterations[id]!, HASH_ENTRIES)));
-
-  const samples = new Map(ids.map((id) => [id, { ts: [] as number[], c: [] as number[] }]));
+  const samples = new Map(benches.map((b) => [b.id, { ts: [] as number[], c: [] as number[] }]));
   for (let rep = 0; rep < REPS; rep++) {
-    const ts = runTsChild();
-    for (const id of ids) {
-      const s = samples.get(id)!;
-      s.ts.push(ts[id]!);
-      s.c.push(measureC(binary, cBench(id)));
+    for (const bench of benches) {
+      const s = samples.get(bench.id)!;
+      s.ts.push(measureTs(bench));
+      s.c.push(measureC(binary, bench));
     }
   }
+  array.close();
+  hash.close();
 
-  const metrics: Metric[] = ids.map((id) => {
-    const s = samples.get(id)!;
+  const metrics: Metric[] = benches.map((bench) => {
+    const s = samples.get(bench.id)!;
     const ts = median(s.ts);
     const c = median(s.c);
-    return { id, unit: 'ns/op', ts: round(ts), c: round(c), ratio: Math.round((ts / c) * 1000) / 1000 };
+    return { id: bench.id, unit: 'ns/op', ts: round(ts), c: round(c), ratio: Math.round((ts / c) * 1000) / 1000 };
   });
   printResult('maps', metrics, json);
 }
@@ -147,4 +128,4 @@ function round(x: number): number {
   return Math.round(x * 10) / 10;
 }
 
-await main();
+main();

@@ -18,7 +18,8 @@ export async function bundleForNode(entry: string): Promise<string> {
   const esbuild = await import('esbuild');
   await esbuild.build({
     entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: out,
-    external: ['koffi', 'debug'],
+    // esbuild: a bench that bundles itself imports it (in the parent only)
+    external: ['koffi', 'debug', 'esbuild'],
     // koffi and debug are CommonJS: give the ESM bundle a require() that resolves from the repo
     banner: { js: `import { createRequire as __cr } from 'node:module'; const require = __cr(${JSON.stringify(entry)});` },
     logLevel: 'error',
