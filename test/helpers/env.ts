@@ -23,3 +23,17 @@ export function hasCommand(cmd: string, args: string[] = ['--version']): boolean
     return false;
   }
 }
+
+const REFUSALS = new Set(['EPERM', 'EACCES', 'EINVAL', 'ENOTSUPP', 'EOPNOTSUPP', 'E2BIG']);
+
+/**
+ * The errno name when `err` (or an error in its `cause` chain) is the kernel
+ * refusing a feature: missing, or forbidden by the machine's policy even to
+ * root. Tests turn such a refusal into a skip that names it.
+ */
+export function kernelRefusal(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 8; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && REFUSALS.has(e.code)) return e.code;
+  }
+  return undefined;
+}
