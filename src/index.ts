@@ -1,6 +1,7 @@
 // tsbpf: a BPF loader for Node.js, written in TypeScript.
 // Layers, bottom up: syscall (koffi) -> elf, btf (pure) -> relo (pure) ->
 // maps, prog -> object (lifecycle) -> attach, ringbuf.
+export { TsbpfError, NotSupportedError, UsageError } from './errors.ts';
 export * from './object/index.ts';
 export * from './maps/index.ts';
 export * from './prog/index.ts';

@@ -3,6 +3,7 @@
 // into a file offset through the PT_LOAD program headers. (src/elf reads BPF
 // objects; this reads host binaries, and only the parts it needs, with
 // positional reads, so probing a 100 MB binary does not load it.)
+import { TsbpfError } from '../errors.ts';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { SHN_UNDEF, SHT_DYNSYM, SHT_SYMTAB, STT_FUNC } from '../elf/constants.ts';
 
@@ -30,7 +31,7 @@ interface Segment {
   memsz: bigint;
 }
 
-export class ElfSymbolError extends Error {
+export class ElfSymbolError extends TsbpfError {
   constructor(message: string) {
     super(message);
     this.name = 'ElfSymbolError';

@@ -2,9 +2,10 @@
 // and the reason, e.g.
 //   program "count_getpgid": cannot attach to tracepoint syscalls/sys_enter_nope:
 //   tracepoint syscalls/sys_enter_nope does not exist (no /sys/kernel/tracing/events/syscalls/sys_enter_nope)
+import { TsbpfError } from '../errors.ts';
 import { SyscallError } from '../syscall/index.ts';
 
-export class AttachError extends Error {
+export class AttachError extends TsbpfError {
   /** The program's name ('' when the error is not about one program). */
   readonly program: string;
   /** What was being attached to, human readable ("tracepoint syscalls/sys_enter_getpgid"). */
@@ -12,7 +13,7 @@ export class AttachError extends Error {
   /** Why it failed, without the program/target prefix. */
   readonly reason: string;
   /** errno name when a system call failed ("ENOENT"), else undefined. */
-  readonly code: string | undefined;
+  override readonly code: string | undefined;
 
   constructor(program: string, target: string, reason: string, options?: { cause?: unknown }) {
     const who = program ? `program "${program}": ` : '';

@@ -1,5 +1,6 @@
+import { TsbpfError } from '../errors.ts';
 /** Malformed BTF or a BTF question with no answer (unknown id, incomplete type, cycle). */
-export class BtfError extends Error {
+export class BtfError extends TsbpfError {
   override readonly name = 'BtfError';
   constructor(
     message: string,

@@ -9,8 +9,8 @@ const log = createDebug('tsbpf:btf');
 
 /** The kernel refused a BTF blob; `log` is its BTF verifier log. */
 export class BtfLoadError extends BtfError {
-  readonly errno: number;
-  readonly code: string;
+  override readonly errno: number;
+  override readonly code: string;
   readonly log: string;
   constructor(what: string, errno: number, kernelLog: string) {
     const tail = kernelLog.trim().split('\n').slice(-3).join('\n  ');

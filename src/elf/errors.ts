@@ -1,5 +1,6 @@
+import { TsbpfError } from '../errors.ts';
 /** A malformed or unsupported ELF file. The message names the object, section and byte offset. */
-export class ElfError extends Error {
+export class ElfError extends TsbpfError {
   override readonly name = 'ElfError';
   constructor(
     message: string,

@@ -1,12 +1,13 @@
+import { TsbpfError } from '../errors.ts';
 import { errnoDescription, errnoName } from '../syscall/index.ts';
 
 /**
  * BPF_PROG_LOAD failed. Carries the errno, the program's name, a short
  * summary (the verifier's last words) and the full verifier log.
  */
-export class ProgramLoadError extends Error {
-  readonly errno: number;
-  readonly code: string;
+export class ProgramLoadError extends TsbpfError {
+  override readonly errno: number;
+  override readonly code: string;
   readonly program: string;
   readonly log: string;
   readonly summary: string;

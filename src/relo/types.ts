@@ -1,6 +1,7 @@
 // The vocabulary of CO-RE relocation: the relocation record as found in
 // .BTF.ext, the relocation kinds (enum bpf_core_relo_kind), the per-relocation
 // result, and the error type.
+import { TsbpfError } from '../errors.ts';
 
 /** One `struct bpf_core_relo` record of a `.BTF.ext` core_relo subsection. */
 export interface CoreRelo {
@@ -94,7 +95,7 @@ export interface CoreReloResult {
 }
 
 /** A CO-RE relocation that cannot be applied: the message names section, program, instruction and relocation. */
-export class RelocationError extends Error {
+export class RelocationError extends TsbpfError {
   override readonly name = 'RelocationError';
   constructor(
     message: string,
@@ -116,8 +117,8 @@ export class RelocationError extends Error {
 }
 
 /** Thrown inside the engine; relocateCore() turns it into a RelocationError with the location. */
-export class CoreError extends Error {
-  constructor(readonly code: 'EINVAL' | 'E2BIG' | 'ERANGE' | 'EOPNOTSUPP', message: string) {
+export class CoreError extends TsbpfError {
+  constructor(override readonly code: 'EINVAL' | 'E2BIG' | 'ERANGE' | 'EOPNOTSUPP', message: string) {
     super(message);
   }
 }

@@ -2,6 +2,7 @@
 // map they read (a BpfMap, anything with an fd, or a raw fd), the record
 // callback types, waiting for readiness (blocking poll(2) or libuv's poll on
 // the main loop), and the CPU lists the perf buffer needs.
+import { TsbpfError } from '../errors.ts';
 import createDebug from 'debug';
 import { MapInfo, libcPoll, lastErrno, nodePoll, objGetInfo, EINTR, SyscallError } from '../syscall/index.ts';
 
@@ -28,7 +29,7 @@ export function resolveMap(src: MapSource, expectedType: number, typeName: strin
   return { fd, type, maxEntries: info.get('max_entries'), name };
 }
 
-export class RingBufferError extends Error {
+export class RingBufferError extends TsbpfError {
   override name = 'RingBufferError';
 }
 

@@ -1,3 +1,4 @@
+import { TsbpfError } from '../errors.ts';
 import { getSystemErrorMap } from 'node:util';
 
 // errno numbers the kernel returns that libuv does not name.
@@ -39,9 +40,9 @@ export const ENOTSUPP = 524;
  * bpf command or libc call (`BPF_MAP_CREATE`, `perf_event_open`), `context`
  * what tsbpf was doing (`creating map "events"`).
  */
-export class SyscallError extends Error {
-  readonly errno: number;
-  readonly code: string;
+export class SyscallError extends TsbpfError {
+  override readonly errno: number;
+  override readonly code: string;
   readonly command: string;
   readonly context: string;
   constructor(command: string, errno: number, context: string, hint?: string) {
