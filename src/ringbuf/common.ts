@@ -1,32 +1,36 @@
-// What the ring buffer, perf buffer and user ring buffer share: resolving the
-// map they read (a BpfMap, anything with an fd, or a raw fd), the record
-// callback types, waiting for readiness (blocking poll(2) or libuv's poll on
-// the main loop), and the CPU lists the perf buffer needs.
+// What the ring buffer, perf buffer and user ring buffer share: opening the
+// map they read (a BpfMap, an ObjectMap of a loaded object, anything with an
+// fd, or a raw fd), the record callback types, the drain budget, waiting for
+// readiness (blocking poll(2) or libuv's poll on the main loop), and the CPU
+// lists the perf buffer needs.
 import { TsbpfError } from '../errors.ts';
 import createDebug from 'debug';
-import { MapInfo, libcPoll, lastErrno, nodePoll, objGetInfo, EINTR, SyscallError } from '../syscall/index.ts';
+import { BpfMap } from '../maps/map.ts';
+import { libcPoll, lastErrno, nodePoll, EINTR, SyscallError } from '../syscall/index.ts';
 
 export const log = createDebug('tsbpf:ringbuf');
 
-/** A map to read from: a BpfMap (src/maps), anything exposing its fd, or a raw fd. */
+/**
+ * A map to read from: a BpfMap (src/maps), an ObjectMap of a loaded object
+ * (src/object), anything exposing its fd, or a raw fd.
+ */
 export type MapSource = number | { readonly fd: number };
 
-export interface ResolvedMap {
-  fd: number;
-  type: number;
-  maxEntries: number;
-  name: string;
-}
-
-/** The map's kernel-side shape (BPF_OBJ_GET_INFO_BY_FD), checked against the expected map type. */
-export function resolveMap(src: MapSource, expectedType: number, typeName: string): ResolvedMap {
+/**
+ * The consumer's own handle on the map: a duplicate of the caller's fd, its
+ * shape read from the kernel and checked against the expected map type. The
+ * consumer closes it on close(), so the caller may close (or destroy the
+ * object owning) the original at any time without pulling the fd from under
+ * a watcher or a pending wait.
+ */
+export function openMap(src: MapSource, expectedType: number, typeName: string): BpfMap {
   const fd = typeof src === 'number' ? src : src.fd;
-  const info = objGetInfo(fd, MapInfo, `reading info of map fd ${fd} for a ${typeName} consumer`);
-  const type = info.get('type');
-  const name = info.get('name');
-  if (type !== expectedType)
-    throw new RingBufferError(`map "${name}" (fd ${fd}) has type ${type}, not ${typeName} (${expectedType})`);
-  return { fd, type, maxEntries: info.get('max_entries'), name };
+  const map = BpfMap.fromFd(fd);
+  if (map.type !== expectedType) {
+    map.close();
+    throw new RingBufferError(`map "${map.name}" (fd ${fd}) has type ${map.type}, not ${typeName} (${expectedType})`);
+  }
+  return map;
 }
 
 export class RingBufferError extends TsbpfError {
@@ -59,6 +63,83 @@ export function copyRecord(view: DataView, offset: number, size: number): Uint8A
 export function recordBytes(view: DataView, offset: number, size: number): Uint8Array {
   return new Uint8Array(view.buffer, view.byteOffset + offset, size);
 }
+
+// ---------------------------------------------------------------- drain budget
+
+/**
+ * How much one drain may do before it hands the event loop back. A drain
+ * re-reads the producer's position after every chunk, so under a producer
+ * that outruns the consumer it would never end: timers, I/O and signals of
+ * the process would wait for as long as the overload lasts. Under a budget
+ * the drain stops after a whole record, publishes its position and reports
+ * that records remain; the event-driven mode and the async iterator then
+ * continue on the next turn of the loop (setImmediate), from that position.
+ */
+export interface DrainBudget {
+  /** Most records delivered per drain (batch mode: per drain, cut at a batch). Default: no bound. */
+  records?: number;
+  /** Most milliseconds per drain, checked every few records (their number adapts to the callback's cost). */
+  ms?: number;
+}
+
+/** What start() and the async iterator use unless told otherwise: 10 ms per drain. */
+export const DEFAULT_BUDGET: DrainBudget = Object.freeze({ ms: 10 });
+
+/** No bound: drain until caught up (consume() and poll() unless given a budget). */
+export const UNBOUNDED: DrainBudget = Object.freeze({});
+
+/** The longest stride between two looks at the clock, in records. */
+const MAX_STRIDE = 1 << 16;
+
+/**
+ * Decides when a budgeted drain yields. One per ring, because the stride
+ * between two looks at the clock adapts to the cost of that ring's callback:
+ * it doubles while a stride takes under 1/16 of the time budget and halves
+ * when it takes over 1/4, so a cheap callback pays a clock read every few
+ * thousand records and a slow one still yields within its budget.
+ *
+ * The drain loops count delivered records in `n` and compare it with the
+ * count returned by begin()/next(): one comparison per record, and -1 (never
+ * reached) when the drain is unbounded.
+ */
+export class Pacer {
+  #stride = 16;
+  #limit = Infinity;
+  #ms = Infinity;
+  #deadline = Infinity;
+  #last = 0;
+
+  /** Start a drain under `budget`: the record count at which to call next(), or -1 for never. */
+  begin(budget: DrainBudget): number {
+    this.#limit = budget.records ?? Infinity;
+    this.#ms = budget.ms ?? Infinity;
+    if (this.#ms === Infinity) return this.#limit === Infinity ? -1 : Math.max(this.#limit, 1);
+    this.#last = performance.now();
+    this.#deadline = this.#last + this.#ms;
+    return Math.min(this.#stride, Math.max(this.#limit, 1));
+  }
+
+  /** `n` records delivered: the count at which to call again, or 0 to yield now. */
+  next(n: number): number {
+    if (n >= this.#limit) return 0;
+    if (this.#ms === Infinity) return this.#limit;
+    const now = performance.now();
+    if (now >= this.#deadline) return 0;
+    const took = now - this.#last;
+    this.#last = now;
+    if (took * 16 < this.#ms) this.#stride = Math.min(this.#stride * 2, MAX_STRIDE);
+    else if (took * 4 > this.#ms) this.#stride = Math.max(this.#stride >>> 1, 1);
+    return Math.min(n + this.#stride, this.#limit);
+  }
+}
+
+// How a drain of one ring ended (kept on the ring: per consumer, per ring).
+/** Nothing left (or the next record is still being written). */
+export const CAUGHT_UP = 0;
+/** A callback returned a truthy value, or closed the consumer. */
+export const STOPPED = 1;
+/** The budget ran out; records may remain. */
+export const YIELDED = 2;
 
 // ---------------------------------------------------------------- waiting
 
