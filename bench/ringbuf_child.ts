@@ -62,7 +62,7 @@ const readField = (v: DataView, off: number): void => {
 // ---------------------------------------------------------------- drain
 async function tsDrain(runs: number): Promise<number[]> {
   const obj = setup('rb_produce', process.pid, RECORDS, DRAIN_RING);
-  const rb = new RingBuffer(obj.map('rb').map!);
+  const rb = new RingBuffer(obj.map('rb').map);
   const out: number[] = [];
   try {
     for (let i = 0; i < runs + 1; i++) {
@@ -84,7 +84,7 @@ async function tsPerfDrain(runs: number): Promise<number[]> {
   const obj = setup('pb_produce', process.pid, RECORDS);
   let pages = 1; // a 16-byte sample takes 32 bytes of ring
   while (pages * 4096 < RECORDS * 32 + 4096) pages <<= 1;
-  const pb = new PerfBuffer(obj.map('pb').map!, { pageCount: pages });
+  const pb = new PerfBuffer(obj.map('pb').map, { pageCount: pages });
   const out: number[] = [];
   try {
     for (let i = 0; i < runs + 1; i++) {
@@ -106,7 +106,7 @@ async function tsPerfDrain(runs: number): Promise<number[]> {
 async function tsStream(seconds: number): Promise<{ rate: number; dropped: number }> {
   const p = spawnProducer(seconds, 0);
   const obj = setup('rb_produce', p.child.pid!, STREAM_PER_TRIGGER, STREAM_RING);
-  const rb = new RingBuffer(obj.map('rb').map!);
+  const rb = new RingBuffer(obj.map('rb').map);
   try {
     let n = 0;
     rb.start((v, off) => {
@@ -131,7 +131,7 @@ async function tsStream(seconds: number): Promise<{ rate: number; dropped: numbe
 async function tsLatency(mode: 'start' | 'poll'): Promise<{ p50: number; p99: number }> {
   const p = spawnProducer(120, LAT_INTERVAL_US);
   const obj = setup('rb_produce_ts', p.child.pid!, 1);
-  const rb = new RingBuffer(obj.map('rb_ts').map!);
+  const rb = new RingBuffer(obj.map('rb_ts').map);
   try {
     const lat = new Float64Array(LAT_SAMPLES);
     let k = 0;

@@ -48,17 +48,17 @@ async function main(): Promise<void> {
   obj.rodata.set('min_duration_ns', BigInt(Math.round(minDurationMs * 1e6)));
   obj.load();
   // tracefs may not be mounted on this machine: the tracepoint attach mounts it.
-  for (const p of obj.programs.values()) obj.adopt(autoAttach(p.prog!, p.sectionName, { mount: true }));
+  for (const p of obj.programs.values()) obj.adopt(autoAttach(p.prog, p.sectionName, { mount: true }));
   if (verbose) {
     console.error(`tracer pid ${process.pid}`);
-    for (const p of obj.programs.values()) console.error(`loaded ${p.name} (prog id ${p.prog!.info().id})`);
+    for (const p of obj.programs.values()) console.error(`loaded ${p.name} (prog id ${p.prog.info().id})`);
     for (const l of obj.links) {
       const link = l as ReturnType<typeof autoAttach>;
       console.error(`attached ${link.target}${link.isBpfLink ? ` (link id ${link.info().id})` : ''}`);
     }
   }
 
-  const rb = new RingBuffer(obj.map('rb').map!);
+  const rb = new RingBuffer(obj.map('rb').map);
   console.log(`${'TIME'.padEnd(8)} ${'EVENT'.padEnd(5)} ${'COMM'.padEnd(16)} ${'PID'.padEnd(7)} ${'PPID'.padEnd(7)} FILENAME/EXIT CODE`);
   rb.start((view, off) => {
     const e = decodeEvent(view, off);

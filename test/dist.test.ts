@@ -51,7 +51,7 @@ describe('the package for TypeScript users', () => {
         "const obj = BpfObject.open('x.bpf.o');",
         "obj.rodata.set('min_duration_ns', 1n);",
         'obj.load();',
-        "const rb = new RingBuffer(obj.map('rb').map!);",
+        "const rb = new RingBuffer(obj.map('rb').map);",
         'rb.start((view: DataView, off: number) => { view.getUint32(off, true); });',
         'const n: number = rb.consume();',
         'export { n };',
@@ -76,10 +76,10 @@ describe.skipIf(needsRoot)('the package from plain node', () => {
   it('import and require both load a CO-RE object, with the tags the sources give', async () => {
     const obj = BpfObject.open(CORE);
     obj.load();
-    const want = [...obj.programs.values()].filter((p) => p.prog).map((p) => `${p.name}=${p.prog!.tag()}`).sort();
+    const want = [...obj.programs.values()].filter((p) => p.loaded).map((p) => `${p.name}=${p.prog.tag()}`).sort();
     await obj.destroy();
     const body = (api: string) => `const o = ${api}.BpfObject.open(${JSON.stringify(CORE)}); o.load();
-      console.log([...o.programs.values()].filter((p) => p.prog).map((p) => p.name + '=' + p.prog.tag()).sort().join(' '));
+      console.log([...o.programs.values()].filter((p) => p.loaded).map((p) => p.name + '=' + p.prog.tag()).sort().join(' '));
       o.destroy().then(() => {});`;
     const env = { TSBPF_COMPILE_CACHE: '0', DEBUG: '' };
     const viaImport = node(`import * as tsbpf from 'tsbpf';\n${body('tsbpf')}`, env).trim();

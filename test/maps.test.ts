@@ -1,6 +1,7 @@
 // Every map type on the real kernel: created from a spec, checked through
 // BPF_OBJ_GET_INFO_BY_FD, and exercised with the operations it supports.
 import { afterAll, describe, expect, it } from 'vitest';
+import { UsageError } from '../src/errors.ts';
 import {
   BPF_EXIST,
   BPF_F_NO_PREALLOC,
@@ -153,10 +154,11 @@ describe.skipIf(needsRoot)('element operations', () => {
     expect(() => map.update(9, 9)).toThrow(/E2BIG/);
   });
 
-  it('array: every index exists, out of range is absent, deletion is refused', () => {
+  it('array: every index exists, an index out of range is a UsageError, deletion is refused', () => {
     const map = create({ name: 'ops_array', type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 4 });
     expect(decodeU32(map.lookup(3)!)).toBe(0);
-    expect(map.lookup(4)).toBeUndefined();
+    expect(() => map.lookup(4)).toThrow(/key 4 of map "ops_array" \(array\) is out of range: its indexes are 0\.\.3/);
+    expect(() => map.update(new Uint8Array([4, 0, 0, 0]), 1)).toThrow(UsageError);
     map.update(2, 0xdeadbeef);
     expect(decodeU32(map.lookup(2)!)).toBe(0xdeadbeef);
     expect(() => map.delete(2)).toThrow(/EINVAL/);
@@ -191,7 +193,7 @@ describe.skipIf(needsRoot)('element operations', () => {
     expect(decodeU32(map.peek()!)).toBe(2);
     expect([map.pop(), map.pop(), map.pop()].map((v) => decodeU32(v!))).toEqual([2, 3, 4]);
     expect(map.peek()).toBeUndefined();
-    expect(() => map.lookup(0)).toThrow(TypeError);
+    expect(() => map.lookup(0)).toThrow(UsageError);
   });
 
   it('stack: LIFO order', () => {
@@ -208,7 +210,7 @@ describe.skipIf(needsRoot)('element operations', () => {
     let falsePositives = 0;
     for (let i = 0; i < 1000; i++) if (map.has(1_000_000n + BigInt(i))) falsePositives++;
     expect(falsePositives).toBeLessThan(50);
-    expect(() => map.pop()).toThrow(TypeError);
+    expect(() => map.pop()).toThrow(UsageError);
   });
 
   it('array_of_maps and hash_of_maps: update with an inner map, lookup gives its id', () => {
@@ -264,8 +266,8 @@ describe.skipIf(needsRoot)('element operations', () => {
 
   it('ringbuf: no element access', () => {
     const map = create({ name: 'ops_ring', type: MapType.BPF_MAP_TYPE_RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 });
-    expect(() => map.lookup(0)).toThrow(TypeError);
-    expect(() => map.push(1)).toThrow(TypeError);
+    expect(() => map.lookup(0)).toThrow(UsageError);
+    expect(() => map.push(1)).toThrow(UsageError);
   });
 
   it('writes spec.contents at creation and freezes when asked', () => {

@@ -1,6 +1,7 @@
 // Per-CPU values, key iteration and the batch operations (with their
 // one-element-at-a-time fallback) on the real kernel.
 import { afterAll, describe, expect, it } from 'vitest';
+import { UsageError } from '../src/errors.ts';
 import { BpfMap, type MapSpec, MapType, decodeU32, decodeU64, perCpuValueStride } from '../src/maps/index.ts';
 import { numPossibleCpus, parseCpuList, possibleCpus } from '../src/util/cpus.ts';
 import { needsRoot } from './helpers/env.ts';
@@ -48,10 +49,10 @@ describe.skipIf(needsRoot)('per-CPU values', () => {
     const map = create({ name: 'pc_hash', type: MapType.BPF_MAP_TYPE_PERCPU_HASH, keySize: 4, valueSize: 8, maxEntries: 8 });
     map.update(7, Array.from({ length: cpus }, (_, cpu) => BigInt(cpu) * 10n));
     expect(map.lookupPerCpu(7)!.map((v) => decodeU64(v))).toEqual(Array.from({ length: cpus }, (_, cpu) => BigInt(cpu) * 10n));
-    expect(() => map.update(7, 5)).toThrow(TypeError);
-    expect(() => map.update(7, new Array(cpus + 1).fill(0))).toThrow(TypeError);
+    expect(() => map.update(7, 5)).toThrow(UsageError);
+    expect(() => map.update(7, new Array(cpus + 1).fill(0))).toThrow(UsageError);
     expect(() => map.update(7, new Uint8Array(8))).toThrow(/must be \d+ bytes/);
-    expect(() => map.lookup(7, new Uint8Array(8))).toThrow(TypeError);
+    expect(() => map.lookup(7, new Uint8Array(8))).toThrow(UsageError);
     expect(map.lookupPerCpu(8)).toBeUndefined();
   });
 

@@ -40,6 +40,7 @@ import {
 import { libcDup } from '../syscall/index.ts';
 import { numPossibleCpus } from '../util/cpus.ts';
 import { type MapKey, type MapValue, encodeInto } from './codec.ts';
+import { UsageError } from '../errors.ts';
 import { MapError } from './errors.ts';
 import { bpffsProblem } from './pin.ts';
 import { type MapSpec, kernelMapName, validateMapSpec } from './spec.ts';
@@ -52,6 +53,7 @@ import {
   BPF_F_WRONLY,
   MapType,
   hasKeys,
+  isArrayIndexedType,
   isMapInMapType,
   isPerCpuMapType,
   isQueueOrStackType,
@@ -170,6 +172,8 @@ export class BpfMap {
   readonly #keyed: boolean;
   /** u32 keys: a number key is written straight into the scratch key (the common case of arrays). */
   readonly #u32Key: boolean;
+  /** Arrays and the other index-keyed types: keys are indexes below maxEntries; 2^32 for the others. */
+  readonly #indexLimit: number;
   /** 4- or 8-byte values of a map that is not per-CPU: a number value is written straight in. */
   readonly #scalarValue: boolean;
   /**
@@ -194,6 +198,7 @@ export class BpfMap {
     this.#what = `map "${shape.name}" (${mapTypeName(shape.type)})`;
     this.#keyed = hasKeys(shape.type);
     this.#u32Key = shape.keySize === 4;
+    this.#indexLimit = isArrayIndexedType(shape.type) && shape.keySize === 4 ? shape.maxEntries : 2 ** 32;
     this.#scalarValue = !this.perCpu && (shape.valueSize === 4 || shape.valueSize === 8);
     this.#ops = new MapElemCommands(fd.value, this.#what);
     // The kernel never reads a zero-sized key or value, but the buffers must exist to be pointed at.
@@ -330,8 +335,9 @@ export class BpfMap {
 
   // ---------------------------------------------------------------- identity
 
-  /** The raw file descriptor (throws once closed). */
+  /** The raw file descriptor (a UsageError once closed). */
   get fd(): number {
+    if (!this.#open) this.#closedError();
     return this.#fd.value;
   }
 
@@ -363,22 +369,32 @@ export class BpfMap {
   #needKeys(op: string): void {
     if (!this.#keyed) {
       const instead = isQueueOrStackType(this.type) ? 'use push()/pop()/peek()' : this.type === MapType.BPF_MAP_TYPE_BLOOM_FILTER ? 'use push()/has()' : 'it has no elements to access';
-      throw new TypeError(`${op} on ${this.#what}: this map type has no keys; ${instead}`);
+      throw new UsageError(`${op} on ${this.#what}: this map type has no keys; ${instead}`);
     }
   }
 
-  /** Copy the key into the scratch key buffer (throws before any syscall if it does not fit). */
+  /**
+   * Copy the key into the scratch key buffer (a UsageError before any
+   * syscall if it does not fit). Number and bigint keys are unsigned; an
+   * index-keyed map (array, prog array, ...) takes indexes below maxEntries.
+   */
   #putKey(key: MapKey): void {
     if (!this.#open) this.#closedError();
     if (!this.#keyed) this.#needKeys('element access');
-    if (typeof key === 'number' && this.#u32Key && key >>> 0 === key) {
+    if (typeof key === 'number' && this.#u32Key && key >>> 0 === key && key < this.#indexLimit) {
       // The hot case, array indexes and u32 ids: no further checks needed.
       this.#keyView.setUint32(0, key, true);
-    } else if (key instanceof Uint8Array) {
-      if (key.length !== this.keySize) throw new TypeError(`key of ${this.#what} must be ${this.keySize} bytes, got a Uint8Array of ${key.length}`);
+      return;
+    }
+    if (key instanceof Uint8Array) {
+      if (key.length !== this.keySize) throw new UsageError(`key of ${this.#what} must be ${this.keySize} bytes, got a Uint8Array of ${key.length}`);
       this.#key.set(key);
     } else {
-      encodeInto(key, this.#key, this.#keyView, 0, this.keySize, `key of ${this.#what}`);
+      encodeInto(key, this.#key, this.#keyView, 0, this.keySize, `key of ${this.#what}`, false);
+    }
+    if (this.#indexLimit < 2 ** 32) {
+      const index = this.#keyView.getUint32(0, true);
+      if (index >= this.#indexLimit) throw new UsageError(`key ${index} of ${this.#what} is out of range: its indexes are 0..${this.#indexLimit - 1}`);
     }
   }
 
@@ -396,7 +412,7 @@ export class BpfMap {
     if (value instanceof Uint8Array) {
       if (value.length !== this.valueBytes) {
         const perCpu = this.perCpu ? ` (${this.valueBytes / this.valueStride} CPUs x ${this.valueStride} B)` : '';
-        throw new TypeError(`value of ${this.#what} must be ${this.valueBytes} bytes${perCpu}, got a Uint8Array of ${value.length}`);
+        throw new UsageError(`value of ${this.#what} must be ${this.valueBytes} bytes${perCpu}, got a Uint8Array of ${value.length}`);
       }
       this.#value.set(value);
       return;
@@ -404,23 +420,23 @@ export class BpfMap {
     if (this.perCpu) {
       const cpus = this.valueBytes / this.valueStride;
       if (!Array.isArray(value) || value.length !== cpus)
-        throw new TypeError(`value of per-CPU ${this.#what} must be an array of ${cpus} values (one per possible CPU) or a Uint8Array of ${this.valueBytes} bytes`);
+        throw new UsageError(`value of per-CPU ${this.#what} must be an array of ${cpus} values (one per possible CPU) or a Uint8Array of ${this.valueBytes} bytes`);
       this.#value.fill(0);
       for (let cpu = 0; cpu < cpus; cpu++)
         encodeInto(value[cpu] as MapValue, this.#value, this.#valueView, cpu * this.valueStride, this.valueSize, `value for CPU ${cpu} of ${this.#what}`);
       return;
     }
-    if (Array.isArray(value)) throw new TypeError(`value of ${this.#what} must be one value, not an array (the map is not per-CPU)`);
+    if (Array.isArray(value)) throw new UsageError(`value of ${this.#what} must be one value, not an array (the map is not per-CPU)`);
     encodeInto(value as MapValue, this.#value, this.#valueView, 0, this.valueSize, `value of ${this.#what}`);
   }
 
   #closedError(): never {
-    throw new MapError(this.name, 'used after close()');
+    throw new UsageError(`${this.#what} used after close(): open it again (fromId, fromPinned) or keep it open`);
   }
 
   #checkOut(out: Uint8Array): void {
     if (!(out instanceof Uint8Array) || out.length !== this.valueBytes)
-      throw new TypeError(`out buffer for ${this.#what} must be a Uint8Array of ${this.valueBytes} bytes, got ${out instanceof Uint8Array ? out.length + ' bytes' : typeof out}`);
+      throw new UsageError(`out buffer for ${this.#what} must be a Uint8Array of ${this.valueBytes} bytes, got ${out instanceof Uint8Array ? out.length + ' bytes' : typeof out}`);
   }
 
   /** The scratch value, copied into `out` or into a fresh array. */
@@ -448,7 +464,7 @@ export class BpfMap {
 
   /** Per-CPU maps: the value of each possible CPU (valueSize bytes each), or undefined when absent. */
   lookupPerCpu(key: MapKey): Uint8Array[] | undefined {
-    if (!this.perCpu) throw new TypeError(`lookupPerCpu on ${this.#what}: the map is not per-CPU`);
+    if (!this.perCpu) throw new UsageError(`lookupPerCpu on ${this.#what}: the map is not per-CPU`);
     const all = this.lookup(key);
     if (all === undefined) return undefined;
     return this.#splitPerCpu(all);
@@ -514,19 +530,19 @@ export class BpfMap {
   /** Bloom filter: false when the value was certainly never pushed; true when it probably was. */
   has(value: MapValue): boolean {
     if (!this.#open) this.#closedError();
-    if (this.type !== MapType.BPF_MAP_TYPE_BLOOM_FILTER) throw new TypeError(`has() on ${this.#what}: only bloom filters answer membership`);
+    if (this.type !== MapType.BPF_MAP_TYPE_BLOOM_FILTER) throw new UsageError(`has() on ${this.#what}: only bloom filters answer membership`);
     this.#putValue(value);
     return this.#ops.lookup(null, this.#value);
   }
 
   #needKeyless(op: string): void {
     if (!isQueueOrStackType(this.type) && this.type !== MapType.BPF_MAP_TYPE_BLOOM_FILTER)
-      throw new TypeError(`${op}() on ${this.#what}: only queue, stack and bloom_filter maps take values without keys`);
+      throw new UsageError(`${op}() on ${this.#what}: only queue, stack and bloom_filter maps take values without keys`);
   }
 
   #needQueueOrStack(op: string): void {
     if (!this.#open) this.#closedError();
-    if (!isQueueOrStackType(this.type)) throw new TypeError(`${op}() on ${this.#what}: only queue and stack maps have a next value`);
+    if (!isQueueOrStackType(this.type)) throw new UsageError(`${op}() on ${this.#what}: only queue and stack maps have a next value`);
   }
 
   // ---------------------------------------------------------------- iteration
@@ -621,22 +637,22 @@ export class BpfMap {
 
   #packKeys(keys: Uint8Array | readonly MapKey[]): Uint8Array {
     if (keys instanceof Uint8Array) {
-      if (keys.length % this.keySize !== 0) throw new TypeError(`packed keys for ${this.#what} must be a multiple of ${this.keySize} bytes, got ${keys.length}`);
+      if (keys.length % this.keySize !== 0) throw new UsageError(`packed keys for ${this.#what} must be a multiple of ${this.keySize} bytes, got ${keys.length}`);
       return keys;
     }
     const packed = new Uint8Array(keys.length * this.keySize);
     const dv = new DataView(packed.buffer);
-    keys.forEach((key, i) => encodeInto(key, packed, dv, i * this.keySize, this.keySize, `key #${i} of ${this.#what}`));
+    keys.forEach((key, i) => encodeInto(key, packed, dv, i * this.keySize, this.keySize, `key #${i} of ${this.#what}`, false));
     return packed;
   }
 
   #packValues(values: Uint8Array | readonly (MapValue | readonly MapValue[])[], count: number): Uint8Array {
     if (values instanceof Uint8Array) {
       if (values.length !== count * this.valueBytes)
-        throw new TypeError(`packed values for ${this.#what} must be ${count} x ${this.valueBytes} = ${count * this.valueBytes} bytes, got ${values.length}`);
+        throw new UsageError(`packed values for ${this.#what} must be ${count} x ${this.valueBytes} = ${count * this.valueBytes} bytes, got ${values.length}`);
       return values;
     }
-    if (values.length !== count) throw new TypeError(`updateBatch on ${this.#what}: ${count} keys but ${values.length} values`);
+    if (values.length !== count) throw new UsageError(`updateBatch on ${this.#what}: ${count} keys but ${values.length} values`);
     const packed = new Uint8Array(count * this.valueBytes);
     values.forEach((value, i) => {
       this.#putValue(value);

@@ -23,6 +23,7 @@ import { autoAttach, destroyLinks, Link, type AutoAttachOptions } from '../attac
 import { numPossibleCpus } from '../util/cpus.ts';
 import { applyCore, resultAt, type CoreOutcome } from './core.ts';
 import { patchObjectBtf } from './btf_fixup.ts';
+import { UsageError } from '../errors.ts';
 import { ObjectError } from './errors.ts';
 import { resolveExterns, type ResolvedExterns } from './externs.ts';
 import { GlobalData } from './globals.ts';
@@ -48,31 +49,56 @@ export interface OpenOptions {
   logLevel?: number;
 }
 
-/** One program of an opened object: its spec, settings changeable before load, and the live Program after. */
+/** Where an object is in its lifecycle. Its handles ask it: settings are taken before load, kernel objects exist after. */
+export type ObjectState = 'opened' | 'loaded' | 'destroyed';
+
+/** The UsageError for a setting changed once the object is past open. */
+function lateSetting(what: string, setting: string, state: ObjectState): UsageError {
+  return new UsageError(`${what}: ${setting} is a load-time setting and the object is already ${state}; set it between open() and load()`);
+}
+
+/** The UsageError for a kernel object asked for before load() or after destroy(). */
+function notLive(what: string, state: ObjectState, otherwise: string): UsageError {
+  if (state === 'opened') return new UsageError(`${what} does not exist before load(): call load() first`);
+  if (state === 'destroyed') return new UsageError(`${what}: the object was destroyed (or its load() failed); open it again`);
+  return new UsageError(`${what} ${otherwise}`);
+}
+
+/**
+ * One program of an opened object: its spec, settings changeable between
+ * open() and load() (a UsageError after), and the live Program after load.
+ */
 export class ObjectProgram {
-  autoload = true;
-  type: BpfProgType;
-  expectedAttachType: BpfAttachType | 0;
-  flags: number;
-  /** Verifier log level used on failure (or always, with alwaysLog). */
-  logLevel: number | undefined;
-  alwaysLog = false;
-  /** Override of the attach target given by the section name (e.g. a tracepoint "cat/name"). */
-  attachTarget: string;
-  /** Network device for XDP dev-bound / offloaded programs. */
-  ifindex = 0;
-  /** The loaded program (after load(), when autoloaded). */
-  prog: Program | undefined;
+  readonly #state: () => ObjectState;
+  #prog: Program | undefined;
+  #autoload = true;
+  #type: BpfProgType;
+  #expectedAttachType: BpfAttachType | 0;
+  #flags: number;
+  #logLevel: number | undefined;
+  #alwaysLog = false;
+  #attachTarget: string;
+  #ifindex = 0;
   /** What CO-RE did to this program's instructions (after load). */
   coreOutcomes: CoreOutcome[] = [];
   /** The final instruction stream given to the kernel (after load). */
   insns: Uint8Array | undefined;
 
-  constructor(readonly spec: ObjectProgramSpec) {
-    this.type = spec.type;
-    this.expectedAttachType = spec.expectedAttachType;
-    this.flags = spec.flags;
-    this.attachTarget = spec.attachTarget;
+  constructor(
+    readonly spec: ObjectProgramSpec,
+    /** The owning object's lifecycle state. */
+    state: () => ObjectState = () => 'opened',
+  ) {
+    this.#state = state;
+    this.#type = spec.type;
+    this.#expectedAttachType = spec.expectedAttachType;
+    this.#flags = spec.flags;
+    this.#attachTarget = spec.attachTarget;
+  }
+
+  #setting(setting: string): void {
+    const state = this.#state();
+    if (state !== 'opened') throw lateSetting(`program "${this.name}"`, setting, state);
   }
 
   get name(): string {
@@ -81,44 +107,212 @@ export class ObjectProgram {
   get sectionName(): string {
     return this.spec.sectionName;
   }
+
+  /** Load this program with the object (default true). */
+  get autoload(): boolean {
+    return this.#autoload;
+  }
+  set autoload(v: boolean) {
+    this.#setting('autoload');
+    this.#autoload = v;
+  }
+  get type(): BpfProgType {
+    return this.#type;
+  }
+  set type(v: BpfProgType) {
+    this.#setting('type');
+    this.#type = v;
+  }
+  get expectedAttachType(): BpfAttachType | 0 {
+    return this.#expectedAttachType;
+  }
+  set expectedAttachType(v: BpfAttachType | 0) {
+    this.#setting('expectedAttachType');
+    this.#expectedAttachType = v;
+  }
+  get flags(): number {
+    return this.#flags;
+  }
+  set flags(v: number) {
+    this.#setting('flags');
+    this.#flags = v;
+  }
+  /** Verifier log level used on failure (or always, with alwaysLog). */
+  get logLevel(): number | undefined {
+    return this.#logLevel;
+  }
+  set logLevel(v: number | undefined) {
+    this.#setting('logLevel');
+    this.#logLevel = v;
+  }
+  get alwaysLog(): boolean {
+    return this.#alwaysLog;
+  }
+  set alwaysLog(v: boolean) {
+    this.#setting('alwaysLog');
+    this.#alwaysLog = v;
+  }
+  /**
+   * Override of the attach target given by the section name (e.g. a
+   * tracepoint "cat/name"). Programs whose target is resolved at load
+   * (tp_btf, fentry, lsm, iter, ...) take it before load() only; the others
+   * (tracepoints, probes) until destroy(), as it is read at attach time.
+   */
+  get attachTarget(): string {
+    return this.#attachTarget;
+  }
+  set attachTarget(v: string) {
+    const state = this.#state();
+    if (state === 'destroyed' || (state === 'loaded' && this.spec.def.needsAttachBtfId)) throw lateSetting(`program "${this.name}"`, 'attachTarget', state);
+    this.#attachTarget = v;
+  }
+  /** Network device for XDP dev-bound / offloaded programs. */
+  get ifindex(): number {
+    return this.#ifindex;
+  }
+  set ifindex(v: number) {
+    this.#setting('ifindex');
+    this.#ifindex = v;
+  }
+
+  /** True while the program exists in the kernel: after load() (when autoloaded), until destroy(). */
+  get loaded(): boolean {
+    return this.#prog !== undefined;
+  }
+
+  /** The loaded program. A UsageError before load(), after destroy(), or when autoload was off. */
+  get prog(): Program {
+    if (this.#prog === undefined) throw notLive(`program "${this.name}"`, this.#state(), 'was not loaded: its autoload is off');
+    return this.#prog;
+  }
+
   get fd(): number {
-    if (!this.prog) throw new Error(`program "${this.name}" is not loaded`);
     return this.prog.fd;
+  }
+
+  /** @internal Set by BpfObject.load(). */
+  bind(prog: Program): void {
+    this.#prog = prog;
+  }
+
+  /** @internal BpfObject: close the program (destroy, or a failed load). */
+  release(): void {
+    this.#prog?.close();
+    this.#prog = undefined;
   }
 }
 
-/** One map of an opened object: settings changeable before load, and the live BpfMap after. */
+/**
+ * One map of an opened object: settings changeable between open() and load()
+ * (a UsageError after), and the live BpfMap after load.
+ */
 export class ObjectMap {
-  maxEntries: number;
-  flags: number;
-  numaNode: number | undefined;
-  /** Pin path; set from the pin root for LIBBPF_PIN_BY_NAME maps; set it to pin any map. */
-  pinPath: string | undefined;
-  /** Use this existing map instead of creating one (libbpf's bpf_map__reuse_fd). */
-  reuse: BpfMap | undefined;
-  /** Inner map template for map-in-map (override). */
-  innerSpec: MapSpec | undefined;
-  map: BpfMap | undefined;
+  readonly #state: () => ObjectState;
+  #map: BpfMap | undefined;
+  #maxEntries: number;
+  #flags: number;
+  #numaNode: number | undefined;
+  #pinPath: string | undefined;
+  #reuse: BpfMap | undefined;
+  #innerSpec: MapSpec | undefined;
   /** True when the map came from a pin instead of being created. */
   reusedPin = false;
 
   constructor(
     readonly spec: ObjectMapSpec,
     pinRoot: string,
+    /** The owning object's lifecycle state. */
+    state: () => ObjectState = () => 'opened',
   ) {
-    this.maxEntries = spec.spec.maxEntries;
-    this.flags = spec.spec.flags;
-    this.numaNode = spec.spec.numaNode;
-    this.pinPath = spec.pinByName ? join(pinRoot, spec.name) : undefined;
-    this.innerSpec = spec.inner?.spec;
+    this.#state = state;
+    this.#maxEntries = spec.spec.maxEntries;
+    this.#flags = spec.spec.flags;
+    this.#numaNode = spec.spec.numaNode;
+    this.#pinPath = spec.pinByName ? join(pinRoot, spec.name) : undefined;
+    this.#innerSpec = spec.inner?.spec;
+  }
+
+  #setting(setting: string): void {
+    const state = this.#state();
+    if (state !== 'opened') throw lateSetting(`map "${this.name}"`, setting, state);
   }
 
   get name(): string {
     return this.spec.name;
   }
+
+  get maxEntries(): number {
+    return this.#maxEntries;
+  }
+  set maxEntries(v: number) {
+    this.#setting('maxEntries');
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new UsageError(`map "${this.name}": maxEntries must be a u32, got ${v}`);
+    this.#maxEntries = v;
+  }
+  get flags(): number {
+    return this.#flags;
+  }
+  set flags(v: number) {
+    this.#setting('flags');
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new UsageError(`map "${this.name}": flags must be a u32, got ${v}`);
+    this.#flags = v;
+  }
+  get numaNode(): number | undefined {
+    return this.#numaNode;
+  }
+  set numaNode(v: number | undefined) {
+    this.#setting('numaNode');
+    this.#numaNode = v;
+  }
+  /** Pin path; set from the pin root for LIBBPF_PIN_BY_NAME maps; set it to pin any map. */
+  get pinPath(): string | undefined {
+    return this.#pinPath;
+  }
+  set pinPath(v: string | undefined) {
+    this.#setting('pinPath');
+    this.#pinPath = v;
+  }
+  /** Use this existing map instead of creating one (libbpf's bpf_map__reuse_fd). */
+  get reuse(): BpfMap | undefined {
+    return this.#reuse;
+  }
+  set reuse(v: BpfMap | undefined) {
+    this.#setting('reuse');
+    this.#reuse = v;
+  }
+  /** Inner map template for map-in-map (override). */
+  get innerSpec(): MapSpec | undefined {
+    return this.#innerSpec;
+  }
+  set innerSpec(v: MapSpec | undefined) {
+    this.#setting('innerSpec');
+    this.#innerSpec = v;
+  }
+
+  /** True while the map exists: after load(), until destroy(). */
+  get loaded(): boolean {
+    return this.#map !== undefined;
+  }
+
+  /** The live map. A UsageError before load() or after destroy(). */
+  get map(): BpfMap {
+    if (this.#map === undefined) throw notLive(`map "${this.name}"`, this.#state(), 'is not available');
+    return this.#map;
+  }
+
   get fd(): number {
-    if (!this.map) throw new Error(`map "${this.name}" is not created yet (call load())`);
     return this.map.fd;
+  }
+
+  /** @internal Set by BpfObject.load(). */
+  bind(map: BpfMap): void {
+    this.#map = map;
+  }
+
+  /** @internal BpfObject: close the map load() created (a reused one stays its owner's). */
+  release(): void {
+    if (this.#map !== undefined && this.#map !== this.#reuse) this.#map.close();
+    this.#map = undefined;
   }
 }
 
@@ -134,7 +328,7 @@ export class BpfObject {
   readonly maps = new Map<string, ObjectMap>();
   readonly #globals = new Map<string, GlobalData>();
   readonly #options: OpenOptions;
-  #state: 'opened' | 'loaded' | 'destroyed' = 'opened';
+  #state: ObjectState = 'opened';
   #btfFd: FD | undefined;
   #kernelBtf: Btf | undefined;
   readonly #links: Destroyable[] = [];
@@ -146,8 +340,9 @@ export class BpfObject {
     this.name = spec.name;
     this.#options = options;
     const pinRoot = options.pinRoot ?? '/sys/fs/bpf';
-    for (const p of spec.programs) this.programs.set(p.name, new ObjectProgram(p));
-    for (const m of spec.maps) this.maps.set(m.name, new ObjectMap(m, pinRoot));
+    const state = (): ObjectState => this.#state;
+    for (const p of spec.programs) this.programs.set(p.name, new ObjectProgram(p, state));
+    for (const m of spec.maps) this.maps.set(m.name, new ObjectMap(m, pinRoot, state));
     for (const m of spec.maps) {
       if (m.origin !== 'data' || !m.initial) continue;
       this.#globals.set(m.name, new GlobalData(spec.name, m.name, spec.globals.filter((g) => g.map === m.name), spec.btf, m.initial.slice()));
@@ -179,7 +374,7 @@ export class BpfObject {
     return this.#btfFd?.value;
   }
 
-  get state(): 'opened' | 'loaded' | 'destroyed' {
+  get state(): ObjectState {
     return this.#state;
   }
 
@@ -217,9 +412,9 @@ export class BpfObject {
     return this.#kernelBtf;
   }
 
-  /** Create maps and load programs into the kernel. */
+  /** Create maps and load programs into the kernel. Once only: a second load(), or a load() after destroy(), is a UsageError. */
   load(): void {
-    if (this.#state !== 'opened') throw new ObjectError(this.name, `load() on an object that is already ${this.#state}`);
+    if (this.#state !== 'opened') throw new UsageError(`object ${this.name}: load() on an object that is already ${this.#state}${this.#state === 'destroyed' ? ' (a failed load() destroys it too)' : ''}; open the file again for a second copy`);
     try {
       const t0 = performance.now();
       this.#loadBtf();
@@ -283,7 +478,7 @@ export class BpfObject {
     const btfFd = this.#btfFd?.value;
     for (const om of this.maps.values()) {
       if (om.reuse) {
-        om.map = om.reuse;
+        om.bind(om.reuse);
         continue;
       }
       const s = om.spec;
@@ -291,37 +486,39 @@ export class BpfObject {
       if (spec.type === MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY && spec.maxEntries === 0) spec.maxEntries = numPossibleCpus();
       if (spec.type === MapType.BPF_MAP_TYPE_RINGBUF || spec.type === MapType.BPF_MAP_TYPE_USER_RINGBUF) spec.maxEntries = roundUpPages(spec.maxEntries);
       if (om.pinPath && existsSync(om.pinPath)) {
-        om.map = this.#reusePinned(om, spec);
+        om.bind(this.#reusePinned(om, spec));
         continue;
       }
+      let map: BpfMap;
       let innerFd: BpfMap | undefined;
       try {
         if (om.innerSpec) innerFd = BpfMap.create({ ...om.innerSpec, name: om.innerSpec.name.slice(0, 15) });
         const withBtf = btfFd !== undefined && (s.btfKeyTypeId || s.btfValueTypeId) && !REJECTS_BTF.has(spec.type);
         if (withBtf) {
           try {
-            om.map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd, innerMapFd: innerFd?.fd });
+            map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd, innerMapFd: innerFd?.fd });
           } catch (err) {
             // As libbpf: a map the kernel refuses with BTF is retried without it.
             log('map "%s": creation with BTF failed (%s); retrying without BTF', s.name, (err as Error).message);
-            om.map = BpfMap.create(spec, { innerMapFd: innerFd?.fd });
+            map = BpfMap.create(spec, { innerMapFd: innerFd?.fd });
           }
         } else {
-          om.map = BpfMap.create(spec, { innerMapFd: innerFd?.fd });
+          map = BpfMap.create(spec, { innerMapFd: innerFd?.fd });
         }
       } catch (err) {
         throw new ObjectError(this.name, `creating map "${s.name}": ${(err as Error).message}`, { cause: err });
       } finally {
         innerFd?.close();
       }
+      om.bind(map);
       // global data: initial contents, then freeze read-only sections (the verifier then trusts their values)
       const initial = s.origin === 'data' ? this.#globals.get(s.name)!.bytes : s.origin === 'kconfig' ? externs.kconfigData : undefined;
       if (initial) {
-        om.map.update(0, initial);
-        if (s.readonly) om.map.freeze();
+        map.update(0, initial);
+        if (s.readonly) map.freeze();
       }
       if (om.pinPath) {
-        om.map.pin(om.pinPath);
+        map.pin(om.pinPath);
         this.#pinnedByLoad.push(om.pinPath);
         log('map "%s" pinned at %s', s.name, om.pinPath);
       }
@@ -386,7 +583,7 @@ export class BpfObject {
         alwaysLog: op.alwaysLog,
         explain: (verifierLog) => explainFailure(verifierLog, linked, op.coreOutcomes),
       };
-      op.prog = Program.load(
+      op.bind(Program.load(
         {
           name: op.name,
           type: op.type,
@@ -401,7 +598,7 @@ export class BpfObject {
           ifindex: op.ifindex || undefined,
         },
         opts,
-      );
+      ));
       log('program "%s" (%s) loaded: %d instructions, %d subprograms', op.name, op.sectionName, linked.insns.length / 8, linked.placed.length - 1);
     }
   }
@@ -481,12 +678,12 @@ export class BpfObject {
         if (isProgArray) {
           const p = this.programs.get(target);
           if (!p) throw new ObjectError(this.name, `map "${om.name}" slot ${slot}: no program "${target}"`);
-          if (!p.prog) continue; // not autoloaded
+          if (!p.loaded) continue; // not autoloaded
           fd = p.prog.fd;
         } else {
           fd = this.map(target).fd;
         }
-        om.map!.update(slot, fd);
+        om.map.update(slot, fd);
         log('map "%s" slot %d = %s "%s"', om.name, slot, isProgArray ? 'program' : 'map', target);
       }
     }
@@ -495,7 +692,7 @@ export class BpfObject {
   #mapGlobals(): void {
     for (const [section, g] of this.#globals) {
       const om = this.map(section);
-      if (!om.map || (om.map.flags & (1 << 10)) === 0) continue; // not mmapable: stays a copy
+      if ((om.map.flags & (1 << 10)) === 0) continue; // not mmapable: stays a copy
       const mapping = om.map.mmap();
       g.attach(new Uint8Array(mapping.buffer, 0, om.spec.spec.valueSize), mapping.writable);
     }
@@ -503,8 +700,9 @@ export class BpfObject {
 
   // ---------------------------------------------------------------- attach and destroy
 
-  /** Keep a link (or anything destroyable) so destroy() releases it. */
+  /** Keep a link (or anything destroyable) so destroy() releases it. A UsageError after destroy() (the caller keeps it). */
   adopt<T extends Destroyable>(link: T): T {
+    if (this.#state === 'destroyed') throw new UsageError(`object ${this.name}: adopt() after destroy(); release the link yourself`);
     this.#links.push(link);
     return link;
   }
@@ -518,8 +716,9 @@ export class BpfObject {
    * The link is kept and released by destroy().
    */
   attach(name: string, opts: AutoAttachOptions = {}): Link {
+    this.#assertLoaded('attach()');
     const p = this.program(name);
-    if (!p.prog) throw new ObjectError(this.name, `program "${name}" is not loaded (autoload off, or load() not called)`);
+    if (!p.loaded) throw new UsageError(`object ${this.name}: program "${name}" was not loaded (its autoload is off), so it cannot be attached`);
     // A target changed before attach (p.attachTarget) is spelled back into a section name.
     const section = p.attachTarget === p.spec.attachTarget ? p.sectionName : `${p.spec.def.sec.replace(/\+$/, '')}/${p.attachTarget}`;
     return this.adopt(autoAttach(p.prog, section, opts));
@@ -531,16 +730,25 @@ export class BpfObject {
    * (xdp without an interface, perf_event, syscall, ...) are skipped.
    */
   attachAll(opts: AutoAttachOptions = {}): Link[] {
+    this.#assertLoaded('attachAll()');
     const links: Link[] = [];
     for (const p of this.programs.values()) {
-      if (!p.prog || !AUTO_ATTACHABLE.has(p.spec.def.attach) || (p.spec.def.attach === 'uprobe' && !p.attachTarget)) continue;
+      if (!p.loaded || !AUTO_ATTACHABLE.has(p.spec.def.attach) || (p.spec.def.attach === 'uprobe' && !p.attachTarget)) continue;
       links.push(this.attach(p.name, opts));
     }
     return links;
   }
 
+  /** A UsageError unless load() succeeded and destroy() has not been called. */
+  #assertLoaded(what: string): void {
+    if (this.#state === 'opened') throw new UsageError(`object ${this.name}: ${what} before load(): call load() first`);
+    if (this.#state === 'destroyed') throw new UsageError(`object ${this.name}: ${what} after destroy() (or a failed load()); open the object again`);
+  }
+
   /**
-   * Detach links, close programs, maps and BTF. Idempotent. Links are
+   * Detach links, close programs, maps and BTF. Idempotent, as libbpf's
+   * bpf_object__close: a second call does nothing; every other use of the
+   * object's kernel objects afterwards is a UsageError. Links are
    * released concurrently: closing a tracepoint link sleeps through RCU grace
    * periods in the kernel, and two closes in flight overlap them.
    */
@@ -569,14 +777,9 @@ export class BpfObject {
         // best effort on a failure path; the original error is what the caller sees
       }
     }
-    for (const p of this.programs.values()) {
-      p.prog?.close();
-      p.prog = undefined;
-    }
-    for (const m of this.maps.values()) {
-      if (m.map && m.map !== m.reuse) m.map.close();
-      m.map = undefined;
-    }
+    for (const p of this.programs.values()) p.release();
+    for (const m of this.maps.values()) m.release();
+    for (const g of this.#globals.values()) g.release();
     this.#btfFd?.close();
     this.#btfFd = undefined;
   }

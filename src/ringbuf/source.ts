@@ -133,6 +133,8 @@ export abstract class EventSource {
   start(cb?: RecordCallback, opts: StartOptions = {}): this {
     this.assertOpen();
     if (this.#watchers.length > 0) return this;
+    // libuv allows one poll handle per fd: a second one on the same fd aborts the process
+    if (this.#iterWatchers !== null) throw new UsageError(`${this.constructor.name}.start() while an async iterator is reading it: use one or the other`);
     this.#eventCb = cb;
     this.#eventOpts = opts;
     const budget = opts.budget === false ? UNBOUNDED : (opts.budget ?? DEFAULT_BUDGET);
@@ -254,6 +256,10 @@ export abstract class EventSource {
         for (const r of this.#waiters.splice(0)) r();
       };
       if (this.#iterWatchers === null) {
+        if (this.#watchers.length > 0) {
+          this.#waiters.splice(this.#waiters.indexOf(resolve), 1);
+          throw new UsageError(`${this.constructor.name}: async iteration while start() is draining it: stop() first, or use one or the other`);
+        }
         this.#iterWatchers = this.fds().map((fd) => watchFd(fd, false, wake));
       } else {
         for (const w of this.#iterWatchers) w.start({ readable: true }, wake);
