@@ -10,6 +10,7 @@ import { BTF_FUNC_GLOBAL, BTF_HEADER_SIZE, BTF_INT_SIGNED, BTF_KIND_DATASEC, BTF
 import { BtfError } from '../btf/index.ts';
 import { STV_HIDDEN, STV_INTERNAL, type ElfFile } from '../elf/index.ts';
 import type { ExternSpec } from './spec.ts';
+import { copyBytes } from '../util/bytes.ts';
 
 export interface FixupInputs {
   btf: Btf;
@@ -21,7 +22,7 @@ export interface FixupInputs {
 /** The patched blob, or undefined for BTF this fast path does not handle (byte-swapped, split). */
 export function patchObjectBtf({ btf, elf, externs, kconfigSize }: FixupInputs): Uint8Array | undefined {
   if (btf.swapped || btf.base) return undefined;
-  const bytes = btf.bytes.slice();
+  const bytes = copyBytes(btf.bytes); // patched below: never the spec's own bytes
   const h = btf.header;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const typeStart = h.hdrLen + h.typeOff;

@@ -15,7 +15,7 @@ import { loadKernelBtf, marshalBtf, parseBtf, sanitizeBtf, type Btf, BTF_KIND_FU
 import { loadBtfIntoKernel } from '../btf/load.ts';
 import { btfFeatures, hasFeatureOverrides } from '../features/index.ts';
 import { BpfMap, MapType, type MapSpec } from '../maps/index.ts';
-import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../prog/insn.ts';
+import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../prog/insn.ts';
 import { Program, type LoadOptions } from '../prog/index.ts';
 import { BpfAttachType, BpfProgType } from '../prog/types.ts';
 import { FD } from '../syscall/index.ts';
@@ -30,6 +30,7 @@ import { encodeFuncInfo, encodeLineInfo, linkProgram, type LinkedProgram } from 
 import { objectNameOf, parseObject } from './parse.ts';
 import type { CollectionSpec, FunctionSpec, ObjectMapSpec, ObjectProgramSpec } from './spec.ts';
 import { explainFailure } from './explain.ts';
+import { copyBytes } from '../util/bytes.ts';
 
 const log = createDebug('tsbpf:object');
 
@@ -150,7 +151,7 @@ export class BpfObject {
     for (const m of spec.maps) this.maps.set(m.name, new ObjectMap(m, pinRoot));
     for (const m of spec.maps) {
       if (m.origin !== 'data' || !m.initial) continue;
-      this.#globals.set(m.name, new GlobalData(spec.name, m.name, spec.globals.filter((g) => g.map === m.name), spec.btf, m.initial.slice()));
+      this.#globals.set(m.name, new GlobalData(spec.name, m.name, spec.globals.filter((g) => g.map === m.name), spec.btf, copyBytes(m.initial)));
     }
   }
 
@@ -356,12 +357,8 @@ export class BpfObject {
   // ---------------------------------------------------------------- 5. programs
 
   #loadPrograms(core: Map<FunctionSpec, { insns: Uint8Array; outcomes: CoreOutcome[] }>, externs: ResolvedExterns): void {
-    const code = (fn: FunctionSpec): Uint8Array => {
-      const insns = (core.get(fn)?.insns ?? fn.insns).slice();
-      // libbpf marks callback address loads before linking so the linker recognizes them.
-      for (const r of fn.relocs) if (r.kind === 'subprog_addr') insns[r.insnIdx * 8 + 1] = (insns[r.insnIdx * 8 + 1]! & 0x0f) | (BPF_PSEUDO_FUNC << 4);
-      return insns;
-    };
+    // Each function's instructions after CO-RE (shared by every program that reaches it; the linker copies).
+    const code = (fn: FunctionSpec): Uint8Array => core.get(fn)?.insns ?? fn.insns;
     for (const op of this.programs.values()) {
       if (!op.autoload) continue;
       const linked = linkProgram(op.spec, this.spec.subprograms, code, this.spec.btfExt, this.name);
