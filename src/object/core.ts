@@ -46,6 +46,7 @@ export function applyCore(spec: CollectionSpec, targetBtf: () => Btf, isLoaded: 
       relos,
       insns,
       section: sec.secName,
+      object: spec.name,
       progNameAt: (i) => inLoaded(i)?.name,
       cache,
     });
