@@ -19,7 +19,7 @@ import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_M
 import { Program, type LoadOptions } from '../prog/index.ts';
 import { BpfAttachType, BpfProgType } from '../prog/types.ts';
 import { FD } from '../syscall/index.ts';
-import { autoAttach, destroyLinks, Link, type AutoAttachOptions } from '../attach/index.ts';
+import { attachesByName, attachTarget, destroyLinks, Link, parseAttachTarget, type AttachTarget, type AutoAttachOptions } from '../attach/index.ts';
 import { numPossibleCpus } from '../util/cpus.ts';
 import { applyCore, resultAt, type CoreOutcome } from './core.ts';
 import { patchObjectBtf } from './btf_fixup.ts';
@@ -80,6 +80,10 @@ export class ObjectProgram {
   }
   get sectionName(): string {
     return this.spec.sectionName;
+  }
+  /** What auto-attach attaches to: the section's target, or attachTarget's when it was changed. */
+  get target(): AttachTarget {
+    return this.attachTarget === this.spec.attachTarget ? this.spec.target : parseAttachTarget(this.spec.def, this.attachTarget);
   }
   get fd(): number {
     if (!this.prog) throw new Error(`program "${this.name}" is not loaded`);
@@ -520,9 +524,7 @@ export class BpfObject {
   attach(name: string, opts: AutoAttachOptions = {}): Link {
     const p = this.program(name);
     if (!p.prog) throw new ObjectError(this.name, `program "${name}" is not loaded (autoload off, or load() not called)`);
-    // A target changed before attach (p.attachTarget) is spelled back into a section name.
-    const section = p.attachTarget === p.spec.attachTarget ? p.sectionName : `${p.spec.def.sec.replace(/\+$/, '')}/${p.attachTarget}`;
-    return this.adopt(autoAttach(p.prog, section, opts));
+    return this.adopt(attachTarget(p.prog, p.target, opts, `section "${p.sectionName}"`));
   }
 
   /**
@@ -533,7 +535,7 @@ export class BpfObject {
   attachAll(opts: AutoAttachOptions = {}): Link[] {
     const links: Link[] = [];
     for (const p of this.programs.values()) {
-      if (!p.prog || !AUTO_ATTACHABLE.has(p.spec.def.attach) || (p.spec.def.attach === 'uprobe' && !p.attachTarget)) continue;
+      if (!p.prog || !attachesByName(p.target)) continue;
       links.push(this.attach(p.name, opts));
     }
     return links;
@@ -581,9 +583,6 @@ export class BpfObject {
     this.#btfFd = undefined;
   }
 }
-
-/** Section kinds a program can be attached by its section name alone. */
-const AUTO_ATTACHABLE = new Set(['tracepoint', 'raw_tracepoint', 'tracing', 'kprobe', 'ksyscall', 'uprobe', 'iter']);
 
 /** Map types the kernel refuses BTF key/value ids for (libbpf drops them too). */
 const REJECTS_BTF = new Set<number>([
