@@ -30,6 +30,7 @@ import { encodeFuncInfo, encodeLineInfo, linkProgram, type LinkedProgram } from 
 import { objectNameOf, parseObject } from './parse.ts';
 import type { CollectionSpec, FunctionSpec, ObjectMapSpec, ObjectProgramSpec } from './spec.ts';
 import { explainFailure } from './explain.ts';
+import { UsageError } from '../errors.ts';
 
 const log = createDebug('tsbpf:object');
 
@@ -86,7 +87,7 @@ export class ObjectProgram {
     return this.attachTarget === this.spec.attachTarget ? this.spec.target : parseAttachTarget(this.spec.def, this.attachTarget);
   }
   get fd(): number {
-    if (!this.prog) throw new Error(`program "${this.name}" is not loaded`);
+    if (!this.prog) throw new UsageError(`program "${this.name}" is not loaded`);
     return this.prog.fd;
   }
 }
@@ -121,7 +122,7 @@ export class ObjectMap {
     return this.spec.name;
   }
   get fd(): number {
-    if (!this.map) throw new Error(`map "${this.name}" is not created yet (call load())`);
+    if (!this.map) throw new UsageError(`map "${this.name}" is not created yet (call load())`);
     return this.map.fd;
   }
 }
