@@ -1,7 +1,7 @@
 // Every map type on the real kernel: created from a spec, checked through
 // BPF_OBJ_GET_INFO_BY_FD, and exercised with the operations it supports.
-import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.ts';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   BPF_EXIST,
   BPF_F_NO_PREALLOC,

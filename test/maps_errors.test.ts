@@ -1,7 +1,7 @@
 // Wrong input is refused with a clear error before the kernel is asked, and
 // creating and closing maps leaks nothing.
-import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.ts';
+import { describe, expect, it } from 'vitest';
 import { BPF_F_MMAPABLE, BpfMap, MapError, type MapSpec, MapType, defineMapSpec, validateMapSpec } from '../src/maps/index.ts';
 import { fdCount, needsRoot } from './helpers/env.ts';
 

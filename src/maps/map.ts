@@ -40,7 +40,6 @@ import {
 import { libcDup } from '../syscall/index.ts';
 import { numPossibleCpus } from '../util/cpus.ts';
 import { type MapKey, type MapValue, encodeInto } from './codec.ts';
-import { UsageError } from '../errors.ts';
 import { MapError } from './errors.ts';
 import { bpffsProblem } from './pin.ts';
 import { type MapSpec, kernelMapName, validateMapSpec } from './spec.ts';
@@ -61,6 +60,7 @@ import {
   mapTypeName,
   perCpuValueStride,
 } from './types.ts';
+import { UsageError } from '../errors.ts';
 
 const log = createDebug('tsbpf:maps');
 
