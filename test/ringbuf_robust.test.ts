@@ -8,6 +8,9 @@
 //     continues where it stopped: every record once, in order;
 //   - the consumer holds its own fd: closing the caller's map does not pull
 //     it from under the consumer.
+import { readFileSync } from 'node:fs';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.ts';
 import { BpfProgType, Program } from '../src/prog/index.ts';
@@ -257,5 +260,51 @@ describe.skipIf(needsRoot)('the consumer holds its own fd', () => {
     expect(() => new RingBuffer(perf.value)).toThrow(/not BPF_MAP_TYPE_RINGBUF/);
     expect(() => new UserRingBuffer(perf.value)).toThrow(/not BPF_MAP_TYPE_USER_RINGBUF/);
     expect(() => new PerfBuffer(perf.value, { pageCount: 3 })).toThrow(UsageError);
+  });
+});
+
+describe.skipIf(needsRoot)("a closed consumer's pages go back to the process once no view of them is left", () => {
+  it('100 consumers of a 4 MiB ring opened and closed: the zero pages left by close() are unmapped after a collection; a held view keeps its own', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const collect = async (): Promise<void> => {
+      for (let i = 0; i < 4; i++) {
+        gc();
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    /** MiB mapped with some access (reservations, ---p, left out). */
+    const mapped = (): number => {
+      let bytes = 0;
+      for (const l of readFileSync('/proc/self/maps', 'utf8').trim().split('\n')) {
+        const [range, perms] = l.split(' ');
+        if (perms === '---p') continue;
+        const [start, end] = range!.split('-').map((x) => parseInt(x, 16));
+        bytes += end! - start!;
+      }
+      return bytes / 2 ** 20;
+    };
+    const { ring, prog } = filledRing(1 << 22, 1);
+    let held: DataView | undefined;
+    const cycle = (keep: boolean): void => {
+      const rb = new RingBuffer(ring.value);
+      produce(prog, 1);
+      rb.consume((v) => void (keep && (held = v)));
+      rb.close();
+    };
+    cycle(false);
+    await collect();
+    const before = mapped();
+    cycle(true); // this one's view is kept: its zero pages must stay (reading them must not crash)
+    for (let i = 0; i < 99; i++) cycle(false);
+    await collect();
+    const after = mapped();
+    // each consumer maps 8 MiB + 2 pages (the ring twice): kept, 100 of them would be 800 MiB
+    expect(after - before).toBeGreaterThan(7); // the held one
+    expect(after - before).toBeLessThan(64);
+    expect(held!.getUint32(0, true)).toBe(0);
+    held = undefined;
+    await collect();
+    expect(mapped() - before).toBeLessThan(after - before - 7); // and once dropped, it goes too
   });
 });

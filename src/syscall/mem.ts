@@ -4,14 +4,22 @@
 // Hazard: touching an ArrayBuffer view of unmapped memory kills the process
 // with SIGSEGV, and Node 20 cannot detach such a view. So `close()` does not
 // leave a hole: it maps anonymous zero pages over the same range (MAP_FIXED),
-// and stale views read zeros instead of crashing. Those pages are then owned
-// by the process until exit, a few pages per closed ring, by design.
+// and stale views read zeros instead of crashing. Those pages stay mapped
+// while a view of them may still be read: once the garbage collector has
+// collected the mapping's ArrayBuffer (so no view of it is left anywhere),
+// they are unmapped for good, and the address range returns to the process.
 import createDebug from 'debug';
 import { SyscallError } from './errors.ts';
 import { errno, libcMmap, libcMunmap, viewOf } from './libc.ts';
 import { UsageError } from '../errors.ts';
 
 const log = createDebug('tsbpf:mmap');
+
+/** The zero pages left by close(), unmapped once their ArrayBuffer (and so every view of it) is collected. */
+const zeroPages = new FinalizationRegistry<{ addr: number | bigint; length: number; what: string }>(({ addr, length, what }) => {
+  libcMunmap(addr, length);
+  log('unmapped the zero pages of %s (its last view was collected)', what);
+});
 
 export const PROT_NONE = 0;
 export const PROT_READ = 1;
@@ -66,7 +74,8 @@ export class Mapping {
    * replaced by private zero pages rather than left unmapped.
    */
   close(): void {
-    if (this.#buffer === null) return;
+    const buffer = this.#buffer;
+    if (buffer === null) return;
     this.#buffer = null;
     const got = libcMmap(this.#addr, this.length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     if (got === -1 || got === -1n) {
@@ -74,6 +83,7 @@ export class Mapping {
       log('overmap of %s failed (errno %d); leaving it mapped', this.what, errno());
       return;
     }
+    zeroPages.register(buffer, { addr: this.#addr, length: this.length, what: this.what });
     log('unmapped %s (overmapped with zero pages)', this.what);
   }
 
