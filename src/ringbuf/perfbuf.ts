@@ -19,7 +19,7 @@
 // only when the low word wraps; see ringbuf.ts for the argument.
 import type { BpfMap } from '../maps/map.ts';
 import { FD, Mapping, MAP_SHARED, PAGE_SIZE, PERF_COUNT_SW_BPF_OUTPUT, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_SAMPLE_RAW, PERF_TYPE_SOFTWARE, PROT_READ, PROT_WRITE, PerfFlag, ioctl, perfEventOpen } from '../syscall/index.ts';
-import { CAUGHT_UP, type DrainBudget, type MapSource, Pacer, type RecordCallback, RingBufferError, STOPPED, UNBOUNDED, YIELDED, log, onlineCpus, openMap } from './common.ts';
+import { CAUGHT_UP, type DrainBudget, type MapSource, Pacer, type RecordCallback, RingBufferError, STOPPED, UNBOUNDED, UNBOUNDED_STRIDE, YIELDED, log, onlineCpus, openMap } from './common.ts';
 import { UsageError } from '../errors.ts';
 import { EventSource } from './source.ts';
 
@@ -58,7 +58,7 @@ class CpuRing {
   lost = 0;
   /** How the last drain ended (CAUGHT_UP, STOPPED, YIELDED). */
   outcome = CAUGHT_UP;
-  /** Set by close(), which a callback may call mid-drain: the drain checks it after every callback. */
+  /** Set by close(), which a callback may call mid-drain (see drainCpuRing). */
   closed = false;
   readonly pacer = new Pacer();
 
@@ -99,11 +99,12 @@ class CpuRing {
  * function over locals that walks one chunk at a time in 32-bit word indexes,
  * masking only the chunk's start; the rare record that wraps the end of the
  * ring (a perf ring is mapped once) ends the chunk and is reassembled by
- * deliverWrapped. After each callback: `r.closed` (the callback closed the
- * consumer: return at once, the pages now read zeros) and the budget. How the
- * drain ended is left in `r.outcome`.
+ * deliverWrapped. A budget cuts chunks to the pacer's stride and is looked at
+ * between chunks (the caller begins the ring's pacer: see ringbuf.ts); close()
+ * from a callback leaves pages of zeros, whose first header (size 0, never a
+ * real record) ends the drain. How the drain ended is left in `r.outcome`.
  */
-function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost: LostCallback | undefined, budget: DrainBudget): number {
+function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost: LostCallback | undefined): number {
   const view = r.view;
   const data32 = r.data32;
   const meta32 = r.meta32;
@@ -113,12 +114,13 @@ function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost:
   const cpu = r.cpu;
   let tail = r.tail;
   let n = 0;
-  let check = r.pacer.begin(budget);
-  let outcome = CAUGHT_UP;
+  let stop = false;
   for (;;) {
     let avail = (Atomics.load(meta32, DATA_HEAD) - tail) | 0; // acquire: the records below data_head are written
     if (avail <= 0) break;
     if (avail > chunk) avail = chunk;
+    const stride = r.pacer.stride | 0; // an int32: `avail`, and so the loop bound, stay int32
+    if (avail > stride) avail = stride;
     const startW = (tail & mask) >>> 2;
     let endW = startW + (avail >>> 2);
     if (endW > sizeW) endW = sizeW;
@@ -129,6 +131,7 @@ function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost:
       const type = data32[w]!;
       const len = data32[w + 1]! >>> 16;
       if (len === 0) {
+        if (r.closed) break; // closed by a callback: these are the zero pages left behind
         // publish what was delivered before it, so that a caller who catches this does not see those again
         r.tail = (tail + ((w - startW) << 2)) | 0;
         r.publish(r.tail);
@@ -139,49 +142,48 @@ function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost:
         wraps = true;
         break;
       }
-      const at = w;
-      w = next;
       if (type === PERF_RECORD_SAMPLE) {
         n++;
-        const stop = cb(view, (at << 2) + 12, data32[at + 2]!, cpu);
-        if (r.closed) {
-          r.outcome = STOPPED;
-          return n;
-        }
-        if (stop) {
-          outcome = STOPPED;
+        if (cb(view, (w << 2) + 12, data32[w + 2]!, cpu)) {
+          w = next;
+          stop = true;
           break;
         }
-        if (n === check) {
-          check = r.pacer.next(n);
-          if (check === 0) {
-            outcome = YIELDED;
-            break;
-          }
-        }
       } else if (type === PERF_RECORD_LOST) {
-        recordLost(r, view, at << 2, onLost);
+        recordLost(r, view, w << 2, onLost);
       }
+      w = next;
+    }
+    if (r.closed) {
+      r.outcome = STOPPED;
+      return n;
     }
     let consumed = (w - startW) << 2;
-    if (wraps && outcome === CAUGHT_UP) {
+    if (wraps) {
       const len = data32[w + 1]! >>> 16;
       consumed += len;
       const delivered = deliverWrapped(r, w << 2, len, scratch, cb, onLost);
+      if (delivered !== 0) n++;
       if (r.closed) {
         r.outcome = STOPPED;
-        return n + (delivered === 0 ? 0 : 1);
+        return n;
       }
-      if (delivered < 0) outcome = STOPPED;
-      n += delivered === 0 ? 0 : 1;
+      if (delivered < 0) stop = true;
     }
     if (consumed === 0) break;
     tail = (tail + consumed) | 0;
     r.tail = tail;
     r.publish(tail); // release: we are done reading those bytes
-    if (outcome !== CAUGHT_UP) break;
+    if (stop) {
+      r.outcome = STOPPED;
+      return n;
+    }
+    if (r.pacer.stride !== UNBOUNDED_STRIDE && !r.pacer.next(n)) {
+      r.outcome = YIELDED;
+      return n;
+    }
   }
-  r.outcome = outcome;
+  r.outcome = CAUGHT_UP;
   return n;
 }
 
@@ -327,7 +329,8 @@ export class PerfBuffer extends EventSource {
       const i = (first + k) % count;
       if (ready !== undefined && !ready(i)) continue;
       const r = rings[i]!;
-      n += drainCpuRing(r, f, this.#scratch, this.#onLost, budget);
+      r.pacer.begin(budget);
+      n += drainCpuRing(r, f, this.#scratch, this.#onLost);
       if (this.closedFlag || r.outcome === STOPPED) break;
       if (r.outcome === YIELDED) {
         this.exhausted = true;

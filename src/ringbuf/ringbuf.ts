@@ -60,7 +60,7 @@
 // producer under a burst saw a ring 25% smaller than libbpf's and dropped.)
 import { Mapping, MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../syscall/index.ts';
 import type { BpfMap } from '../maps/map.ts';
-import { type BatchCallback, CAUGHT_UP, type DrainBudget, type MapSource, Pacer, type RecordCallback, RingBufferError, STOPPED, UNBOUNDED, YIELDED, log, openMap } from './common.ts';
+import { type BatchCallback, CAUGHT_UP, type DrainBudget, type MapSource, Pacer, type RecordCallback, RingBufferError, STOPPED, UNBOUNDED, UNBOUNDED_STRIDE, YIELDED, log, openMap } from './common.ts';
 import { EventSource } from './source.ts';
 import { UsageError } from '../errors.ts';
 
@@ -109,7 +109,7 @@ class Ring {
   batch: Int32Array;
   /** How the last drain ended (CAUGHT_UP, STOPPED, YIELDED). */
   outcome = CAUGHT_UP;
-  /** Set by close(), which a callback may call mid-drain: the drain loops check it after every callback. */
+  /** Set by close(), which a callback may call mid-drain (see the drain loops). */
   closed = false;
   readonly pacer = new Pacer();
 
@@ -180,58 +180,76 @@ class Ring {
 // every record, as libbpf does, cost ~20% more per record here.) Records are
 // 8-byte aligned: next = w + 2 * ((len + 8 + 7) >> 3) words.
 //
-// After every callback the loops check two things: `r.closed` (the callback
-// closed the consumer: the pages now read zeros, which would parse as an
-// endless run of empty records, so the drain returns at once, publishing
-// nothing), and the record count against the pacer's next checkpoint (the
-// budget). How the drain ended is left in `r.outcome`.
+// Two things end a drain early, and neither costs the per-record loop more
+// than the comparison it already makes:
+//   - a budget (Pacer): a chunk is cut to the pacer's stride, and the budget
+//     is looked at between chunks only;
+//   - close() called from a callback: the pages then read zeros, and a zero
+//     header parses as an empty record, then another, over the whole ring (the
+//     585 phantom records of issue 12). The loop already stops at a header
+//     that is not positive (BUSY is the sign bit); it stops at a header of
+//     zero too, and only then, out of the loop, asks whether the ring was
+//     closed: a closed ring ends the drain at once, publishing nothing; an
+//     open one holds a real empty record (a BPF program may submit one),
+//     delivered there. (Asking `r.closed` inside the loop cost ~8% of a drain:
+//     one more live register in the hottest loop.)
+// How the drain ended is left in `r.outcome`. The caller starts the ring's
+// pacer (`r.pacer.begin(budget)`) before the drain: called in here, V8 inlined
+// it and had no inlining budget left for `cb` (~8% slower drains).
 
 /**
- * Drain one ring record by record. Kept as a free function over locals so
- * that V8 keeps everything in registers and can inline `cb`.
+ * Drain one ring record by record, under the budget its pacer was begun
+ * with. Kept as a free function over locals so that V8 keeps everything in
+ * registers and can inline `cb`.
  */
-function drainRecords(r: Ring, cb: RecordCallback, ringIdx: number, budget: DrainBudget): number {
+function drainRecords(r: Ring, cb: RecordCallback, ringIdx: number): number {
   const data32 = r.data32;
   const view = r.view;
   const mask = r.mask;
   const sizeW = (mask + 1) >>> 2;
   const prod32 = r.prod32;
-  const chunk = r.chunk;
   let cons = r.cons;
   let n = 0;
-  let check = r.pacer.begin(budget);
-  let outcome = CAUGHT_UP;
+  const chunk = r.chunk;
+  let stop = false;
   for (;;) {
     let avail = (Atomics.load(prod32, 0) - cons) | 0;
     if (avail <= 0) break;
     if (avail > chunk) avail = chunk;
+    const stride = r.pacer.stride | 0; // an int32: `avail`, and so the loop bound, stay int32
+    if (avail > stride) avail = stride;
     const startW = (cons & mask) >>> 2;
     let endW = startW + (avail >>> 2);
     if (endW > sizeW) endW = sizeW;
     let w = startW;
     while (w < endW) {
       const len = TSO ? data32[w]! : Atomics.load(data32, w);
-      if (len < 0) break; // BUSY: reserved, not committed yet; records after it must wait
+      // BUSY (reserved, not committed yet: the records after it must wait), or zero (see above)
+      if (len <= 0) break;
       const size = len & LEN_MASK;
-      const at = w;
-      w += ((size + 15) >>> 3) << 1;
-      if ((len & BPF_RINGBUF_DISCARD_BIT) !== 0) continue;
+      const next = w + (((size + 15) >>> 3) << 1);
+      if ((len & BPF_RINGBUF_DISCARD_BIT) === 0) {
+        n++;
+        if (cb(view, (w << 2) + 8, size, ringIdx)) {
+          w = next;
+          stop = true;
+          break;
+        }
+      }
+      w = next;
+    }
+    if (r.closed) {
+      r.outcome = STOPPED;
+      return n;
+    }
+    if (!stop && w < endW && (TSO ? data32[w]! : Atomics.load(data32, w)) === 0) {
+      // an empty record, committed: deliver it here, out of the hot loop
       n++;
-      const stop = cb(view, (at << 2) + 8, size, ringIdx);
+      stop = Boolean(cb(view, (w << 2) + 8, 0, ringIdx));
+      w += 2;
       if (r.closed) {
         r.outcome = STOPPED;
         return n;
-      }
-      if (stop) {
-        outcome = STOPPED;
-        break;
-      }
-      if (n === check) {
-        check = r.pacer.next(n);
-        if (check === 0) {
-          outcome = YIELDED;
-          break;
-        }
       }
     }
     // Exit only after a pass that found nothing, whose reads all followed our last publish.
@@ -239,14 +257,21 @@ function drainRecords(r: Ring, cb: RecordCallback, ringIdx: number, budget: Drai
     cons = (cons + ((w - startW) << 2)) | 0;
     r.cons = cons;
     r.publish(cons);
-    if (outcome !== CAUGHT_UP) break;
+    if (stop) {
+      r.outcome = STOPPED;
+      return n;
+    }
+    if (r.pacer.stride !== UNBOUNDED_STRIDE && !r.pacer.next(n)) {
+      r.outcome = YIELDED;
+      return n;
+    }
   }
-  r.outcome = outcome;
+  r.outcome = CAUGHT_UP;
   return n;
 }
 
-/** Drain one ring in batches: collect ready records, one call per batch, then publish. */
-function drainBatches(r: Ring, cb: BatchCallback, ringIdx: number, budget: DrainBudget): number {
+/** Drain one ring in batches (its pacer begun): collect ready records, one call per batch, then publish. */
+function drainBatches(r: Ring, cb: BatchCallback, ringIdx: number): number {
   const data32 = r.data32;
   const view = r.view;
   const mask = r.mask;
@@ -256,19 +281,17 @@ function drainBatches(r: Ring, cb: BatchCallback, ringIdx: number, budget: Drain
   const max = batch.length >> 1;
   let cons = r.cons;
   let n = 0;
-  let check = r.pacer.begin(budget);
-  let outcome = CAUGHT_UP;
   for (;;) {
-    const avail = (Atomics.load(prod32, 0) - cons) | 0;
+    let avail = (Atomics.load(prod32, 0) - cons) | 0;
     if (avail <= 0) break;
+    const stride = r.pacer.stride | 0;
+    if (avail > stride) avail = stride;
     const startW = (cons & mask) >>> 2;
     let endW = startW + (avail >>> 2);
     if (endW > sizeW) endW = sizeW;
-    // a record budget cuts the batch, so that it is met exactly
-    const cap = check > 0 && check - n < max ? check - n : max;
     let w = startW;
     let k = 0;
-    while (w < endW && k < cap) {
+    while (w < endW && k < max) {
       const len = TSO ? data32[w]! : Atomics.load(data32, w);
       if (len < 0) break;
       const size = len & LEN_MASK;
@@ -280,26 +303,29 @@ function drainBatches(r: Ring, cb: BatchCallback, ringIdx: number, budget: Drain
       w += ((size + 15) >>> 3) << 1;
     }
     if (w === startW) break;
+    let stop = false;
     if (k > 0) {
       n += k;
       // records stay valid during the call: consumer_pos is published after it
-      const stop = cb(view, batch, k, ringIdx);
+      stop = Boolean(cb(view, batch, k, ringIdx));
       if (r.closed) {
         r.outcome = STOPPED;
         return n;
-      }
-      if (stop) outcome = STOPPED;
-      else if (check > 0 && n >= check) {
-        check = r.pacer.next(n);
-        if (check === 0) outcome = YIELDED;
       }
     }
     cons = (cons + ((w - startW) << 2)) | 0;
     r.cons = cons;
     r.publish(cons);
-    if (outcome !== CAUGHT_UP) break;
+    if (stop) {
+      r.outcome = STOPPED;
+      return n;
+    }
+    if (r.pacer.stride !== UNBOUNDED_STRIDE && !r.pacer.next(n)) {
+      r.outcome = YIELDED;
+      return n;
+    }
   }
-  r.outcome = outcome;
+  r.outcome = CAUGHT_UP;
   return n;
 }
 
@@ -378,7 +404,8 @@ export class RingBuffer extends EventSource {
     const rings = this.#rings;
     for (let i = 0; i < rings.length; i++) {
       const r = rings[i]!;
-      n += drainBatches(r, cb, i, budget);
+      r.pacer.begin(budget);
+      n += drainBatches(r, cb, i);
       if (r.outcome !== CAUGHT_UP) break;
     }
     return n;
@@ -415,9 +442,10 @@ export class RingBuffer extends EventSource {
 
   #drain(i: number, cb: RecordCallback | undefined, budget: DrainBudget): number {
     const r = this.#rings[i]!;
-    if (cb !== undefined) return drainRecords(r, cb, i, budget);
-    if (r.onBatch !== undefined) return drainBatches(r, r.onBatch, i, budget);
-    if (r.onRecord !== undefined) return drainRecords(r, r.onRecord, i, budget);
+    r.pacer.begin(budget);
+    if (cb !== undefined) return drainRecords(r, cb, i);
+    if (r.onBatch !== undefined) return drainBatches(r, r.onBatch, i);
+    if (r.onRecord !== undefined) return drainRecords(r, r.onRecord, i);
     throw new RingBufferError(`ringbuf ${r.name}: no callback given to consume() and none set for the ring`);
   }
 
@@ -428,7 +456,8 @@ export class RingBuffer extends EventSource {
       const onBatch = r.onBatch;
       return () => {
         if (r.closed) return false;
-        drainBatches(r, onBatch, i, budget);
+        r.pacer.begin(budget);
+        drainBatches(r, onBatch, i);
         return r.outcome === YIELDED;
       };
     }
@@ -436,7 +465,8 @@ export class RingBuffer extends EventSource {
     if (onRecord === undefined) return super.drainOneFn(i, cb, budget); // throws the usual error on the first wakeup
     return () => {
       if (r.closed) return false;
-      drainRecords(r, onRecord, i, budget);
+      r.pacer.begin(budget);
+      drainRecords(r, onRecord, i);
       return r.outcome === YIELDED;
     };
   }
