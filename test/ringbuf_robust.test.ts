@@ -14,6 +14,7 @@ import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.ts';
 import { BpfProgType, Program } from '../src/prog/index.ts';
+import { asm, encodeInsns } from '../src/prog/insn.ts';
 import { PerfBuffer, RingBuffer, UserRingBuffer, type RecordCallback } from '../src/ringbuf/index.ts';
 import { type FD, MapElemCommands, mapCreate } from '../src/syscall/index.ts';
 import { CHECK_MUL, COUNTER_SUBMITTED, perfProducer, ringbufProducer } from './helpers/ringbuf_producers.ts';
@@ -173,6 +174,30 @@ describe.skipIf(needsRoot)('close() from inside a record callback stops delivery
       expect(pb.closed).toBe(true);
     });
   }
+});
+
+describe.skipIf(needsRoot)('an empty record is a record', () => {
+  it('records of length 0 (bpf_ringbuf_output with size 0) are delivered between others, not taken for a closed ring', () => {
+    const ring = ringMap(1 << 14);
+    const ctr = counters();
+    const full = load('rb_prod', ringbufProducer(ring.value, ctr.value));
+    // r1 = ring, r2 = r10 - 8, r3 = 0 (size), r4 = 0 (flags); bpf_ringbuf_output (130)
+    const empty = load(
+      'rb_empty',
+      encodeInsns([...asm.ldMapFd(1, ring.value), asm.mov64Reg(2, 10), asm.add64Imm(2, -8), asm.mov64Imm(3, 0), asm.mov64Imm(4, 0), asm.call(130), asm.mov64Imm(0, 0), asm.exit()]),
+    );
+    produce(empty, 2);
+    produce(full, 1);
+    produce(empty, 1);
+    produce(full, 1);
+    const rb = own(new RingBuffer(ring.value));
+    const sizes: number[] = [];
+    expect(rb.consume((_v, _o, size) => void sizes.push(size))).toBe(5);
+    expect(sizes).toEqual([0, 0, 16, 0, 16]);
+    produce(empty, 1);
+    expect(rb.consume((_v, _o, size) => void sizes.push(size), { records: 1 })).toBe(1);
+    expect(sizes.at(-1)).toBe(0);
+  });
 });
 
 describe.skipIf(needsRoot)('a drain under a budget yields and continues where it stopped', () => {
