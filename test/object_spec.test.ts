@@ -4,7 +4,8 @@
 // object in bpf/. Then the objects that exercise it: subprograms shared by
 // several programs (shared_subprogs), hidden functions verified in their
 // caller's context (hidden_func), struct_ops refused until it is implemented
-// (tcp_cc); and errors that name the object first.
+// (tcp_cc), CO-RE inside shared subprograms (core_subprogs); and errors
+// that name the object first.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,6 +139,23 @@ describe('hidden_func: hidden functions are static for the verifier, as libbpf m
       expect([0, 8, 16].map((off) => res.readBigUInt64LE(off))).toEqual([42n, 28n, 50n]);
     } finally {
       await o.destroy();
+    }
+  });
+});
+
+describe.skipIf(needsRoot)('core_subprogs: CO-RE inside subprograms shared by three programs', () => {
+  it('the global function fills the record of the calling task through its static CO-RE helpers', async () => {
+    for (const source of [obj('core_subprogs'), new Uint8Array(readFileSync(obj('core_subprogs')))]) {
+      const o = BpfObject.openAndLoad(source, { name: 'core_subprogs' });
+      try {
+        expect(o.program('info_syscall').prog!.testRun().retval).toBe(0);
+        const last = Buffer.from(o.bss.raw('last'));
+        expect(last.readUInt32LE(0)).toBe(process.pid);
+        expect(last.readUInt32LE(4)).toBe(process.ppid);
+        expect(last.subarray(8).toString('utf8').replace(/\0.*$/s, '')).toBe(readFileSync('/proc/self/comm', 'utf8').trim());
+      } finally {
+        await o.destroy();
+      }
     }
   });
 });
