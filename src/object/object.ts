@@ -114,7 +114,7 @@ export class ObjectMap {
     this.flags = spec.spec.flags;
     this.numaNode = spec.spec.numaNode;
     this.pinPath = spec.pinByName ? join(pinRoot, spec.name) : undefined;
-    this.innerSpec = spec.inner?.spec;
+    this.innerSpec = spec.inner ? { ...spec.inner.spec } : undefined; // a setting of its own, not the spec's
   }
 
   get name(): string {

@@ -30,7 +30,7 @@ import { copyBytes } from '../util/bytes.ts';
 
 import { ObjectError } from './errors.ts';
 import { matchSection } from './sections.ts';
-import type { CodeReloc, CollectionSpec, ExternSpec, FunctionSpec, GlobalVarSpec, ObjectMapSpec, ObjectProgramSpec } from './spec.ts';
+import { freezeSpec, type CodeReloc, type CollectionSpec, type ExternSpec, type FunctionSpec, type GlobalVarSpec, type ObjectMapSpec, type ObjectProgramSpec } from './spec.ts';
 import { parseBtfMaps } from './btf_maps.ts';
 
 const log = createDebug('tsbpf:object');
@@ -211,7 +211,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Coll
   }
 
   log('%s: %d programs, %d subprograms, %d maps, %d externs', objName, programs.length, subprograms.length, maps.length, externs.length);
-  return { name: objName, elf, btf, btfExt, license, kernVersion, programs, subprograms, maps, globals, externs };
+  return freezeSpec({ name: objName, elf, btf, btfExt, license, kernVersion, programs, subprograms, maps, globals, externs });
 }
 
 /** libbpf's bpf_program__record_reloc: what one relocation entry means for the instruction it patches. */
