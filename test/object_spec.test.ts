@@ -57,6 +57,21 @@ describe('open from a path or from bytes: byte-identical specs (every object in 
   }
 });
 
+describe('the spec is frozen', () => {
+  it('programs, relocations, maps, globals and externs cannot be changed', () => {
+    const spec = BpfObject.open(obj('subprogs')).spec;
+    expect(Object.isFrozen(spec)).toBe(true);
+    expect(() => (spec.programs as unknown[]).push({})).toThrow(TypeError);
+    expect(() => ((spec.programs[0] as { name: string }).name = 'x')).toThrow(TypeError);
+    expect(() => (spec.subprograms[0]!.relocs as unknown[]).pop()).toThrow(TypeError);
+    expect(() => ((spec.maps[0]!.spec as { maxEntries: number }).maxEntries = 1)).toThrow(TypeError);
+    // a setting on the object is its own copy
+    const o = BpfObject.open(obj('maps'));
+    o.map('outer_arr').innerSpec!.maxEntries = 7;
+    expect(o.map('outer_arr').spec.inner!.spec.maxEntries).not.toBe(7);
+  });
+});
+
 describe.skipIf(needsRoot)('loading leaves the spec untouched (every object in bpf/, loads that fail included)', () => {
   for (const name of OBJECTS) {
     it(`${name}.bpf.o`, async () => {
