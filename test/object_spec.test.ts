@@ -16,7 +16,7 @@ import { patchObjectBtf } from '../src/object/btf_fixup.ts';
 import { ProgramLoadError } from '../src/prog/index.ts';
 import { RelocationError } from '../src/relo/index.ts';
 import { NotSupportedError, TsbpfError } from '../src/errors.ts';
-import { BTF_FUNC_GLOBAL, BTF_FUNC_STATIC, BTF_INT_SIGNED, BTF_KIND_FUNC, BTF_KIND_INT, marshalBtf, parseBtf, type BtfFunc } from '../src/btf/index.ts';
+import { BtfError, BTF_FUNC_GLOBAL, BTF_FUNC_STATIC, BTF_INT_SIGNED, BTF_KIND_FUNC, BTF_KIND_INT, marshalBtf, parseBtf, type BtfFunc } from '../src/btf/index.ts';
 import { BPF_DIR } from './helpers/oracle.ts';
 import { needsRoot } from './helpers/env.ts';
 import { specImage, specInsns } from './helpers/spec_image.ts';
@@ -209,6 +209,14 @@ describe.skipIf(needsRoot)('errors name the object, then the program or map, the
     const e = thrown(() => o.load());
     expect(e).toBeInstanceOf(ObjectError);
     expect(e.message).toMatch(/^ksym: program "read_ksyms": extern kfunc "bpf_task_\w+" does not exist in the kernel's BTF$/);
+    await o.destroy();
+  });
+
+  it('any other error of a load gets the object name in front and keeps its class', async () => {
+    const o = BpfObject.open(obj('core_task'), { kernelBtfPath: join(tmp, 'no-such-vmlinux') });
+    const e = thrown(() => o.load());
+    expect(e).toBeInstanceOf(BtfError);
+    expect(e.message).toMatch(/^core_task: cannot read kernel BTF .*no-such-vmlinux/);
     await o.destroy();
   });
 

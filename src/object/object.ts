@@ -623,16 +623,17 @@ export class BpfObject {
 /**
  * Every error from open and load names the object first. Errors that already
  * do (ObjectError, ElfError, ProgramLoadError and RelocationError given the
- * name, "<name> .BTF: ...") pass unchanged; any other tsbpf error is wrapped
- * in an ObjectError that keeps it as its cause, with its errno and code.
+ * name, "<name> .BTF: ...") pass unchanged; any other tsbpf error gets the
+ * name put in front of its message, keeping its class and fields (a MapError
+ * stays a MapError, a UsageError a UsageError).
  */
 function namingObject(name: string, err: unknown): unknown {
   if (!(err instanceof TsbpfError)) return err;
   if (err.message.startsWith(`${name}: `) || err.message.startsWith(`${name} `)) return err;
-  const wrapped = new ObjectError(name, err.message, { cause: err });
-  wrapped.errno = err.errno;
-  wrapped.code = err.code;
-  return wrapped;
+  const old = err.message;
+  err.message = `${name}: ${old}`;
+  if (err.stack?.includes(old)) err.stack = err.stack.replace(old, err.message);
+  return err;
 }
 
 /** Section kinds a program can be attached by its section name alone. */
