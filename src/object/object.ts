@@ -291,57 +291,51 @@ export class BpfObject {
   // ---------------------------------------------------------------- 3. maps
 
   #createMaps(externs: ResolvedExterns): void {
-    for (const om of this.maps.values()) {
-      try {
-        this.#createMap(om, externs);
-      } catch (err) {
-        throw this.#mapFailure(om, err);
-      }
-    }
-  }
-
-  #createMap(om: ObjectMap, externs: ResolvedExterns): void {
     const btfFd = this.#btfFd?.value;
-    if (om.reuse) {
-      om.map = om.reuse;
-      return;
-    }
-    const s = om.spec;
-    const spec: MapSpec = { ...s.spec, maxEntries: om.maxEntries, flags: om.flags, numaNode: om.numaNode };
-    if (spec.type === MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY && spec.maxEntries === 0) spec.maxEntries = numPossibleCpus();
-    if (spec.type === MapType.BPF_MAP_TYPE_RINGBUF || spec.type === MapType.BPF_MAP_TYPE_USER_RINGBUF) spec.maxEntries = roundUpPages(spec.maxEntries);
-    if (om.pinPath && existsSync(om.pinPath)) {
-      om.map = this.#reusePinned(om, spec);
-      return;
-    }
-    let innerFd: BpfMap | undefined;
-    try {
-      if (om.innerSpec) innerFd = BpfMap.create({ ...om.innerSpec, name: om.innerSpec.name.slice(0, 15) });
-      const withBtf = btfFd !== undefined && (s.btfKeyTypeId || s.btfValueTypeId) && !REJECTS_BTF.has(spec.type);
-      if (withBtf) {
-        try {
-          om.map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd, innerMapFd: innerFd?.fd });
-        } catch (err) {
-          // As libbpf: a map the kernel refuses with BTF is retried without it.
-          log('map "%s": creation with BTF failed (%s); retrying without BTF', s.name, (err as Error).message);
+    for (const om of this.maps.values()) {
+      if (om.reuse) {
+        om.map = om.reuse;
+        continue;
+      }
+      const s = om.spec;
+      const spec: MapSpec = { ...s.spec, maxEntries: om.maxEntries, flags: om.flags, numaNode: om.numaNode };
+      if (spec.type === MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY && spec.maxEntries === 0) spec.maxEntries = numPossibleCpus();
+      if (spec.type === MapType.BPF_MAP_TYPE_RINGBUF || spec.type === MapType.BPF_MAP_TYPE_USER_RINGBUF) spec.maxEntries = roundUpPages(spec.maxEntries);
+      if (om.pinPath && existsSync(om.pinPath)) {
+        om.map = this.#reusePinned(om, spec);
+        continue;
+      }
+      let innerFd: BpfMap | undefined;
+      try {
+        if (om.innerSpec) innerFd = BpfMap.create({ ...om.innerSpec, name: om.innerSpec.name.slice(0, 15) });
+        const withBtf = btfFd !== undefined && (s.btfKeyTypeId || s.btfValueTypeId) && !REJECTS_BTF.has(spec.type);
+        if (withBtf) {
+          try {
+            om.map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd, innerMapFd: innerFd?.fd });
+          } catch (err) {
+            // As libbpf: a map the kernel refuses with BTF is retried without it.
+            log('map "%s": creation with BTF failed (%s); retrying without BTF', s.name, (err as Error).message);
+            om.map = BpfMap.create(spec, { innerMapFd: innerFd?.fd });
+          }
+        } else {
           om.map = BpfMap.create(spec, { innerMapFd: innerFd?.fd });
         }
-      } else {
-        om.map = BpfMap.create(spec, { innerMapFd: innerFd?.fd });
+      } catch (err) {
+        throw this.#mapFailure(om, err);
+      } finally {
+        innerFd?.close();
       }
-    } finally {
-      innerFd?.close();
-    }
-    // global data: initial contents, then freeze read-only sections (the verifier then trusts their values)
-    const initial = s.origin === 'data' ? this.#globals.get(s.name)!.bytes : s.origin === 'kconfig' ? externs.kconfigData : undefined;
-    if (initial) {
-      om.map.update(0, initial);
-      if (s.readonly) om.map.freeze();
-    }
-    if (om.pinPath) {
-      om.map.pin(om.pinPath);
-      this.#pinnedByLoad.push(om.pinPath);
-      log('map "%s" pinned at %s', s.name, om.pinPath);
+      // global data: initial contents, then freeze read-only sections (the verifier then trusts their values)
+      const initial = s.origin === 'data' ? this.#globals.get(s.name)!.bytes : s.origin === 'kconfig' ? externs.kconfigData : undefined;
+      if (initial) {
+        om.map.update(0, initial);
+        if (s.readonly) om.map.freeze();
+      }
+      if (om.pinPath) {
+        om.map.pin(om.pinPath);
+        this.#pinnedByLoad.push(om.pinPath);
+        log('map "%s" pinned at %s', s.name, om.pinPath);
+      }
     }
   }
 
@@ -529,12 +523,7 @@ export class BpfObject {
     for (const [section, g] of this.#globals) {
       const om = this.map(section);
       if (!om.map || (om.map.flags & (1 << 10)) === 0) continue; // not mmapable: stays a copy
-      let mapping: ReturnType<BpfMap['mmap']>;
-      try {
-        mapping = om.map.mmap();
-      } catch (err) {
-        throw this.#mapFailure(om, err);
-      }
+      const mapping = om.map.mmap();
       g.attach(new Uint8Array(mapping.buffer, 0, om.spec.spec.valueSize), mapping.writable);
     }
   }
