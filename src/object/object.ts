@@ -20,12 +20,12 @@ import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO
 import { Program, type LoadOptions } from '../prog/index.ts';
 import { BpfAttachType, BpfProgType } from '../prog/types.ts';
 import { FD } from '../syscall/index.ts';
-import { autoAttach, destroyLinks, Link, type AutoAttachOptions } from '../attach/index.ts';
+import { attachesByName, attachTarget, destroyLinks, Link, parseAttachTarget, type AttachTarget, type AutoAttachOptions } from '../attach/index.ts';
 import { numPossibleCpus } from '../util/cpus.ts';
 import { applyCore, resultAt, type CoreOutcome } from './core.ts';
 import { patchObjectBtf } from './btf_fixup.ts';
 import { ObjectError } from './errors.ts';
-import { TsbpfError } from '../errors.ts';
+import { TsbpfError, UsageError } from '../errors.ts';
 import { resolveExterns, type ResolvedExterns } from './externs.ts';
 import { GlobalData } from './globals.ts';
 import { encodeFuncInfo, encodeLineInfo, linkProgram, type LinkedProgram } from './linker.ts';
@@ -85,8 +85,12 @@ export class ObjectProgram {
   get sectionName(): string {
     return this.spec.sectionName;
   }
+  /** What auto-attach attaches to: the section's target, or attachTarget's when it was changed. */
+  get target(): AttachTarget {
+    return this.attachTarget === this.spec.attachTarget ? this.spec.target : parseAttachTarget(this.spec.def, this.attachTarget);
+  }
   get fd(): number {
-    if (!this.prog) throw new Error(`program "${this.name}" is not loaded`);
+    if (!this.prog) throw new UsageError(`program "${this.name}" is not loaded`);
     return this.prog.fd;
   }
 }
@@ -121,7 +125,7 @@ export class ObjectMap {
     return this.spec.name;
   }
   get fd(): number {
-    if (!this.map) throw new Error(`map "${this.name}" is not created yet (call load())`);
+    if (!this.map) throw new UsageError(`map "${this.name}" is not created yet (call load())`);
     return this.map.fd;
   }
 }
@@ -547,9 +551,7 @@ export class BpfObject {
   attach(name: string, opts: AutoAttachOptions = {}): Link {
     const p = this.program(name);
     if (!p.prog) throw new ObjectError(this.name, `program "${name}" is not loaded (autoload off, or load() not called)`);
-    // A target changed before attach (p.attachTarget) is spelled back into a section name.
-    const section = p.attachTarget === p.spec.attachTarget ? p.sectionName : `${p.spec.def.sec.replace(/\+$/, '')}/${p.attachTarget}`;
-    return this.adopt(autoAttach(p.prog, section, opts));
+    return this.adopt(attachTarget(p.prog, p.target, opts, `section "${p.sectionName}"`));
   }
 
   /**
@@ -560,7 +562,7 @@ export class BpfObject {
   attachAll(opts: AutoAttachOptions = {}): Link[] {
     const links: Link[] = [];
     for (const p of this.programs.values()) {
-      if (!p.prog || !AUTO_ATTACHABLE.has(p.spec.def.attach) || (p.spec.def.attach === 'uprobe' && !p.attachTarget)) continue;
+      if (!p.prog || !attachesByName(p.target)) continue;
       links.push(this.attach(p.name, opts));
     }
     return links;
@@ -624,9 +626,6 @@ function namingObject(name: string, err: unknown): unknown {
   if (err.stack?.includes(old)) err.stack = err.stack.replace(old, err.message);
   return err;
 }
-
-/** Section kinds a program can be attached by its section name alone. */
-const AUTO_ATTACHABLE = new Set(['tracepoint', 'raw_tracepoint', 'tracing', 'kprobe', 'ksyscall', 'uprobe', 'iter']);
 
 /** Map types the kernel refuses BTF key/value ids for (libbpf drops them too). */
 const REJECTS_BTF = new Set<number>([

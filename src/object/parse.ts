@@ -29,7 +29,7 @@ import { CALL, BPF_PSEUDO_CALL, LD_IMM64, readInsn } from '../prog/insn.ts';
 import { copyBytes } from '../util/bytes.ts';
 
 import { ObjectError } from './errors.ts';
-import { matchSection } from './sections.ts';
+import { parseSection, unknownSectionMessage } from '../attach/sections.ts';
 import { freezeSpec, type CodeReloc, type CollectionSpec, type ExternSpec, type FunctionSpec, type GlobalVarSpec, type ObjectMapSpec, type ObjectProgramSpec } from './spec.ts';
 import { parseBtfMaps } from './btf_maps.ts';
 
@@ -129,15 +129,15 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Coll
         subprograms.push(fn);
         continue;
       }
-      const m = matchSection(sec.name);
-      if (!m) fail(`section "${sec.name}" (program "${sym.name}") is not a known program section (see src/object/sections.ts for the names libbpf accepts, e.g. tp/<category>/<name>, kprobe/<func>, xdp)`);
+      const m = parseSection(sec.name) ?? fail(`program "${sym.name}": ${unknownSectionMessage(sec.name)}`);
       programs.push({
         ...fn,
-        def: m!.def,
-        attachTarget: m!.target,
-        type: m!.def.progType,
-        expectedAttachType: m!.def.expectedAttachType,
-        flags: m!.def.progFlags,
+        def: m.def,
+        attachTarget: m.arg,
+        target: m.target,
+        type: m.def.progType,
+        expectedAttachType: m.def.expectedAttachType,
+        flags: m.def.progFlags,
       });
     }
     functionsBySection.set(sec.index, list);
