@@ -212,6 +212,34 @@ describe.skipIf(needsRoot)('errors name the object, then the program or map, the
     await o.destroy();
   });
 
+  it('a missing kfunc called from a subprogram names the programs that reach it, and the subprogram', async () => {
+    const path = join(tmp, 'int-only-2.btf');
+    writeFileSync(path, marshalBtf([{ kind: BTF_KIND_INT, name: 'int', size: 4, encoding: BTF_INT_SIGNED, bitOffset: 0, bits: 32 }]));
+    const o = BpfObject.open(obj('kfunc_subprog'), { kernelBtfPath: path });
+    const e = thrown(() => o.load());
+    expect(e).toBeInstanceOf(ObjectError);
+    expect(e.message).toMatch(/^kfunc_subprog: programs "tgid_of_self", "tgid_of_knob" \(in subprogram "task_tgid_of"\): extern kfunc "bpf_task_(from_pid|release)" does not exist in the kernel's BTF$/);
+    await o.destroy();
+  });
+
+  it('kfunc_subprog: the shared subprogram calls its kfuncs for both programs', async (ctx) => {
+    const o = BpfObject.open(obj('kfunc_subprog'));
+    try {
+      o.load();
+    } catch (e) {
+      if (/does not exist in the kernel's BTF/.test((e as Error).message)) ctx.skip('this kernel lacks bpf_task_from_pid (6.2+)');
+      throw e;
+    }
+    try {
+      o.bss.set('knob_pid', process.ppid);
+      expect(o.program('tgid_of_self').prog!.testRun().retval).toBe(0);
+      expect(o.program('tgid_of_knob').prog!.testRun().retval).toBe(0);
+      expect([o.bss.get('self_tgid'), o.bss.get('knob_tgid')]).toEqual([process.pid, process.ppid]);
+    } finally {
+      await o.destroy();
+    }
+  });
+
   it('any other error of a load gets the object name in front and keeps its class', async () => {
     const o = BpfObject.open(obj('core_task'), { kernelBtfPath: join(tmp, 'no-such-vmlinux') });
     const e = thrown(() => o.load());
