@@ -17,7 +17,8 @@ import { ProgramLoadError } from '../src/prog/index.ts';
 import { RelocationError } from '../src/relo/index.ts';
 import { NotSupportedError, TsbpfError } from '../src/errors.ts';
 import { BtfError, BTF_FUNC_GLOBAL, BTF_FUNC_STATIC, BTF_INT_SIGNED, BTF_KIND_FUNC, BTF_KIND_INT, marshalBtf, parseBtf, type BtfFunc } from '../src/btf/index.ts';
-import { BPF_DIR } from './helpers/oracle.ts';
+import { BPF_DIR, oracleAvailable, oracleLoadSync } from './helpers/oracle.ts';
+import { BpfProgType } from '../src/prog/types.ts';
 import { needsRoot } from './helpers/env.ts';
 import { specImage, specInsns } from './helpers/spec_image.ts';
 
@@ -173,6 +174,42 @@ describe.skipIf(needsRoot)('core_subprogs: CO-RE inside subprograms shared by th
       }
     }
   });
+});
+
+describe.skipIf(needsRoot)('differential runs: the same return values and map contents as C libbpf', () => {
+  // Programs run once each in this order on both sides (packet programs on 64 zero bytes), then every array map is compared.
+  const cases: Record<string, string[]> = {
+    shared_subprogs: ['xdp_top', 'xdp_loop', 'xdp_middle', 'tc_mixed'],
+    hidden_func: ['hidden_xdp', 'global_syscall'],
+    subprogs: ['xdp_a', 'xdp_b', 'tc_c'],
+  };
+  for (const [name, run] of Object.entries(cases)) {
+    it(`${name}.bpf.o`, async () => {
+      const avail = oracleAvailable();
+      if (!avail.ok) throw new Error(`oracle unavailable: ${avail.reason}`);
+      const c = oracleLoadSync(obj(name), { run, dump: true });
+      expect(c.ok, c.error?.message).toBe(true);
+      const o = BpfObject.openAndLoad(obj(name));
+      try {
+        const runs = run.map((p) => {
+          const prog = o.program(p);
+          const packet = prog.type === BpfProgType.BPF_PROG_TYPE_XDP || prog.type === BpfProgType.BPF_PROG_TYPE_SCHED_CLS;
+          return { name: p, retval: prog.prog!.testRun(packet ? PACKET : {}).retval, errno: 0 };
+        });
+        expect(runs).toEqual(c.runs);
+        const arrays = c.dumps.filter((d) => d.values);
+        expect(arrays.length).toBeGreaterThan(0);
+        for (const d of arrays) {
+          const om = [...o.maps.values()].find((m) => m.spec.kernelName === d.name)!;
+          expect(om, `map ${d.name}`).toBeDefined();
+          const got = d.values!.map((_, k) => Buffer.from(om.map!.lookup(k) as Uint8Array).toString('hex'));
+          expect(got, `map ${d.name}`).toEqual(d.values!.map((v) => v?.toString('hex')));
+        }
+      } finally {
+        await o.destroy();
+      }
+    });
+  }
 });
 
 describe('struct_ops is refused until it is implemented', () => {
