@@ -60,6 +60,7 @@ import {
   perCpuValueStride,
 } from './types.ts';
 import { UsageError } from '../errors.ts';
+import { DISPOSE } from '../util/dispose.ts';
 
 const log = createDebug('tsbpf:maps');
 
@@ -826,6 +827,11 @@ export class BpfMap {
     this.#mapping = null;
     this.#fd.close();
     log('%s closed', this.#what);
+  }
+
+  /** close(), for `using` (explicit resource management). */
+  [DISPOSE](): void {
+    this.close();
   }
 }
 
