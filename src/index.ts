@@ -67,6 +67,10 @@ export type {
 export { RingBuffer, PerfBuffer, UserRingBuffer, EventSource, possibleCpus, onlineCpus } from './ringbuf/index.ts';
 export type { MapSource, RecordCallback, BatchCallback, RingOptions, PerfBufferOptions, StartOptions } from './ringbuf/index.ts';
 
+// what the running kernel supports (memoized probes)
+export { haveProgramType, haveMapType, haveHelper, haveLinkKind, haveBtfKind } from './features/index.ts';
+export { BpfFuncId } from './uapi/kernel.ts';
+
 // BTF, ELF and CO-RE, for tools
 export { parseBtf, parseBtfExt, Btf, BtfBuilder, marshalBtf, loadKernelBtf, typeToC, sizeof, alignof } from './btf/index.ts';
 export type { BtfType, BtfTypeInit, BtfKind, BtfMember, BtfEnumValue, ParseBtfOptions } from './btf/index.ts';

@@ -54,7 +54,7 @@ describe('the package for TypeScript users', () => {
     '  rb[Symbol.dispose]();',
     '  try { await obj.destroy(); } catch (e) { if (e instanceof TsbpfError) console.log(e.code); }',
     '  await obj[Symbol.asyncDispose]();',
-    "  overrideFeature('enum64', undefined);",
+    "  overrideFeature('btf:enum64', undefined);",
     '  return n + links.length;',
     '}',
   ];
