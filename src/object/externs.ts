@@ -8,7 +8,8 @@
 import createDebug from 'debug';
 import { type Btf, BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, BTF_KIND_ARRAY, BTF_KIND_ENUM, BTF_KIND_FUNC, BTF_KIND_INT, BTF_KIND_VAR, resolveType } from '../btf/index.ts';
 import { ObjectError } from './errors.ts';
-import { kernelVersionCode, readKallsyms, readKernelConfig } from './kconfig.ts';
+import { kernelVersionCode, readKernelConfig } from './kconfig.ts';
+import { kernelSymbolAddresses } from '../features/index.ts';
 import { linkProgram } from './linker.ts';
 import type { CollectionSpec, ExternSpec, FunctionSpec } from './spec.ts';
 
@@ -73,7 +74,7 @@ export function resolveExterns(spec: CollectionSpec, opts: ExternOptions): Resol
   }
 
   const typeless = new Set(spec.externs.filter((e) => e.kind === 'ksym' && resolveType(btf, e.typeId) === 0).map((e) => e.name));
-  const addrs = readKallsyms(typeless);
+  const addrs = kernelSymbolAddresses(typeless);
   for (const e of spec.externs) {
     if (e.kind === 'kconfig') continue;
     if (e.kind === 'ksym' && typeless.has(e.name)) {

@@ -15,13 +15,12 @@ import { join } from 'node:path';
 import { loadKernelBtf, marshalBtf, parseBtf, sanitizeBtf, type Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from '../btf/index.ts';
 import { loadBtfIntoKernel } from '../btf/load.ts';
 import { btfFeatures, hasFeatureOverrides } from '../features/index.ts';
-import { BpfMap, MapError, MapType, type MapSpec } from '../maps/index.ts';
-import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../prog/insn.ts';
+import { BpfMap, effectiveMaxEntries, MapError, MapType, type MapSpec } from '../maps/index.ts';
+import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../prog/insn.ts';
 import { Program, type LoadOptions } from '../prog/index.ts';
 import { BpfAttachType, BpfProgType } from '../prog/types.ts';
 import { FD } from '../syscall/index.ts';
 import { attachesByName, attachTarget, destroyLinks, Link, parseAttachTarget, type AttachTarget, type AutoAttachOptions } from '../attach/index.ts';
-import { numPossibleCpus } from '../util/cpus.ts';
 import { applyCore, resultAt, type CoreOutcome } from './core.ts';
 import { patchObjectBtf } from './btf_fixup.ts';
 import { ObjectError } from './errors.ts';
@@ -34,6 +33,7 @@ import type { CollectionSpec, FunctionSpec, ObjectMapSpec, ObjectProgramSpec } f
 import { explainFailure } from './explain.ts';
 import { refuseStructOps } from './struct_ops.ts';
 import { copyBytes } from '../util/bytes.ts';
+import { ASYNC_DISPOSE, DISPOSE } from '../util/dispose.ts';
 
 const log = createDebug('tsbpf:object');
 
@@ -302,32 +302,28 @@ export class BpfObject {
         continue;
       }
       const s = om.spec;
-      const spec: MapSpec = { ...s.spec, maxEntries: om.maxEntries, flags: om.flags, numaNode: om.numaNode };
-      if (spec.type === MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY && spec.maxEntries === 0) spec.maxEntries = numPossibleCpus();
+      // BpfMap.create owns the defaults: a perf event array's max_entries 0, the inner map template
+      const spec: MapSpec = { ...s.spec, maxEntries: om.maxEntries, flags: om.flags, numaNode: om.numaNode, innerMap: om.innerSpec };
       if (spec.type === MapType.BPF_MAP_TYPE_RINGBUF || spec.type === MapType.BPF_MAP_TYPE_USER_RINGBUF) spec.maxEntries = roundUpPages(spec.maxEntries);
       if (om.pinPath && existsSync(om.pinPath)) {
         om.map = this.#reusePinned(om, spec);
         continue;
       }
-      let innerFd: BpfMap | undefined;
       try {
-        if (om.innerSpec) innerFd = BpfMap.create({ ...om.innerSpec, name: om.innerSpec.name.slice(0, 15) });
         const withBtf = btfFd !== undefined && (s.btfKeyTypeId || s.btfValueTypeId) && !REJECTS_BTF.has(spec.type);
         if (withBtf) {
           try {
-            om.map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd, innerMapFd: innerFd?.fd });
+            om.map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd });
           } catch (err) {
             // As libbpf: a map the kernel refuses with BTF is retried without it.
             log('map "%s": creation with BTF failed (%s); retrying without BTF', s.name, (err as Error).message);
-            om.map = BpfMap.create(spec, { innerMapFd: innerFd?.fd });
+            om.map = BpfMap.create(spec);
           }
         } else {
-          om.map = BpfMap.create(spec, { innerMapFd: innerFd?.fd });
+          om.map = BpfMap.create(spec);
         }
       } catch (err) {
         throw this.#mapFailure(om, err);
-      } finally {
-        innerFd?.close();
       }
       // global data: initial contents, then freeze read-only sections (the verifier then trusts their values)
       const initial = s.origin === 'data' ? this.#globals.get(s.name)!.bytes : s.origin === 'kconfig' ? externs.kconfigData : undefined;
@@ -366,7 +362,7 @@ export class BpfObject {
       info.type !== spec.type ? `type ${info.type} != ${spec.type}` :
       info.keySize !== spec.keySize ? `key size ${info.keySize} != ${spec.keySize}` :
       info.valueSize !== spec.valueSize ? `value size ${info.valueSize} != ${spec.valueSize}` :
-      info.maxEntries !== spec.maxEntries ? `max_entries ${info.maxEntries} != ${spec.maxEntries}` :
+      info.maxEntries !== effectiveMaxEntries(spec) ? `max_entries ${info.maxEntries} != ${effectiveMaxEntries(spec)}` :
       (info.flags & ~0x80000) !== (spec.flags & ~0x80000) ? `flags 0x${info.flags.toString(16)} != 0x${spec.flags.toString(16)}` : '';
     if (mismatch) {
       m.close();
@@ -540,8 +536,9 @@ export class BpfObject {
     return link;
   }
 
-  get links(): readonly Destroyable[] {
-    return this.#links;
+  /** The links attach(), attachAll() and adopt() gave this object (destroy() releases them). */
+  get links(): readonly Link[] {
+    return this.#links.filter((l): l is Link => l instanceof Link);
   }
 
   /**
@@ -584,6 +581,36 @@ export class BpfObject {
       await Promise.all(links.filter((l) => !(l instanceof Link)).map((l) => l.destroy()));
     } catch (e) {
       failure = e;
+    }
+    this.#release();
+    if (failure) throw failure;
+  }
+
+  /** destroy(), under the name every owner has. */
+  close(): Promise<void> {
+    return this.destroy();
+  }
+
+  /** destroy(), for `await using`: links are closed concurrently. */
+  [ASYNC_DISPOSE](): Promise<void> {
+    return this.destroy();
+  }
+
+  /**
+   * For `using`: destroy() without waiting. Links close one after another
+   * (each sleeps in the kernel), then programs, maps and BTF. An adopted
+   * object whose destroy() is asynchronous is started, not awaited.
+   */
+  [DISPOSE](): void {
+    if (this.#state === 'destroyed') return;
+    this.#state = 'destroyed';
+    let failure: unknown;
+    for (const l of this.#links.splice(0)) {
+      try {
+        void Promise.resolve(l.destroy()).catch(() => {});
+      } catch (e) {
+        failure ??= e;
+      }
     }
     this.#release();
     if (failure) throw failure;
