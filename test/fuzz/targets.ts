@@ -165,7 +165,8 @@ registerFuzzTarget({
   weight: 0.7,
   seeds: btfSeeds,
   run(input) {
-    walkBtf(parseBtf(input, { name: 'fuzz' }));
+    // Odd-length inputs take the lazy header pass (the kernel BTF's), even ones the eager one.
+    walkBtf(parseBtf(input, { name: 'fuzz', lazy: (input.length & 1) === 1 }));
   },
 });
 
@@ -221,5 +222,20 @@ registerFuzzTarget({
   run(input) {
     const spec = parseObject(input, { name: 'fuzz' });
     applyCore(spec, coreTargetBtf, () => true);
+  },
+});
+
+/** bpf/core_task.bpf.o, parsed once: the fixed object of the core_target target. */
+const coreObject = once(() => parseObject(new Uint8Array(readFileSync(join(ROOT, 'bpf', 'core_task.bpf.o'))), { name: 'core_task' }));
+
+registerFuzzTarget({
+  name: 'core_target',
+  format: 'btf',
+  weight: 0.2,
+  // The other side of CO-RE: a fixed object relocated against a hostile target BTF (a module's, or one given by path).
+  seeds: () => ['core.bpf.o', 'core_task.bpf.o'].map((f) => parseElf(new Uint8Array(readFileSync(join(ROOT, 'bpf', f)))).sectionByName('.BTF')!.data.slice()),
+  run(input) {
+    const target = parseBtf(input, { name: 'fuzz target BTF', lazy: (input.length & 1) === 1 });
+    applyCore(coreObject(), () => target, () => true);
   },
 });
