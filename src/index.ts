@@ -11,3 +11,9 @@ export { relocateCore, RelocationError, BpfCoreReloKind } from './relo/index.ts'
 export { SyscallError, BpfSyscallError } from './syscall/index.ts';
 export * from './attach/index.ts';
 export * from './ringbuf/index.ts';
+export { emitTsTypes, TsTypeEmitter, CodegenError, type EmitTsOptions } from './codegen/ts_types.ts';
+export {
+  CodecError, type Codec, type RecordView, type ViewClass, readCString, writeCString, zeroBytes, checkInt, checkBigInt, checkFloat,
+  checkObject, checkLength, readBits, readBitsBig, writeBits, readInt128, writeInt128, readArray, writeArray, viewOf, encodeToBytes,
+  decodeFromBytes,
+} from './codegen/runtime.ts';
