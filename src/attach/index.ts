@@ -19,3 +19,4 @@ export * from './cgroup.ts';
 export * from './netns.ts';
 export * from './iter.ts';
 export * from './auto.ts';
+export * from './trace_pipe.ts';
