@@ -5,6 +5,7 @@
 import { type Btf, BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, BTF_KIND_ARRAY, BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_FLOAT, BTF_KIND_INT, BTF_KIND_PTR, resolveType, typeToC } from '../btf/index.ts';
 import { ObjectError } from './errors.ts';
 import type { GlobalVarSpec } from './spec.ts';
+import { copyBytes } from '../util/bytes.ts';
 
 export type GlobalValue = number | bigint | boolean | string | Uint8Array;
 
@@ -67,7 +68,7 @@ export class GlobalData {
         return Buffer.from(b.subarray(0, nul < 0 ? b.length : nul)).toString('utf8');
       }
       default:
-        return b.slice();
+        return copyBytes(b);
     }
   }
 
