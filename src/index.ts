@@ -17,3 +17,5 @@ export {
   checkObject, checkLength, readBits, readBitsBig, writeBits, readInt128, writeInt128, readArray, writeArray, viewOf, encodeToBytes,
   decodeFromBytes,
 } from './codegen/runtime.ts';
+export { generateSkeleton, skeletonClassName, type GenerateSkeletonOptions } from './skel/generate.ts';
+export { Skeleton, TypedMap, RawMap, RingBufMap, PerfBufMap, GlobalSection, RAW_RECORD, type SkeletonOpenOptions } from './skel/runtime.ts';

@@ -96,7 +96,7 @@ interface ArrayShape {
 interface Decl {
   id: number;
   name: string;
-  what: 'type' | 'view';
+  what: 'type' | 'view' | 'codec';
 }
 
 /** A member as seen through anonymous struct/union members: its name, type and offset from the outer type. */
@@ -243,7 +243,18 @@ export class TsTypeEmitter {
     return this.#wrap(id, () => {
       const s = this.#skipMods(id);
       if (s !== 0 && this.#isDeclared(s)) return this.#codecName(s);
-      return this.#codecLiteral(s, this.#tsType(s, 0));
+      // scalars, pointers, arrays, anonymous types: one module-level codec per type, named `$<C spelling>`
+      this.#tsType(s, 0);
+      const key = `codec:${s}`;
+      const d = this.#declOf.get(key);
+      if (d) return d.name;
+      let name = `$${this.cName(s).replace(/\*/g, 'ptr').replace(/[^A-Za-z0-9_]+/g, '_').replace(/^_+|_+$/g, '')}`;
+      for (let i = 2; this.#used.has(name); i++) name = `${name.replace(/_\d+$/, '')}_${i}`;
+      this.#used.add(name);
+      const decl: Decl = { id: s, name, what: 'codec' };
+      this.#declOf.set(key, decl);
+      this.#decls.push(decl);
+      return name;
     });
   }
 
@@ -646,7 +657,14 @@ export class TsTypeEmitter {
   }
 
   #renderDecl(d: Decl): string {
-    return this.#wrap(d.id, () => (d.what === 'view' ? this.#renderView(d) : this.#renderType(d)));
+    return this.#wrap(d.id, () => {
+      if (d.what === 'view') return this.#renderView(d);
+      if (d.what === 'codec') {
+        const ts = this.#tsType(d.id, 0);
+        return `/** ${this.cName(d.id)} */\nconst ${d.name}: $Codec<${ts}> = ${this.#codecLiteral(d.id, ts)};`;
+      }
+      return this.#renderType(d);
+    });
   }
 
   #renderType(d: Decl): string {
