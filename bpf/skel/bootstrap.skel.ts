@@ -60,42 +60,6 @@ export const event: $Codec<event> = {
   },
 };
 
-/** __kernel_pid_t (4 bytes) */
-export type __kernel_pid_t = number;
-export const __kernel_pid_t: $Codec<__kernel_pid_t> = {
-  name: "int",
-  size: 4,
-  decode(dv: DataView, off: number): __kernel_pid_t {
-    return dv.getInt32(off, true);
-  },
-  encode(dv: DataView, off: number, value: __kernel_pid_t): void {
-    $zeroBytes(dv, off, 4);
-    dv.setInt32(off, $checkInt(value, -2147483648, 2147483647, "int"), true);
-  },
-};
-
-/** pid_t (4 bytes) */
-export type pid_t = __kernel_pid_t;
-export const pid_t: $Codec<pid_t> = __kernel_pid_t;
-
-/** __u64 (8 bytes) */
-export type __u64 = bigint;
-export const __u64: $Codec<__u64> = {
-  name: "unsigned long long",
-  size: 8,
-  decode(dv: DataView, off: number): __u64 {
-    return dv.getBigUint64(off, true);
-  },
-  encode(dv: DataView, off: number, value: __u64): void {
-    $zeroBytes(dv, off, 8);
-    dv.setBigUint64(off, $checkBigInt(value, 64, false, "unsigned long long"), true);
-  },
-};
-
-/** u64 (8 bytes) */
-export type u64 = __u64;
-export const u64: $Codec<u64> = __u64;
-
 /** struct event read in place: valid while its memory is (during a ring buffer callback); toObject() keeps a copy. */
 export class eventView implements $RecordView<event> {
   $dv: DataView;
@@ -140,6 +104,42 @@ export class eventView implements $RecordView<event> {
     return event.decode(this.$dv, this.$off);
   }
 }
+
+/** __kernel_pid_t (4 bytes) */
+export type __kernel_pid_t = number;
+export const __kernel_pid_t: $Codec<__kernel_pid_t> = {
+  name: "int",
+  size: 4,
+  decode(dv: DataView, off: number): __kernel_pid_t {
+    return dv.getInt32(off, true);
+  },
+  encode(dv: DataView, off: number, value: __kernel_pid_t): void {
+    $zeroBytes(dv, off, 4);
+    dv.setInt32(off, $checkInt(value, -2147483648, 2147483647, "int"), true);
+  },
+};
+
+/** pid_t (4 bytes) */
+export type pid_t = __kernel_pid_t;
+export const pid_t: $Codec<pid_t> = __kernel_pid_t;
+
+/** __u64 (8 bytes) */
+export type __u64 = bigint;
+export const __u64: $Codec<__u64> = {
+  name: "unsigned long long",
+  size: 8,
+  decode(dv: DataView, off: number): __u64 {
+    return dv.getBigUint64(off, true);
+  },
+  encode(dv: DataView, off: number, value: __u64): void {
+    $zeroBytes(dv, off, 8);
+    dv.setBigUint64(off, $checkBigInt(value, 64, false, "unsigned long long"), true);
+  },
+};
+
+/** u64 (8 bytes) */
+export type u64 = __u64;
+export const u64: $Codec<u64> = __u64;
 
 /** unsigned long long */
 const $unsigned_long_long: $Codec<bigint> = {

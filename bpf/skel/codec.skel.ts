@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   type Codec as $Codec,
+  type RecordView as $RecordView,
   readCString as $readCString,
   writeCString as $writeCString,
   zeroBytes as $zeroBytes,
@@ -24,6 +25,8 @@ import {
 } from "tsbpf";
 
 // ---- types from the object's BTF
+
+const $EMPTY_VIEW = new DataView(new ArrayBuffer(0));
 
 /** struct kitchen (216 bytes) */
 export interface kitchen {
@@ -135,6 +138,120 @@ export const kitchen: $Codec<kitchen> = {
     }
   },
 };
+
+/** struct kitchen read in place: valid while its memory is (during a ring buffer callback); toObject() keeps a copy. */
+export class kitchenView implements $RecordView<kitchen> {
+  $dv: DataView;
+  $off: number;
+  constructor(dv: DataView = $EMPTY_VIEW, off = 0) {
+    this.$dv = dv;
+    this.$off = off;
+  }
+  $at(dv: DataView, off: number): this {
+    this.$dv = dv;
+    this.$off = off;
+    return this;
+  }
+  get u8v(): __u8 {
+    return this.$dv.getUint8(this.$off);
+  }
+  get s8v(): __s8 {
+    return this.$dv.getInt8(this.$off + 1);
+  }
+  get u16v(): __u16 {
+    return this.$dv.getUint16(this.$off + 2, true);
+  }
+  get s16v(): __s16 {
+    return this.$dv.getInt16(this.$off + 4, true);
+  }
+  get u32v(): __u32 {
+    return this.$dv.getUint32(this.$off + 8, true);
+  }
+  get s32v(): __s32 {
+    return this.$dv.getInt32(this.$off + 12, true);
+  }
+  get u64v(): __u64 {
+    return this.$dv.getBigUint64(this.$off + 16, true);
+  }
+  get s64v(): __s64 {
+    return this.$dv.getBigInt64(this.$off + 24, true);
+  }
+  get flag(): bool {
+    return this.$dv.getUint8(this.$off + 32) !== 0;
+  }
+  get bf_a(): number {
+    return (this.$dv.getUint8(this.$off + 33) >>> 0) & 0x7;
+  }
+  get bf_b(): number {
+    return (this.$dv.getUint8(this.$off + 33) << 24) >> 27;
+  }
+  get bf_c(): number {
+    return (this.$dv.getUint16(this.$off + 34, true) >>> 0) & 0xfff;
+  }
+  get bf_d(): number {
+    return (this.$dv.getUint8(this.$off + 35) << 27) >> 31;
+  }
+  get bf_e(): bigint {
+    return $readBitsBig(this.$dv, this.$off + 40, 5, 0, 40, false);
+  }
+  get en8(): e8 {
+    return (this.$dv.getUint8(this.$off + 45) as e8);
+  }
+  get en16(): e16 {
+    return (this.$dv.getUint16(this.$off + 46, true) as e16);
+  }
+  get en32(): e32 {
+    return (this.$dv.getInt32(this.$off + 48, true) as e32);
+  }
+  get en64(): e64 {
+    return (this.$dv.getBigUint64(this.$off + 56, true) as e64);
+  }
+  get nested(): inner {
+    return inner.decode(this.$dv, this.$off + 64);
+  }
+  get pair(): { x: __u32; y: __s16; } {
+    return { x: this.$dv.getUint32(this.$off + 80, true), y: this.$dv.getInt16(this.$off + 84, true) };
+  }
+  get p(): __u16 {
+    return this.$dv.getUint16(this.$off + 88, true);
+  }
+  get q(): __u16 {
+    return this.$dv.getUint16(this.$off + 90, true);
+  }
+  get as_u32(): __u32 {
+    return this.$dv.getUint32(this.$off + 92, true);
+  }
+  get as_bytes(): Uint8Array {
+    return Uint8Array.from({ length: 4 }, (_, i) => this.$dv.getUint8(this.$off + 92 + i * 1));
+  }
+  get u(): { whole: __u64; parts: { lo: __u32; hi: __u32; }; } {
+    return { whole: this.$dv.getBigUint64(this.$off + 96, true), parts: { lo: this.$dv.getUint32(this.$off + 96, true), hi: this.$dv.getUint32(this.$off + 100, true) } };
+  }
+  get arr(): Uint32Array {
+    return Uint32Array.from({ length: 3 }, (_, i) => this.$dv.getUint32(this.$off + 104 + i * 4, true));
+  }
+  get inners(): inner[] {
+    return $readArray(2, this.$off + 120, 16, (o1: number) => inner.decode(this.$dv, o1));
+  }
+  get name(): string {
+    return $readCString(this.$dv, this.$off + 152, 12);
+  }
+  get names(): string[] {
+    return $readArray(2, this.$off + 164, 8, (o1: number) => $readCString(this.$dv, o1, 8));
+  }
+  get arr64(): BigInt64Array {
+    return BigInt64Array.from({ length: 2 }, (_, i) => this.$dv.getBigInt64(this.$off + 184 + i * 8, true));
+  }
+  get ptr(): bigint {
+    return this.$dv.getBigUint64(this.$off + 200, true);
+  }
+  get tail(): __u8 {
+    return this.$dv.getUint8(this.$off + 208);
+  }
+  toObject(): kitchen {
+    return kitchen.decode(this.$dv, this.$off);
+  }
+}
 
 /** __u32 (4 bytes) */
 export type __u32 = number;

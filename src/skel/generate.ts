@@ -117,7 +117,12 @@ function generate(spec: CollectionSpec, object: Uint8Array, objName: string, opt
     if (!id) throw new CodegenError(`type ${name}`, `object ${objName} has no struct, union, enum or typedef named "${name}" in its BTF${name === 'event' ? ' (a type used only inside functions is not in BTF: name it in a global, e.g. `const struct event *unused __attribute__((unused));`)' : ''}`);
     return id;
   };
-  for (const t of plainTypes) needBtf(`type ${t}`).typeName(typeId(t));
+  // each named struct or union also gets its zero-allocation view class
+  for (const t of plainTypes) {
+    const id = typeId(t);
+    needBtf(`type ${t}`).typeName(id);
+    if (resolveComposite(e!, id)) e!.viewOf(id);
+  }
 
   const userMaps = spec.maps.filter((m) => m.origin === 'btf' || m.origin === 'legacy');
   const buffers = userMaps.filter((m) => m.spec.type === MapType.BPF_MAP_TYPE_RINGBUF || m.spec.type === MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY);
