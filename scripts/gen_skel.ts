@@ -17,7 +17,7 @@ export const SKEL_DIR = join(BPF_DIR, 'skel');
 export const SKELETON_TYPES: Readonly<Record<string, readonly string[]>> = {
   bootstrap: ['event'],
   codec: ['kitchen'],
-  uprobe: ['event'],
+  uprobe: ['event', 'probe_kind'],
 };
 
 /** What the generator writes now for every object of bpf/: file name -> text, or the typed error an object gets. */

@@ -49,6 +49,21 @@ export class Skeleton {
     return this;
   }
 
+  /** Attach one program by its section (or `opts`: a uprobe's binary, an XDP interface...); the link joins `links`. */
+  attachProgram(name: string, opts: AutoAttachOptions = {}): Link {
+    if (this.obj.state !== 'loaded') throw new UsageError(`${this.obj.name}: attachProgram("${name}") needs a loaded skeleton (it is ${this.obj.state}); call load() first`);
+    const link = this.obj.attach(name, opts);
+    this.#links[name] = link;
+    return link;
+  }
+
+  /** Keep a link made by hand (attachUprobe, attachXdp, ...): listed in `links`, released by destroy(). */
+  adoptLink(name: string, link: Link): Link {
+    this.obj.adopt(link);
+    this.#links[name] = link;
+    return link;
+  }
+
   /** Links made by attach(), by program name (undefined before attach). */
   get links(): Readonly<Record<string, Link | undefined>> {
     return this.#links;
