@@ -63,6 +63,10 @@ export type {
   PerfEventOptions, XdpOptions, TcxOptions, CgroupOptions, IterOptions,
 } from './attach/index.ts';
 
+// bpf_printk output (tracefs trace_pipe)
+export { TracePipe, parseTraceLine } from './attach/index.ts';
+export type { TraceLine, TracePipeOptions } from './attach/index.ts';
+
 // ring buffers
 export { RingBuffer, PerfBuffer, UserRingBuffer, EventSource, possibleCpus, onlineCpus } from './ringbuf/index.ts';
 export type { MapSource, RecordCallback, BatchCallback, RingOptions, PerfBufferOptions, StartOptions } from './ringbuf/index.ts';
@@ -78,3 +82,13 @@ export { parseElf, ElfFile } from './elf/index.ts';
 export type { ElfSection, ElfSymbol, ElfRel, ElfHeader } from './elf/index.ts';
 export { relocateCore, explainPoison, BpfCoreReloKind } from './relo/index.ts';
 export type { RelocateCoreArgs } from './relo/index.ts';
+
+// code generation: TypeScript types, codecs and skeletons from BTF
+export { emitTsTypes, TsTypeEmitter, CodegenError, type EmitTsOptions } from './codegen/ts_types.ts';
+export {
+  CodecError, type Codec, type RecordView, type ViewClass, readCString, writeCString, zeroBytes, checkInt, checkBigInt, checkFloat,
+  checkObject, checkLength, readBits, readBitsBig, writeBits, readInt128, writeInt128, readArray, writeArray, viewOf, encodeToBytes,
+  decodeFromBytes,
+} from './codegen/runtime.ts';
+export { generateSkeleton, skeletonClassName, type GenerateSkeletonOptions } from './skel/generate.ts';
+export { Skeleton, TypedMap, RawMap, RingBufMap, PerfBufMap, GlobalSection, RAW_RECORD, type SkeletonOpenOptions } from './skel/runtime.ts';

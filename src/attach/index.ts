@@ -20,3 +20,4 @@ export * from './netns.ts';
 export * from './iter.ts';
 export * from './sections.ts';
 export * from './auto.ts';
+export * from './trace_pipe.ts';
