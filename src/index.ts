@@ -11,3 +11,4 @@ export { relocateCore, RelocationError, BpfCoreReloKind } from './relo/index.ts'
 export { SyscallError, BpfSyscallError } from './syscall/index.ts';
 export * from './attach/index.ts';
 export * from './ringbuf/index.ts';
+export { formatLog2Hist, printLog2Hist, formatLinearHist, printLinearHist } from './report/hist.ts';
