@@ -9,7 +9,7 @@ const SPEC = {
   usage: 'tsbpf btf dump [vmlinux|FILE|OBJ] [--type NAME...] [--format c|ts|raw]',
   summary: 'Write the types of a BTF: the running kernel\'s (vmlinux, the default), a raw BTF file (/sys/kernel/btf/*) or the .BTF of an object file. --format c (default) writes a vmlinux.h-style header that compiles: every type defined before it is embedded, forward declarations for pointer cycles, padding and bitfields as laid out, wrapped in preserve_access_index as bpftool does. --format raw lists every type with its id like `bpftool btf dump`. --format ts writes TypeScript declarations. --type limits the output to the named types (and, for c/ts, what they need).',
   options: {
-    type: { type: 'string' as const, short: 't', multiple: true },
+    type: { type: 'string' as const, short: 't', multiple: true as const },
     format: { type: 'string' as const, short: 'f' },
     output: { type: 'string' as const, short: 'o' },
   },
