@@ -1,4 +1,5 @@
 // `tsbpf btf dump [vmlinux|FILE|OBJ] [--type NAME...] [--format c|ts|raw]`.
+import { writeFileSync } from 'node:fs';
 import { type Btf, BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, BTF_KIND_NAMES, BtfError, loadKernelBtf, parseBtf, VMLINUX_BTF_PATH, type BtfType } from '../btf/index.ts';
 import { btfToCHeader } from '../codegen/c_header.ts';
 import { TsbpfError } from '../errors.ts';
@@ -104,9 +105,7 @@ export async function main(args: string[]): Promise<number> {
     const { tsTypes } = await import('./ts_bridge.ts');
     text = tsTypes(btf, roots ?? 'all');
   }
-  if (values.output) {
-    const { writeFileSync } = await import('node:fs');
-    writeFileSync(values.output, text);
-  } else process.stdout.write(text);
+  if (values.output) writeFileSync(values.output, text);
+  else process.stdout.write(text);
   return 0;
 }

@@ -98,7 +98,8 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const isUsage = e instanceof Error && e.name === 'UsageError';
+    const code = (e as { exitCode?: unknown }).exitCode;
     process.stderr.write(`tsbpf ${name}: ${oneLine(e)}${permissionHint(e)}\n`);
-    return isUsage ? 2 : 1;
+    return typeof code === 'number' ? code : isUsage ? 2 : 1;
   }
 }
