@@ -92,3 +92,6 @@ export {
 } from './codegen/runtime.ts';
 export { generateSkeleton, skeletonClassName, type GenerateSkeletonOptions } from './skel/generate.ts';
 export { Skeleton, TypedMap, RawMap, RingBufMap, PerfBufMap, GlobalSection, RAW_RECORD, type SkeletonOpenOptions } from './skel/runtime.ts';
+
+// terminal histograms (libbpf-tools' print_log2_hist)
+export { formatLog2Hist, printLog2Hist, formatLinearHist, printLinearHist } from './report/hist.ts';
