@@ -19,6 +19,7 @@ import { attachTracepoint } from './tracepoint.ts';
 import { attachTracing } from './tracing.ts';
 import type { TracefsOptions } from './tracefs.ts';
 import { attachUprobe } from './uprobe.ts';
+import { parseUsdtSectionTarget, type UsdtManager } from './usdt.ts';
 import { attachXdp, type XdpOptions } from './xdp.ts';
 
 export interface AutoAttachOptions extends TracefsOptions {
@@ -28,8 +29,10 @@ export interface AutoAttachOptions extends TracefsOptions {
   probeMode?: 'auto' | 'pmu' | 'legacy';
   /** Attach tracepoints/kprobes/uprobes with PERF_EVENT_IOC_SET_BPF instead of a BPF link. */
   forceIoctl?: boolean;
-  /** uprobes: only this process. */
+  /** uprobes, USDT: only this process. */
   pid?: number;
+  /** USDT sections: the object's USDT state (its usdt.bpf.h maps); BpfObject.attach() passes it. */
+  usdtManager?: () => UsdtManager;
   /** xdp, tc, tcx: the interface (name or ifindex). */
   ifname?: string | number;
   /** xdp: the mode. */
@@ -152,6 +155,13 @@ export function autoAttach(program: AttachableProgram, sectionName: string, opts
         pid: opts.pid,
         mode: opts.probeMode,
       });
+    }
+    case 'usdt':
+    case 'usdt.s': {
+      const t = parseUsdtSectionTarget(needArg('path>:<provider>:<name'));
+      if (!t) fail(`"${arg}" is not <path>:<provider>:<name> (the path may not contain ':')`);
+      if (!opts.usdtManager) fail('a USDT program reads its arguments through its object\'s usdt.bpf.h maps: attach it through BpfObject.attach() or BpfObject.attachUsdt()');
+      return opts.usdtManager!().attach(program, { ...t!, pid: opts.pid, mode: opts.probeMode, forceIoctl: opts.forceIoctl, mount: opts.mount, paths: opts.paths });
     }
     case 'iter':
     case 'iter.s':

@@ -19,7 +19,7 @@ import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_M
 import { Program, type LoadOptions } from '../prog/index.ts';
 import { BpfAttachType, BpfProgType } from '../prog/types.ts';
 import { FD } from '../syscall/index.ts';
-import { autoAttach, destroyLinks, Link, type AutoAttachOptions } from '../attach/index.ts';
+import { AttachError, autoAttach, destroyLinks, Link, USDT_IP_MAP, USDT_SPECS_MAP, UsdtManager, type AutoAttachOptions, type UsdtLink, type UsdtOptions } from '../attach/index.ts';
 import { numPossibleCpus } from '../util/cpus.ts';
 import { applyCore, resultAt, type CoreOutcome } from './core.ts';
 import { patchObjectBtf } from './btf_fixup.ts';
@@ -101,6 +101,12 @@ export class ObjectMap {
   map: BpfMap | undefined;
   /** True when the map came from a pin instead of being created. */
   reusedPin = false;
+  /**
+   * Create this map at load (libbpf's bpf_map__set_autocreate). Off: the map
+   * is left out, and every autoloaded program that references it fails the
+   * load with an ObjectError naming both (turn their autoload off too).
+   */
+  autocreate = true;
 
   constructor(
     readonly spec: ObjectMapSpec,
@@ -138,6 +144,8 @@ export class BpfObject {
   #btfFd: FD | undefined;
   #kernelBtf: Btf | undefined;
   readonly #links: Destroyable[] = [];
+  /** USDT spec ids and maps (created by the first USDT attach). */
+  #usdt: UsdtManager | undefined;
   /** Pins this load() created: removed again if the load fails, kept once it succeeds. */
   readonly #pinnedByLoad: string[] = [];
 
@@ -282,6 +290,10 @@ export class BpfObject {
   #createMaps(externs: ResolvedExterns): void {
     const btfFd = this.#btfFd?.value;
     for (const om of this.maps.values()) {
+      if (!om.autocreate) {
+        log('map "%s": autocreate off, not created', om.name);
+        continue;
+      }
       if (om.reuse) {
         om.map = om.reuse;
         continue;
@@ -412,23 +424,29 @@ export class BpfObject {
     const setSrc = (i: number, src: number) => dv.setUint8(i * 8 + 1, (dv.getUint8(i * 8 + 1) & 0x0f) | (src << 4));
     const imm = (i: number) => dv.getInt32(i * 8 + 4, true);
     const setImm = (i: number, v: number) => dv.setInt32(i * 8 + 4, v | 0, true);
+    const mapFd = (name: string): number => {
+      const om = this.map(name);
+      if (!om.autocreate)
+        throw new ObjectError(this.name, `program "${op.name}" references map "${name}", whose autocreate is off: turn the program's autoload off too, or the map's autocreate on`);
+      return om.fd;
+    };
     for (const r of linked.relocs) {
       const i = r.insnIdx;
       switch (r.kind) {
         case 'map':
           setSrc(i, BPF_PSEUDO_MAP_FD);
-          setImm(i, this.map(r.map).fd);
+          setImm(i, mapFd(r.map));
           break;
         case 'data':
           setImm(i + 1, imm(i) + r.symOff);
           setSrc(i, BPF_PSEUDO_MAP_VALUE);
-          setImm(i, this.map(r.map).fd);
+          setImm(i, mapFd(r.map));
           break;
         case 'extern': {
           const ext = externs.byName.get(r.extern)!;
           if (ext.spec.kind === 'kconfig') {
             setSrc(i, BPF_PSEUDO_MAP_VALUE);
-            setImm(i, this.map('.kconfig').fd);
+            setImm(i, mapFd('.kconfig'));
             setImm(i + 1, ext.spec.kconfigOffset!);
           } else if (ext.kernelBtfId && ext.isSet) {
             setSrc(i, BPF_PSEUDO_BTF_ID);
@@ -475,6 +493,7 @@ export class BpfObject {
 
   #initSlots(): void {
     for (const om of this.maps.values()) {
+      if (!om.map) continue; // autocreate off
       for (const { slot, target } of om.spec.slots) {
         const isProgArray = om.spec.spec.type === MapType.BPF_MAP_TYPE_PROG_ARRAY;
         let fd: number;
@@ -484,7 +503,9 @@ export class BpfObject {
           if (!p.prog) continue; // not autoloaded
           fd = p.prog.fd;
         } else {
-          fd = this.map(target).fd;
+          const inner = this.map(target);
+          if (!inner.map) throw new ObjectError(this.name, `map "${om.name}" slot ${slot} holds map "${target}", whose autocreate is off`);
+          fd = inner.map.fd;
         }
         om.map!.update(slot, fd);
         log('map "%s" slot %d = %s "%s"', om.name, slot, isProgArray ? 'program' : 'map', target);
@@ -522,7 +543,44 @@ export class BpfObject {
     if (!p.prog) throw new ObjectError(this.name, `program "${name}" is not loaded (autoload off, or load() not called)`);
     // A target changed before attach (p.attachTarget) is spelled back into a section name.
     const section = p.attachTarget === p.spec.attachTarget ? p.sectionName : `${p.spec.def.sec.replace(/\+$/, '')}/${p.attachTarget}`;
-    return this.adopt(autoAttach(p.prog, section, opts));
+    return this.adopt(autoAttach(p.prog, section, { usdtManager: () => this.usdtManager(), ...opts }));
+  }
+
+  /**
+   * Attach a program written against libbpf's <bpf/usdt.bpf.h> to every call
+   * site of USDT probe provider:name in `path` (libbpf's
+   * bpf_program__attach_usdt). The link is kept and released by destroy().
+   */
+  attachUsdt(name: string, opts: UsdtOptions): UsdtLink {
+    const p = this.program(name);
+    if (!p.prog) throw new ObjectError(this.name, `program "${name}" is not loaded (autoload off, or load() not called)`);
+    return this.adopt(this.usdtManager().attach(p.prog, opts));
+  }
+
+  /**
+   * The object's USDT state: its `__bpf_usdt_specs` and
+   * `__bpf_usdt_ip_to_spec_id` maps and the spec ids in use. Spec ids reach
+   * the BPF side in cookies unless the object was loaded with
+   * LINUX_HAS_BPF_COOKIE = n (then through the address map).
+   */
+  usdtManager(): UsdtManager {
+    if (this.#usdt) return this.#usdt;
+    if (this.#state !== 'loaded') throw new ObjectError(this.name, `USDT attach needs a loaded object (it is ${this.#state})`);
+    const specs = this.maps.get(USDT_SPECS_MAP)?.map;
+    const ips = this.maps.get(USDT_IP_MAP)?.map;
+    if (!specs || !ips)
+      throw new AttachError('', `USDT probes of object ${this.name}`, `the object has no ${USDT_SPECS_MAP} and ${USDT_IP_MAP} maps: its BPF code must include <bpf/usdt.bpf.h>`);
+    this.#usdt = new UsdtManager({ specs, ipToSpecId: ips, useCookie: this.#kconfigFlag('LINUX_HAS_BPF_COOKIE') ?? true });
+    return this.#usdt;
+  }
+
+  /** The value a bool/tristate .kconfig extern got at load (read back from the .kconfig map), or undefined without it. */
+  #kconfigFlag(name: string): boolean | undefined {
+    const ext = this.spec.externs.find((e) => e.kind === 'kconfig' && e.name === name);
+    const kconfig = this.maps.get('.kconfig')?.map;
+    if (!ext || !kconfig || ext.kconfigOffset === undefined) return undefined;
+    const value = kconfig.lookup(0);
+    return value ? value[ext.kconfigOffset] !== 0 : undefined;
   }
 
   /**
@@ -533,7 +591,7 @@ export class BpfObject {
   attachAll(opts: AutoAttachOptions = {}): Link[] {
     const links: Link[] = [];
     for (const p of this.programs.values()) {
-      if (!p.prog || !AUTO_ATTACHABLE.has(p.spec.def.attach) || (p.spec.def.attach === 'uprobe' && !p.attachTarget)) continue;
+      if (!p.prog || !AUTO_ATTACHABLE.has(p.spec.def.attach) || ((p.spec.def.attach === 'uprobe' || p.spec.def.attach === 'usdt') && !p.attachTarget)) continue;
       links.push(this.attach(p.name, opts));
     }
     return links;
@@ -579,11 +637,12 @@ export class BpfObject {
     }
     this.#btfFd?.close();
     this.#btfFd = undefined;
+    this.#usdt = undefined;
   }
 }
 
 /** Section kinds a program can be attached by its section name alone. */
-const AUTO_ATTACHABLE = new Set(['tracepoint', 'raw_tracepoint', 'tracing', 'kprobe', 'ksyscall', 'uprobe', 'iter']);
+const AUTO_ATTACHABLE = new Set(['tracepoint', 'raw_tracepoint', 'tracing', 'kprobe', 'ksyscall', 'uprobe', 'usdt', 'iter']);
 
 /** Map types the kernel refuses BTF key/value ids for (libbpf drops them too). */
 const REJECTS_BTF = new Set<number>([
