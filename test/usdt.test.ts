@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttachError, BpfObject, RingBuffer, findUsdtProbes, UsdtArgType, type UsdtLink } from '../src/index.ts';
-import { hasCommand, needsRoot } from './helpers/env.ts';
+import { fdCount, hasCommand, needsRoot } from './helpers/env.ts';
 import { BPF_DIR, REPO_ROOT, oracleAvailable, oracleLoadSync } from './helpers/oracle.ts';
 
 const BUILD = join(REPO_ROOT, 'test', 'build');
@@ -179,6 +179,7 @@ describe.skipIf(missing)('USDT', () => {
       try {
         expect(obj.usdtManager().useCookie).toBe(mode === 'cookies');
         const { ring, drain } = eventReader(obj);
+        const fds = fdCount();
         // Without cookies the address of a probe in a PIE binary is per process: a pid is needed.
         const pid = mode === 'cookies' ? undefined : t.pid;
         const links = PROBES.map((name, i) => obj.attachUsdt('usdt_all', { path: TARGET, provider: 'tsbpf_test', name, cookie: BigInt(i + 1), pid }));
@@ -207,6 +208,7 @@ describe.skipIf(missing)('USDT', () => {
           expect(() => obj.attachUsdt('usdt_all', { path: TARGET, provider: 'tsbpf_test', name: 'consts', pid: t.pid })).toThrow(/already attached by another USDT link/);
         }
         for (const l of links) await l.destroyAsync();
+        expect(fdCount()).toBe(fds);
         expect(obj.usdtManager().idsInUse).toBe(0);
         expect([...obj.map('__bpf_usdt_ip_to_spec_id').map!.keys()].length).toBe(0);
         await t.fire(3);

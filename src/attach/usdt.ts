@@ -150,11 +150,16 @@ function probeNames(path: string): string[] {
  * [start, end) at file offset `offset`. libbpf's parse_vma_segs.
  */
 export function executableMappings(pid: number, path: string): { start: bigint; end: bigint; offset: bigint }[] {
-  let real = path;
-  try {
-    real = realpathSync(path);
-  } catch {
-    // compare the path as given
+  // A binary reached through the process's root (/proc/<pid>/root/usr/bin/x,
+  // a container's) appears in its maps by its path inside that root.
+  const inRoot = `/proc/${pid}/root/`;
+  let real = path.startsWith(inRoot) ? path.slice(inRoot.length - 1) : path;
+  if (real === path) {
+    try {
+      real = realpathSync(path);
+    } catch {
+      // compare the path as given
+    }
   }
   const out: { start: bigint; end: bigint; offset: bigint }[] = [];
   for (const line of readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
