@@ -220,33 +220,36 @@ describe.skipIf(missing)('USDT', () => {
     });
   }
 
-  it('semaphores: the kernel counts the attachment in the target, the guarded probe fires, and detach brings it back to 0', async () => {
-    const t = await start();
-    const obj = BpfObject.openAndLoad(OBJ);
-    try {
-      const { ring, drain } = eventReader(obj);
-      expect(t.readSemaphore()).toBe(0);
-      expect(await t.fire(1)).toBe(false);
-      const link = obj.attachUsdt('usdt_all', { path: LIB, provider: 'tsbpf_lib', name: 'guarded', cookie: 42n });
-      expect(t.readSemaphore()).toBeGreaterThan(0);
-      expect(await t.fire(2)).toBe(true);
-      // the probe passes (round, semaphore value as the library read it)
-      expect(drain().map((e) => [e.cookie, e.pid, e.args])).toEqual([[42n, t.pid, [2n, BigInt(t.readSemaphore())]]]);
-      // a second attachment to the same site shares the kernel's uprobe (and its one count):
-      // the semaphore stays up until the last one goes
-      const second = obj.attachUsdt('usdt_all', { path: LIB, provider: 'tsbpf_lib', name: 'guarded', cookie: 43n });
-      expect(t.readSemaphore()).toBeGreaterThan(0);
-      await second.destroyAsync();
-      expect(t.readSemaphore()).toBeGreaterThan(0);
-      await link.destroyAsync();
-      expect(t.readSemaphore()).toBe(0);
-      expect(await t.fire(3)).toBe(false);
-      expect(drain()).toEqual([]);
-      ring.close();
-    } finally {
-      await obj.destroy();
-    }
-  });
+  for (const mode of ['pmu', 'legacy'] as const) {
+    it(`semaphores (${mode === 'pmu' ? 'uprobe PMU, ref_ctr_offset in config' : 'tracefs uprobe_events, "path:0xoff(0xref)"'}): the kernel counts the attachment in the target, the guarded probe fires, and detach brings it back to 0`, async () => {
+      const t = await start();
+      const obj = BpfObject.openAndLoad(OBJ);
+      try {
+        const { ring, drain } = eventReader(obj);
+        expect(t.readSemaphore()).toBe(0);
+        expect(await t.fire(1)).toBe(false);
+        const link = obj.attachUsdt('usdt_all', { path: LIB, provider: 'tsbpf_lib', name: 'guarded', cookie: 42n, mode, mount: true });
+        expect(link.links[0]!.constructor.name).toBe(mode === 'pmu' ? 'PerfEventLink' : 'LegacyProbeLink');
+        expect(t.readSemaphore()).toBeGreaterThan(0);
+        expect(await t.fire(2)).toBe(true);
+        // the probe passes (round, semaphore value as the library read it)
+        expect(drain().map((e) => [e.cookie, e.pid, e.args])).toEqual([[42n, t.pid, [2n, BigInt(t.readSemaphore())]]]);
+        // a second attachment to the same site shares the kernel's uprobe (and its one count):
+        // the semaphore stays up until the last one goes
+        const second = obj.attachUsdt('usdt_all', { path: LIB, provider: 'tsbpf_lib', name: 'guarded', cookie: 43n, mode, mount: true });
+        expect(t.readSemaphore()).toBeGreaterThan(0);
+        await second.destroyAsync();
+        expect(t.readSemaphore()).toBeGreaterThan(0);
+        await link.destroyAsync();
+        expect(t.readSemaphore()).toBe(0);
+        expect(await t.fire(3)).toBe(false);
+        expect(drain()).toEqual([]);
+        ring.close();
+      } finally {
+        await obj.destroy();
+      }
+    });
+  }
 
   it('a pid filter: only that process is traced and only its semaphore counted', async () => {
     const [a, b] = [await start(), await start()];
