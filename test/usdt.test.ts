@@ -15,6 +15,8 @@ import { BPF_DIR, REPO_ROOT, oracleAvailable, oracleLoadSync } from './helpers/o
 
 const BUILD = join(REPO_ROOT, 'test', 'build');
 const TARGET = join(BUILD, 'usdt_target');
+/** The same target linked as a fixed-address executable (ET_EXEC): its probe addresses are absolute. */
+const TARGET_NOPIE = join(BUILD, 'usdt_target_nopie');
 const LIB = join(BUILD, 'libtsbpf_usdt.so');
 const OBJ = join(BPF_DIR, 'usdt.bpf.o');
 
@@ -28,6 +30,7 @@ function build(): void {
   mkdirSync(BUILD, { recursive: true });
   execFileSync('gcc', ['-O2', '-g', '-shared', '-fPIC', '-o', LIB, join(REPO_ROOT, 'test', 'fixtures', 'usdt_lib.c')]);
   execFileSync('gcc', ['-O2', '-g', '-o', TARGET, join(REPO_ROOT, 'test', 'fixtures', 'usdt_target.c'), `-L${BUILD}`, '-ltsbpf_usdt', '-Wl,-rpath,$ORIGIN']);
+  execFileSync('gcc', ['-O2', '-g', '-no-pie', '-fno-pie', '-o', TARGET_NOPIE, join(REPO_ROOT, 'test', 'fixtures', 'usdt_target.c'), `-L${BUILD}`, '-ltsbpf_usdt', '-Wl,-rpath,$ORIGIN']);
 }
 
 /** A running usdt_target: fire(round) makes it hit every probe once. */
@@ -38,13 +41,13 @@ class Target {
   /** Address of tsbpf_lib_guarded_semaphore in the target. */
   semaphore = 0n;
 
-  private constructor() {
-    this.child = spawn(TARGET, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  private constructor(binary: string) {
+    this.child = spawn(binary, [], { stdio: ['pipe', 'pipe', 'inherit'] });
     this.#lines = createInterface({ input: this.child.stdout! })[Symbol.asyncIterator]();
   }
 
-  static async start(): Promise<Target> {
-    const t = new Target();
+  static async start(binary = TARGET): Promise<Target> {
+    const t = new Target(binary);
     const ready = await t.#line();
     const m = /^ready (\d+) (0x[0-9a-f]+)$/.exec(ready);
     if (!m) throw new Error(`usdt_target said "${ready}"`);
@@ -154,8 +157,8 @@ describe.skipIf(missing)('USDT', () => {
   afterAll(async () => {
     await Promise.all(targets.map((t) => t.stop()));
   });
-  const start = async () => {
-    const t = await Target.start();
+  const start = async (binary = TARGET) => {
+    const t = await Target.start(binary);
     targets.push(t);
     return t;
   };
@@ -219,6 +222,25 @@ describe.skipIf(missing)('USDT', () => {
       }
     });
   }
+
+  it('address map without a pid: a fixed-address (ET_EXEC) executable has absolute probe addresses', async () => {
+    expect(findUsdtProbes(TARGET_NOPIE).elfType).toBe(2); // ET_EXEC
+    const t = await start(TARGET_NOPIE);
+    const obj = BpfObject.open(OBJ, { kconfig: { LINUX_HAS_BPF_COOKIE: 'n' } });
+    obj.load();
+    try {
+      const { ring, drain } = eventReader(obj);
+      const link = obj.attachUsdt('usdt_all', { path: TARGET_NOPIE, provider: 'tsbpf_test', name: 'twice', cookie: 9n });
+      const sites = findUsdtProbes(TARGET_NOPIE, 'tsbpf_test', 'twice').sites.map((x) => x.address);
+      expect([...obj.map('__bpf_usdt_ip_to_spec_id').map!.keys()].map((k) => Buffer.from(k).readBigUInt64LE(0)).sort()).toEqual(sites.sort());
+      await t.fire(11);
+      expect(sortArgs(drain().map((e) => e.args))).toEqual(sortArgs(expected(11).twice!));
+      await link.destroyAsync();
+      ring.close();
+    } finally {
+      await obj.destroy();
+    }
+  });
 
   for (const mode of ['pmu', 'legacy'] as const) {
     it(`semaphores (${mode === 'pmu' ? 'uprobe PMU, ref_ctr_offset in config' : 'tracefs uprobe_events, "path:0xoff(0xref)"'}): the kernel counts the attachment in the target, the guarded probe fires, and detach brings it back to 0`, async () => {

@@ -180,3 +180,43 @@ describe('findUsdtProbes on a gcc-built binary', () => {
     expect(() => findUsdtProbes('/bin/sh')).toThrow(/no \.note\.stapsdt section/);
   });
 });
+
+describe('malformed input only ever yields UsdtError', () => {
+  // a fixed-seed xorshift: the same inputs on every run
+  let seed = 0x2545f491;
+  const rand = (n: number) => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const noteSection = Buffer.concat([stapsdt(0x1130n, 0x2000n, 0x400an, 'tsbpf_lib', 'guarded', '-4@%edi 2@%dx'), stapsdt(0x1212n, 0n, 0n, 'p', 'n', '8@-16(%rbp) -1@$3')]);
+
+  it('notes: 3000 mutated and truncated sections', () => {
+    for (let i = 0; i < 3000; i++) {
+      const b = Buffer.from(noteSection.subarray(0, rand(noteSection.length + 1)));
+      for (let k = rand(4); k >= 0 && b.length; k--) b[rand(b.length)] = rand(256);
+      try {
+        for (const n of parseUsdtNotes(b)) expect(typeof n.name).toBe('string');
+      } catch (e) {
+        expect(e).toBeInstanceOf(UsdtError);
+      }
+    }
+  });
+
+  it('arguments: 3000 mutated operand strings', () => {
+    const alphabet = '-+0123456789@$%(),xabcdeilprsw8 ';
+    const seeds = ['-4@%edi', '8@-16(%rbp)', '-4@$5', '1@g_s8(%rip)', '2@%r10w', '8@(%rsp)'];
+    for (let i = 0; i < 3000; i++) {
+      const chars = [...seeds[rand(seeds.length)]!];
+      for (let k = rand(3); k >= 0; k--) chars.splice(rand(chars.length + 1), rand(2), alphabet[rand(alphabet.length)]!);
+      try {
+        const args = parseUsdtArgs(chars.join(''));
+        const plain = args.filter((a) => a.symbol === undefined);
+        expect(encodeUsdtSpec(plain, 0n).length).toBe(USDT_SPEC_SIZE);
+      } catch (e) {
+        expect(e).toBeInstanceOf(UsdtError);
+      }
+    }
+  });
+});
