@@ -77,7 +77,7 @@ describe.skipIf(needsRoot)('map autocreate', () => {
       obj.load();
     } catch (e) {
       expect(kernelRefusal(e), String(e)).toBeDefined();
-      expect((e as Error).message).toMatch(/creating map "arena"/);
+      expect((e as Error).message).toMatch(/map "arena"/);
       return;
     }
     await obj.destroy();

@@ -376,13 +376,3 @@ export class UsdtLink extends Link {
 export function attachUsdt(prog: AttachableProgram, opts: UsdtOptions & { manager: UsdtManager }): UsdtLink {
   return opts.manager.attach(prog, opts);
 }
-
-/**
- * Split a section target "<path>:<provider>:<name>" (libbpf: the path may not
- * contain ':'); undefined when it is not of that form.
- */
-export function parseUsdtSectionTarget(arg: string): { path: string; provider: string; name: string } | undefined {
-  const parts = arg.split(':');
-  if (parts.length !== 3 || parts.some((p) => p === '')) return undefined;
-  return { path: parts[0]!, provider: parts[1]!, name: parts[2]! };
-}
