@@ -22,6 +22,7 @@ import { attachTracepoint } from './tracepoint.ts';
 import { attachTracing } from './tracing.ts';
 import type { TracefsOptions } from './tracefs.ts';
 import { attachUprobe } from './uprobe.ts';
+import type { UsdtManager } from './usdt.ts';
 import { attachXdp, type XdpOptions } from './xdp.ts';
 
 export interface AutoAttachOptions extends TracefsOptions {
@@ -31,8 +32,10 @@ export interface AutoAttachOptions extends TracefsOptions {
   probeMode?: 'auto' | 'pmu' | 'legacy';
   /** Attach tracepoints/kprobes/uprobes with PERF_EVENT_IOC_SET_BPF instead of a BPF link. */
   forceIoctl?: boolean;
-  /** uprobes: only this process. */
+  /** uprobes, USDT: only this process. */
   pid?: number;
+  /** USDT: the object's USDT state (its usdt.bpf.h maps); BpfObject.attach() passes its own. */
+  usdtManager?: () => UsdtManager;
   /** xdp, tc, tcx: the interface (name or ifindex). */
   ifname?: string | number;
   /** xdp: the mode. */
@@ -67,6 +70,7 @@ export function attachesByName(target: AttachTarget): boolean {
     case 'kprobe':
     case 'ksyscall':
     case 'uprobe':
+    case 'usdt':
     case 'iter':
       return true;
     case 'xdp':
@@ -78,7 +82,6 @@ export function attachesByName(target: AttachTarget): boolean {
     // PENDING kinds: true once their attach step lands below.
     case 'kprobe_multi':
     case 'uprobe_multi':
-    case 'usdt':
     case 'struct_ops':
       return false;
   }
@@ -106,6 +109,9 @@ export function attachTarget(program: AttachableProgram, target: AttachTarget, o
       return attachKsyscall(program, target.syscall, { ...perf, retprobe: target.retprobe, mode: opts.probeMode });
     case 'uprobe':
       return attachUprobe(program, target.binary, { ...perf, symbol: target.func, offset: target.offset, retprobe: target.retprobe, pid: opts.pid, mode: opts.probeMode });
+    case 'usdt':
+      if (!opts.usdtManager) return fail("a USDT program reads its arguments through its object's usdt.bpf.h maps: attach it through BpfObject.attach() or BpfObject.attachUsdt()");
+      return opts.usdtManager().attach(program, { path: target.binary, provider: target.provider, name: target.name, pid: opts.pid, mode: opts.probeMode, forceIoctl: opts.forceIoctl, mount: opts.mount, paths: opts.paths });
     case 'iter':
       return attachIter(program, { ...opts.iter, targetName: target.target });
     case 'xdp':
@@ -125,7 +131,6 @@ export function attachTarget(program: AttachableProgram, target: AttachTarget, o
     // PENDING kinds: replace the throw with the attach call when it lands.
     case 'kprobe_multi':
     case 'uprobe_multi':
-    case 'usdt':
     case 'struct_ops':
       throw new NotSupportedError(target.kind, `program "${program.name}": cannot attach to ${where}: ${target.kind} auto-attach is not implemented yet`);
     case 'none':

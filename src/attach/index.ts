@@ -11,6 +11,8 @@ export * from './probe_events.ts';
 export * from './kprobe.ts';
 export * from './elf_symbols.ts';
 export * from './uprobe.ts';
+export * from './usdt_notes.ts';
+export * from './usdt.ts';
 export * from './perf_event.ts';
 export * from './netdev.ts';
 export * from './xdp.ts';
