@@ -11,6 +11,7 @@ import { attachCgroup } from './cgroup.ts';
 import { AttachError } from './errors.ts';
 import { attachIter, type IterOptions } from './iter.ts';
 import { attachKprobe, attachKsyscall } from './kprobe.ts';
+import { attachKprobeMulti } from './kprobe_multi.ts';
 import type { AttachableProgram, Link } from './link.ts';
 import { attachNetns } from './netns.ts';
 import { attachRawTracepoint } from './raw_tracepoint.ts';
@@ -19,6 +20,7 @@ import { attachTracepoint } from './tracepoint.ts';
 import { attachTracing } from './tracing.ts';
 import type { TracefsOptions } from './tracefs.ts';
 import { attachUprobe } from './uprobe.ts';
+import { attachUprobeMulti } from './uprobe_multi.ts';
 import { attachXdp, type XdpOptions } from './xdp.ts';
 
 export interface AutoAttachOptions extends TracefsOptions {
@@ -76,7 +78,7 @@ const CGROUP_SECTIONS: Record<string, A> = {
 };
 
 /** Sections that load but have no attach step libbpf could take on its own. */
-const NOT_ATTACHABLE = /^(socket|sk_reuseport|sk_skb|sk_msg|lirc_mode2|lwt_\w+|struct_ops|syscall|perf_event|kprobe\.multi|kretprobe\.multi|kprobe\.session|uprobe\.multi|uretprobe\.multi|usdt|netfilter|action|classifier|tc$|cgroup\/skb$|lsm_cgroup|freplace)/;
+const NOT_ATTACHABLE = /^(socket|sk_reuseport|sk_skb|sk_msg|lirc_mode2|lwt_\w+|struct_ops|syscall|perf_event|kprobe\.session|uprobe\.session|usdt|netfilter|action|classifier|tc$|cgroup\/skb$|lsm_cgroup|freplace)/;
 
 /** Split "func+off" (off decimal or 0x hex). */
 function splitOffset(spec: string): { name: string; offset: number } {
@@ -152,6 +154,18 @@ export function autoAttach(program: AttachableProgram, sectionName: string, opts
         pid: opts.pid,
         mode: opts.probeMode,
       });
+    }
+    case 'kprobe.multi':
+    case 'kretprobe.multi':
+      return attachKprobeMulti(program, { pattern: needArg('pattern'), retprobe: prefix === 'kretprobe.multi', mount: opts.mount, paths: opts.paths });
+    case 'uprobe.multi':
+    case 'uprobe.multi.s':
+    case 'uretprobe.multi':
+    case 'uretprobe.multi.s': {
+      const t = needArg('path>:<pattern');
+      const colon = t.lastIndexOf(':');
+      if (colon <= 0 || colon === t.length - 1) fail(`"${t}" is not <path>:<function pattern>`);
+      return attachUprobeMulti(program, t.slice(0, colon), { pattern: t.slice(colon + 1), retprobe: prefix.startsWith('uretprobe'), pid: opts.pid });
     }
     case 'iter':
     case 'iter.s':

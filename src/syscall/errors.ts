@@ -20,6 +20,7 @@ export function errnoDescription(errno: number): string {
 }
 
 export const ENOENT = 2;
+export const ESRCH = 3;
 export const EINTR = 4;
 export const E2BIG = 7;
 export const EBADF = 9;
