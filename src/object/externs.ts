@@ -9,7 +9,7 @@ import createDebug from 'debug';
 import { type Btf, BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, BTF_KIND_ARRAY, BTF_KIND_ENUM, BTF_KIND_FUNC, BTF_KIND_INT, BTF_KIND_VAR, resolveType } from '../btf/index.ts';
 import { ObjectError } from './errors.ts';
 import { kernelVersionCode, readKallsyms, readKernelConfig } from './kconfig.ts';
-import type { CollectionSpec, ExternSpec } from './spec.ts';
+import type { CollectionSpec, ExternSpec, FunctionSpec } from './spec.ts';
 
 const log = createDebug('tsbpf:object');
 
@@ -77,7 +77,7 @@ export function resolveExterns(spec: CollectionSpec, opts: ExternOptions): Resol
     if (e.kind === 'kconfig') continue;
     if (e.kind === 'ksym' && typeless.has(e.name)) {
       const addr = addrs.get(e.name);
-      if (addr === undefined && !e.weak) throw new ObjectError(objName, `extern __ksym "${e.name}" is not in /proc/kallsyms`);
+      if (addr === undefined && !e.weak) throw new ObjectError(objName, `${usersOf(spec, e.name)}extern __ksym "${e.name}" is not in /proc/kallsyms`);
       byName.set(e.name, { spec: e, isSet: addr !== undefined, kernelBtfId: 0, addr: addr ?? 0n });
       log('ksym %s -> %s', e.name, addr === undefined ? 'unresolved (weak)' : `0x${addr.toString(16)}`);
       continue;
@@ -86,7 +86,7 @@ export function resolveExterns(spec: CollectionSpec, opts: ExternOptions): Resol
     const wantKind = e.kind === 'kfunc' ? BTF_KIND_FUNC : BTF_KIND_VAR;
     const id = kbtf.findByNameKind(e.name, wantKind);
     if (id <= 0) {
-      if (!e.weak) throw new ObjectError(objName, `extern ${e.kind === 'kfunc' ? 'kfunc' : '__ksym variable'} "${e.name}" does not exist in the kernel's BTF`);
+      if (!e.weak) throw new ObjectError(objName, `${usersOf(spec, e.name)}extern ${e.kind === 'kfunc' ? 'kfunc' : '__ksym variable'} "${e.name}" does not exist in the kernel's BTF`);
       byName.set(e.name, { spec: e, isSet: false, kernelBtfId: 0, addr: 0n });
       log('%s %s: unresolved (weak)', e.kind, e.name);
       continue;
@@ -95,6 +95,15 @@ export function resolveExterns(spec: CollectionSpec, opts: ExternOptions): Resol
     log('%s %s -> kernel BTF id %d', e.kind, e.name, id);
   }
   return { byName, kconfigData };
+}
+
+/** `program "a": ` (or `programs "a", "b": `, `subprogram "f": `): the functions that use an extern, for messages. */
+function usersOf(spec: CollectionSpec, extern: string): string {
+  const uses = (f: FunctionSpec) => f.relocs.some((r) => (r.kind === 'extern' || r.kind === 'kfunc') && r.extern === extern);
+  const progs = spec.programs.filter(uses).map((f) => `"${f.name}"`);
+  const subs = spec.subprograms.filter(uses).map((f) => `"${f.name}"`);
+  const parts = [progs.length ? `program${progs.length > 1 ? 's' : ''} ${progs.join(', ')}` : '', subs.length ? `subprogram${subs.length > 1 ? 's' : ''} ${subs.join(', ')}` : ''].filter(Boolean);
+  return parts.length ? `${parts.join(', ')}: ` : '';
 }
 
 /** The LINUX_* externs libbpf provides itself. */

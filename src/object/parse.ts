@@ -26,9 +26,10 @@ import {
 } from '../elf/index.ts';
 import { MapType } from '../maps/index.ts';
 import { CALL, BPF_PSEUDO_CALL, LD_IMM64, readInsn } from '../prog/insn.ts';
+import { copyBytes } from '../util/bytes.ts';
 
 import { ObjectError } from './errors.ts';
-import { matchSection } from './sections.ts';
+import { parseSection, unknownSectionMessage } from '../attach/sections.ts';
 import type { CodeReloc, CollectionSpec, ExternSpec, FunctionSpec, GlobalVarSpec, ObjectMapSpec, ObjectProgramSpec } from './spec.ts';
 import { parseBtfMaps } from './btf_maps.ts';
 
@@ -68,12 +69,18 @@ export interface ParseOptions {
   name?: string;
 }
 
-/** Parse a clang-built BPF object into a CollectionSpec. Never touches the kernel. */
-export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): CollectionSpec {
+/**
+ * Parse a clang-built BPF object into a CollectionSpec. Never touches the
+ * kernel. The spec is immutable and owns its bytes: the input is copied once,
+ * so neither a later change to the caller's buffer nor anything loading does
+ * can reach the spec (loading patches copies; see copyBytes).
+ */
+export function parseObject(input: Uint8Array, options: ParseOptions = {}): CollectionSpec {
   const objName = options.name ?? 'object';
   const fail = (msg: string): never => {
     throw new ObjectError(objName, msg);
   };
+  const bytes = copyBytes(input);
   const elf = parseElf(bytes, objName);
 
   // 1. metadata and BTF
@@ -112,7 +119,7 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Coll
         sectionIndex: sec.index,
         secInsnOff: sym.value / 8,
         insnCount: sym.size / 8,
-        insns: sec.data.slice(sym.value, sym.value + sym.size),
+        insns: copyBytes(sec.data, sym.value, sym.value + sym.size),
         relocs: [],
         isSubprog: isText,
         isGlobal: sym.bind === STB_GLOBAL,
@@ -122,15 +129,15 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Coll
         subprograms.push(fn);
         continue;
       }
-      const m = matchSection(sec.name);
-      if (!m) fail(`section "${sec.name}" (program "${sym.name}") is not a known program section (see src/object/sections.ts for the names libbpf accepts, e.g. tp/<category>/<name>, kprobe/<func>, xdp)`);
+      const m = parseSection(sec.name) ?? fail(`program "${sym.name}": ${unknownSectionMessage(sec.name)}`);
       programs.push({
         ...fn,
-        def: m!.def,
-        attachTarget: m!.target,
-        type: m!.def.progType,
-        expectedAttachType: m!.def.expectedAttachType,
-        flags: m!.def.progFlags,
+        def: m.def,
+        attachTarget: m.arg,
+        target: m.target,
+        type: m.def.progType,
+        expectedAttachType: m.def.expectedAttachType,
+        flags: m.def.progFlags,
       });
     }
     functionsBySection.set(sec.index, list);
@@ -166,7 +173,7 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Coll
       slots: [],
       pinByName: false,
       sectionIndex: sec.index,
-      initial: sec.type === SHT_NOBITS ? new Uint8Array(sec.size) : sec.data.slice(),
+      initial: sec.type === SHT_NOBITS ? new Uint8Array(sec.size) : copyBytes(sec.data),
       readonly,
     });
     globals.push(...globalsOf(elf, btf, sec, datasecId));

@@ -5,7 +5,7 @@ import type { Btf } from '../btf/index.ts';
 import type { ElfFile } from '../elf/index.ts';
 import type { MapSpec } from '../maps/index.ts';
 import type { BpfAttachType, BpfProgType } from '../prog/types.ts';
-import type { SectionDef } from './sections.ts';
+import type { AttachTarget, SectionDef } from '../attach/sections.ts';
 
 /** One relocation of a program's code (libbpf's `reloc_desc`), insnIdx relative to the program's first instruction. */
 export type CodeReloc =
@@ -44,6 +44,8 @@ export interface ObjectProgramSpec extends FunctionSpec {
   def: SectionDef;
   /** The section name's target part: "syscalls/sys_enter_write" for "tp/syscalls/sys_enter_write". */
   attachTarget: string;
+  /** The section name parsed: what auto-attach attaches to. */
+  target: AttachTarget;
   type: BpfProgType;
   expectedAttachType: BpfAttachType | 0;
   /** BPF_F_SLEEPABLE etc. implied by the section. */

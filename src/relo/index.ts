@@ -43,6 +43,8 @@ export interface RelocateCoreArgs {
   insns: Uint8Array;
   /** ELF section name, for messages. */
   section: string;
+  /** Name of the object (file name), first in error messages. */
+  object?: string;
   /** Name of the program owning section instruction `insnIdx`, for messages. */
   progNameAt?(insnIdx: number): string | undefined;
   /** Candidate lists shared by all sections of one object (a fresh one if omitted). */
@@ -148,8 +150,10 @@ export function relocateCore(args: RelocateCoreArgs): CoreReloResult[] {
       const fail = e instanceof SpecError ? e.error : e;
       localSpec ??= e instanceof SpecError ? e.localSpec : undefined;
       const description = localSpec ? describeSpec(localSpec) : rawDescription(relo);
-      const msg = `${section}${program ? ` (prog ${program})` : ''} insn ${insnIdx}: ${description}: ${fail.message}`;
-      throw new RelocationError(`CO-RE relocation #${i} failed: ${msg}`, {
+      // Object, then program, then the relocation: its C-like path and the raw access string clang wrote.
+      const where = `${args.object ? `${args.object}: ` : ''}${program ? `program "${program}" (section ${section})` : `section ${section}`} insn ${insnIdx}`;
+      const msg = `${where}: CO-RE relocation #${i} ${description} [access string "${relo.accessStr}"]: ${fail.message}`;
+      throw new RelocationError(msg, {
         section, program, insnIdx, reloIdx: i, relo, description, code: fail.code, reason: fail.message,
       });
     }

@@ -28,6 +28,7 @@
 // after the epoll_ctl(ADD). (A plain setImmediate, as before, missed records
 // produced between that first check phase and the next poll phase.)
 import { PollSet, POLLIN, type PollHandle, type RecordCallback, copyRecord, log, watchFd } from './common.ts';
+import { UsageError } from '../errors.ts';
 
 export interface StartOptions {
   /** Called with whatever the record callback (or the drain) throws. Default: stop and rethrow asynchronously. */
@@ -74,7 +75,7 @@ export abstract class EventSource {
   }
 
   protected assertOpen(): void {
-    if (this.closedFlag) throw new Error(`${this.constructor.name} used after close`);
+    if (this.closedFlag) throw new UsageError(`${this.constructor.name} used after close`);
   }
 
   /**

@@ -1,5 +1,6 @@
 import createDebug from 'debug';
 import { libcClose, libcCloseAsync } from './libc.ts';
+import { TsbpfError, UsageError } from '../errors.ts';
 
 const log = createDebug('tsbpf:fd');
 
@@ -24,7 +25,7 @@ export class FD {
   readonly what: string;
 
   constructor(fd: number, what: string) {
-    if (!Number.isInteger(fd) || fd < 0) throw new RangeError(`invalid file descriptor ${fd} for ${what}`);
+    if (!Number.isInteger(fd) || fd < 0) throw new UsageError(`invalid file descriptor ${fd} for ${what}`);
     this.#fd = fd;
     this.what = what;
     openCount++;
@@ -33,7 +34,7 @@ export class FD {
 
   /** The raw descriptor number. Throws once closed, so a stale number is never reused by mistake. */
   get value(): number {
-    if (this.#fd < 0) throw new Error(`file descriptor of ${this.what} used after close`);
+    if (this.#fd < 0) throw new UsageError(`file descriptor of ${this.what} used after close`);
     return this.#fd;
   }
 
@@ -65,7 +66,7 @@ export class FD {
     leaked.unregister(this);
     return new Promise((resolve, reject) => {
       libcCloseAsync.async(fd, (err) => {
-        if (err) reject(err instanceof Error ? err : new Error(String(err)));
+        if (err) reject(err instanceof Error ? err : new TsbpfError(String(err)));
         else {
           log('closed fd %d (%s) on the threadpool', fd, this.what);
           resolve();

@@ -9,6 +9,7 @@
 import createDebug from 'debug';
 import { SyscallError } from './errors.ts';
 import { errno, libcMmap, libcMunmap, viewOf } from './libc.ts';
+import { UsageError } from '../errors.ts';
 
 const log = createDebug('tsbpf:mmap');
 
@@ -56,7 +57,7 @@ export class Mapping {
 
   /** The mapped bytes, shared with the kernel (no copy). */
   get buffer(): ArrayBuffer {
-    if (this.#buffer === null) throw new Error(`${this.what}: mapping used after close`);
+    if (this.#buffer === null) throw new UsageError(`${this.what}: mapping used after close`);
     return this.#buffer;
   }
 
