@@ -63,6 +63,10 @@ export type {
   PerfEventOptions, XdpOptions, TcxOptions, CgroupOptions, IterOptions,
 } from './attach/index.ts';
 
+// multi-probe links (kprobe.multi, uprobe.multi)
+export { attachKprobeMulti, attachUprobeMulti, KprobeMultiLink, UprobeMultiLink } from './attach/index.ts';
+export type { KprobeMultiOptions, UprobeMultiOptions } from './attach/index.ts';
+
 // USDT probes (libbpf's usdt.bpf.h on the BPF side)
 export { findUsdtProbes, parseUsdtNotes, UsdtArgType, UsdtError, UsdtLink } from './attach/index.ts';
 export type { UsdtOptions, UsdtProbes, UsdtSite, UsdtNote, UsdtArg } from './attach/index.ts';
