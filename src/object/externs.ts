@@ -144,11 +144,14 @@ function writeKconfigValue(btf: Btf, e: ExternSpec, raw: string, out: Uint8Array
   const fail = (why: string): never => {
     throw new ObjectError(objName, `extern ${e.name}: ${why}`);
   };
+  // The layout comes from the object's BTF: check it fits before writing (a crafted type may claim any size).
+  if (e.kconfigSize! < 1 || e.kconfigOffset! + e.kconfigSize! > out.length) fail(`its ${e.kconfigSize} bytes at offset ${e.kconfigOffset} do not fit the ${out.length}-byte .kconfig map`);
   const dv = new DataView(out.buffer, out.byteOffset + e.kconfigOffset!, e.kconfigSize!);
   const t = btf.type(e.typeId);
   const tri = raw === 'y' ? TRI_YES : raw === 'm' ? TRI_MODULE : raw === 'n' ? TRI_NO : undefined;
   if (t.kind === BTF_KIND_ENUM && t.name === 'libbpf_tristate') {
     if (tri === undefined) fail(`value "${raw}" is not y, m or n (the extern is a tristate)`);
+    if (e.kconfigSize !== 4) fail(`a tristate must be 4 bytes (its BTF says ${e.kconfigSize})`);
     dv.setInt32(0, tri!, true);
     return;
   }
@@ -163,7 +166,14 @@ function writeKconfigValue(btf: Btf, e: ExternSpec, raw: string, out: Uint8Array
   }
   if (t.kind === BTF_KIND_ARRAY) {
     if (!raw.startsWith('"')) fail(`value ${raw} is not a string (the extern is a char array)`);
-    const s = Buffer.from(JSON.parse(raw) as string, 'utf8');
+    let text: unknown;
+    try {
+      text = JSON.parse(raw);
+    } catch {
+      return fail(`value ${raw} is not a well-formed quoted string`);
+    }
+    if (typeof text !== 'string') fail(`value ${raw} is not a string (the extern is a char array)`);
+    const s = Buffer.from(text as string, 'utf8');
     const n = Math.min(s.length, e.kconfigSize! - 1);
     out.set(s.subarray(0, n), e.kconfigOffset!);
     out[e.kconfigOffset! + n] = 0;
