@@ -144,10 +144,11 @@ function expected(r: number): Record<string, bigint[][]> {
       [R, 3n * R],
       [5n * R, 7n],
     ],
+    global_twice: [[v[4]!], [v[4]!]],
     noargs: [[]],
   };
 }
-const PROBES = ['regs', 'frame', 'consts', 'globals', 'twice', 'noargs'] as const;
+const PROBES = ['regs', 'frame', 'consts', 'globals', 'twice', 'global_twice', 'noargs'] as const;
 
 const sortArgs = (l: bigint[][]) => l.map((a) => a.join(',')).sort();
 
@@ -171,6 +172,8 @@ describe.skipIf(missing)('USDT', () => {
     expect(args.some((a) => a.type === UsdtArgType.BPF_USDT_ARG_REG && a.size === 1)).toBe(true); // %dil, %sil
     expect(args.some((a) => a.reg === 'rip')).toBe(true); // sym(%rip)
     expect(findUsdtProbes(TARGET, 'tsbpf_test', 'twice').sites.length).toBe(2);
+    const gt = findUsdtProbes(TARGET, 'tsbpf_test', 'global_twice').sites;
+    expect(gt.map((x) => x.note.args)).toEqual(['-4@g_s32(%rip)', '-4@g_s32(%rip)']);
     expect(findUsdtProbes(LIB, 'tsbpf_lib', 'guarded').sites[0]!.semaphoreOffset).toBeGreaterThan(0n);
   });
 
@@ -186,13 +189,14 @@ describe.skipIf(missing)('USDT', () => {
         // Without cookies the address of a probe in a PIE binary is per process: a pid is needed.
         const pid = mode === 'cookies' ? undefined : t.pid;
         const links = PROBES.map((name, i) => obj.attachUsdt('usdt_all', { path: TARGET, provider: 'tsbpf_test', name, cookie: BigInt(i + 1), pid }));
-        expect(links.map((l) => l.sites)).toEqual([1, 1, 1, 1, 2, 1]);
-        // twice: two call sites with different operands -> two specs; the others one each
-        expect(obj.usdtManager().idsInUse).toBe(7);
+        expect(links.map((l) => l.sites)).toEqual([1, 1, 1, 1, 2, 2, 1]);
+        // twice: two call sites with different operands -> two specs; global_twice: the same
+        // operand text, relative to two addresses -> two specs; the others one each
+        expect(obj.usdtManager().idsInUse).toBe(9);
         for (const round of [1, 2, 37]) {
           await t.fire(round);
           const events = drain();
-          expect(events.length).toBe(7);
+          expect(events.length).toBe(9);
           const want = expected(round);
           PROBES.forEach((name, i) => {
             const mine = events.filter((e) => e.cookie === BigInt(i + 1));
@@ -205,7 +209,7 @@ describe.skipIf(missing)('USDT', () => {
           });
         }
         if (mode === 'address map') {
-          expect([...obj.map('__bpf_usdt_ip_to_spec_id').map!.keys()].length).toBe(7);
+          expect([...obj.map('__bpf_usdt_ip_to_spec_id').map!.keys()].length).toBe(9);
           expect(() => obj.attachUsdt('usdt_all', { path: TARGET, provider: 'tsbpf_test', name: 'consts' })).toThrow(/position-independent.*pass a pid/);
           // the same sites again: their addresses are taken
           expect(() => obj.attachUsdt('usdt_all', { path: TARGET, provider: 'tsbpf_test', name: 'consts', pid: t.pid })).toThrow(/already attached by another USDT link/);
