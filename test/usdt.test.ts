@@ -365,6 +365,28 @@ describe.skipIf(missing)('USDT', () => {
     }
   });
 
+  it('spec ids run out cleanly: the failing attach releases what it took, and a detach makes room', async () => {
+    const obj = BpfObject.open(OBJ);
+    obj.map('__bpf_usdt_specs').maxEntries = 3; // BPF_USDT_MAX_SPEC_CNT, as a tool would shrink it
+    obj.load();
+    try {
+      const fds = fdCount();
+      const attach = (name: string) => obj.attachUsdt('usdt_all', { path: TARGET, provider: 'tsbpf_test', name });
+      const consts = attach('consts');
+      attach('noargs');
+      expect(obj.usdtManager().idsInUse).toBe(2);
+      // twice needs two ids: the first site gets the last one, the second fails
+      expect(() => attach('twice')).toThrow(/all 3 USDT spec ids of map "__bpf_usdt_specs" are in use/);
+      expect(obj.usdtManager().idsInUse).toBe(2);
+      expect(fdCount()).toBe(fds + 2 * 2); // consts and noargs: a perf event and a BPF link each
+      await consts.destroyAsync();
+      expect(attach('twice').sites).toBe(2);
+      expect(obj.usdtManager().idsInUse).toBe(3);
+    } finally {
+      await obj.destroy();
+    }
+  });
+
   it('program tags equal C libbpf 1.1 for bpf/usdt.bpf.o', async (ctx) => {
     const avail = oracleAvailable();
     if (!avail.ok) return ctx.skip(`libbpf oracle: ${avail.reason}`);

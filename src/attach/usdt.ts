@@ -273,7 +273,7 @@ export class UsdtManager {
         if (id === undefined) {
           id = this.#allocate();
           if (id === undefined)
-            throw new AttachError(prog.name, target, `all ${this.specs.maxEntries} USDT spec ids of map "${this.specs.name}" are in use (raise BPF_USDT_MAX_SPEC_CNT)`);
+            throw new AttachError(prog.name, target, `all ${this.specs.maxEntries} USDT spec ids of map "${USDT_SPECS_MAP}" are in use (raise BPF_USDT_MAX_SPEC_CNT, or its max_entries before load)`);
           link.specIds.push(id);
           idBySpec.set(key, id);
           this.specs.update(id, spec);
