@@ -337,6 +337,23 @@ describe.skipIf(missing)('USDT', () => {
     }
   });
 
+  it('a library named in the section is found through LD_LIBRARY_PATH without a pid (as ld.so and libbpf)', async () => {
+    const t = await start();
+    const obj = BpfObject.openAndLoad(OBJ);
+    const saved = process.env.LD_LIBRARY_PATH;
+    try {
+      process.env.LD_LIBRARY_PATH = `/nonexistent:${BUILD}`;
+      const link = obj.attach('usdt_lib');
+      expect(link.target).toBe(`usdt ${LIB}:tsbpf_lib:plain`);
+      await t.fire(21);
+      expect(obj.bss.get('lib_last')).toBe(21n);
+    } finally {
+      if (saved === undefined) delete process.env.LD_LIBRARY_PATH;
+      else process.env.LD_LIBRARY_PATH = saved;
+      await obj.destroy();
+    }
+  });
+
   it('names what is wrong: unknown probe, a binary without notes, a malformed section, an object without usdt.bpf.h', async () => {
     const obj = BpfObject.openAndLoad(OBJ);
     try {
