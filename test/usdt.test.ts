@@ -254,7 +254,7 @@ describe.skipIf(missing)('USDT', () => {
         const { ring, drain } = eventReader(obj);
         expect(t.readSemaphore()).toBe(0);
         expect(await t.fire(1)).toBe(false);
-        const link = obj.attachUsdt('usdt_all', { path: LIB, provider: 'tsbpf_lib', name: 'guarded', cookie: 42n, mode, mount: true });
+        const link = obj.attachUsdt(obj.program('usdt_all'), { path: LIB, provider: 'tsbpf_lib', name: 'guarded', cookie: 42n, mode, mount: true });
         expect(link.links[0]!.constructor.name).toBe(mode === 'pmu' ? 'PerfEventLink' : 'LegacyProbeLink');
         expect(t.readSemaphore()).toBeGreaterThan(0);
         expect(await t.fire(2)).toBe(true);
