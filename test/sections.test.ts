@@ -71,7 +71,7 @@ describe('parseSection', () => {
     // usdt attaches by name, through its object's usdt.bpf.h maps (BpfObject.attach passes them)
     expect(attachesByName(target('usdt//bin/true:p:n')!)).toBe(true);
     expect(() => attachTarget(fakeProg, target('usdt//bin/true:p:n')!)).toThrow(/usdt\.bpf\.h maps: attach it through BpfObject/);
-    for (const name of ['kprobe.multi/f', 'uprobe.multi//bin/true:f', 'struct_ops/x']) {
+    for (const name of ['kprobe.session/f', 'uprobe.session//bin/true:f', 'struct_ops/x']) {
       const t = target(name)!;
       expect(attachesByName(t)).toBe(false);
       expect(() => attachTarget(fakeProg, t)).toThrow(NotSupportedError);

@@ -13,6 +13,7 @@ import { attachCgroup } from './cgroup.ts';
 import { AttachError } from './errors.ts';
 import { attachIter, type IterOptions } from './iter.ts';
 import { attachKprobe, attachKsyscall } from './kprobe.ts';
+import { attachKprobeMulti } from './kprobe_multi.ts';
 import type { AttachableProgram, Link } from './link.ts';
 import { attachNetns } from './netns.ts';
 import { attachRawTracepoint } from './raw_tracepoint.ts';
@@ -23,6 +24,7 @@ import { attachTracing } from './tracing.ts';
 import type { TracefsOptions } from './tracefs.ts';
 import { attachUprobe } from './uprobe.ts';
 import type { UsdtManager } from './usdt.ts';
+import { attachUprobeMulti } from './uprobe_multi.ts';
 import { attachXdp, type XdpOptions } from './xdp.ts';
 
 export interface AutoAttachOptions extends TracefsOptions {
@@ -73,6 +75,9 @@ export function attachesByName(target: AttachTarget): boolean {
     case 'usdt':
     case 'iter':
       return true;
+    case 'kprobe_multi':
+    case 'uprobe_multi':
+      return !target.session;
     case 'xdp':
     case 'tcx':
     case 'cgroup':
@@ -80,8 +85,6 @@ export function attachesByName(target: AttachTarget): boolean {
     case 'none':
       return false;
     // PENDING kinds: true once their attach step lands below.
-    case 'kprobe_multi':
-    case 'uprobe_multi':
     case 'struct_ops':
       return false;
   }
@@ -128,9 +131,13 @@ export function attachTarget(program: AttachableProgram, target: AttachTarget, o
       if (!opts.netns) return fail(`${what} program needs a network namespace: pass {netns: "/proc/self/ns/net"} or call attachNetns()`);
       return attachNetns(program, target.attachType, opts.netns);
     }
-    // PENDING kinds: replace the throw with the attach call when it lands.
     case 'kprobe_multi':
+      if (target.session) throw new NotSupportedError('kprobe.session', `program "${program.name}": cannot attach to ${where}: kprobe.session links are not implemented`);
+      return attachKprobeMulti(program, { pattern: target.pattern, retprobe: target.retprobe, mount: opts.mount, paths: opts.paths });
     case 'uprobe_multi':
+      if (target.session) throw new NotSupportedError('uprobe.session', `program "${program.name}": cannot attach to ${where}: uprobe.session links are not implemented`);
+      return attachUprobeMulti(program, target.binary, { pattern: target.pattern, retprobe: target.retprobe, pid: opts.pid });
+    // PENDING kinds: replace the throw with the attach call when it lands.
     case 'struct_ops':
       throw new NotSupportedError(target.kind, `program "${program.name}": cannot attach to ${where}: ${target.kind} auto-attach is not implemented yet`);
     case 'none':

@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { loadKernelBtf, marshalBtf, parseBtf, sanitizeBtf, type Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from '../btf/index.ts';
 import { loadBtfIntoKernel } from '../btf/load.ts';
 import { btfFeatures, hasFeatureOverrides } from '../features/index.ts';
-import { BpfMap, MapError, MapType, type MapSpec } from '../maps/index.ts';
-import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../prog/insn.ts';
+import { BpfMap, effectiveMaxEntries, MapError, MapType, type MapSpec } from '../maps/index.ts';
+import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../prog/insn.ts';
 import { Program, type LoadOptions } from '../prog/index.ts';
 import { BpfAttachType, BpfProgType } from '../prog/types.ts';
 import { FD } from '../syscall/index.ts';
@@ -34,6 +34,7 @@ import type { CollectionSpec, FunctionSpec, ObjectMapSpec, ObjectProgramSpec } f
 import { explainFailure } from './explain.ts';
 import { refuseStructOps } from './struct_ops.ts';
 import { copyBytes } from '../util/bytes.ts';
+import { ASYNC_DISPOSE, DISPOSE } from '../util/dispose.ts';
 
 const log = createDebug('tsbpf:object');
 
@@ -124,7 +125,7 @@ export class ObjectMap {
     this.flags = spec.spec.flags;
     this.numaNode = spec.spec.numaNode;
     this.pinPath = spec.pinByName ? join(pinRoot, spec.name) : undefined;
-    this.innerSpec = spec.inner?.spec;
+    this.innerSpec = spec.inner ? { ...spec.inner.spec } : undefined; // a setting of its own, not the spec's
   }
 
   get name(): string {
@@ -323,30 +324,24 @@ export class BpfObject {
       return;
     }
     const s = om.spec;
-    const spec: MapSpec = { ...s.spec, maxEntries: om.maxEntries, flags: om.flags, numaNode: om.numaNode };
-    if (spec.type === MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY && spec.maxEntries === 0) spec.maxEntries = numPossibleCpus();
+    // BpfMap.create owns the defaults: a perf event array's max_entries 0, the inner map template
+    const spec: MapSpec = { ...s.spec, maxEntries: om.maxEntries, flags: om.flags, numaNode: om.numaNode, innerMap: om.innerSpec };
     if (spec.type === MapType.BPF_MAP_TYPE_RINGBUF || spec.type === MapType.BPF_MAP_TYPE_USER_RINGBUF) spec.maxEntries = roundUpPages(spec.maxEntries);
     if (om.pinPath && existsSync(om.pinPath)) {
       om.map = this.#reusePinned(om, spec);
       return;
     }
-    let innerFd: BpfMap | undefined;
-    try {
-      if (om.innerSpec) innerFd = BpfMap.create({ ...om.innerSpec, name: om.innerSpec.name.slice(0, 15) });
-      const withBtf = btfFd !== undefined && (s.btfKeyTypeId || s.btfValueTypeId) && !REJECTS_BTF.has(spec.type);
-      if (withBtf) {
-        try {
-          om.map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd, innerMapFd: innerFd?.fd });
-        } catch (err) {
-          // As libbpf: a map the kernel refuses with BTF is retried without it.
-          log('map "%s": creation with BTF failed (%s); retrying without BTF', s.name, (err as Error).message);
-          om.map = BpfMap.create(spec, { innerMapFd: innerFd?.fd });
-        }
-      } else {
-        om.map = BpfMap.create(spec, { innerMapFd: innerFd?.fd });
+    const withBtf = btfFd !== undefined && (s.btfKeyTypeId || s.btfValueTypeId) && !REJECTS_BTF.has(spec.type);
+    if (withBtf) {
+      try {
+        om.map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd });
+      } catch (err) {
+        // As libbpf: a map the kernel refuses with BTF is retried without it.
+        log('map "%s": creation with BTF failed (%s); retrying without BTF', s.name, (err as Error).message);
+        om.map = BpfMap.create(spec);
       }
-    } finally {
-      innerFd?.close();
+    } else {
+      om.map = BpfMap.create(spec);
     }
     // global data: initial contents, then freeze read-only sections (the verifier then trusts their values)
     const initial = s.origin === 'data' ? this.#globals.get(s.name)!.bytes : s.origin === 'kconfig' ? externs.kconfigData : undefined;
@@ -384,7 +379,7 @@ export class BpfObject {
       info.type !== spec.type ? `type ${info.type} != ${spec.type}` :
       info.keySize !== spec.keySize ? `key size ${info.keySize} != ${spec.keySize}` :
       info.valueSize !== spec.valueSize ? `value size ${info.valueSize} != ${spec.valueSize}` :
-      info.maxEntries !== spec.maxEntries ? `max_entries ${info.maxEntries} != ${spec.maxEntries}` :
+      info.maxEntries !== effectiveMaxEntries(spec) ? `max_entries ${info.maxEntries} != ${effectiveMaxEntries(spec)}` :
       (info.flags & ~0x80000) !== (spec.flags & ~0x80000) ? `flags 0x${info.flags.toString(16)} != 0x${spec.flags.toString(16)}` : '';
     if (mismatch) {
       m.close();
@@ -554,12 +549,7 @@ export class BpfObject {
     for (const [section, g] of this.#globals) {
       const om = this.map(section);
       if (!om.map || (om.map.flags & (1 << 10)) === 0) continue; // not mmapable: stays a copy
-      let mapping: ReturnType<BpfMap['mmap']>;
-      try {
-        mapping = om.map.mmap();
-      } catch (err) {
-        throw this.#mapFailure(om, err);
-      }
+      const mapping = om.map.mmap();
       g.attach(new Uint8Array(mapping.buffer, 0, om.spec.spec.valueSize), mapping.writable);
     }
   }
@@ -572,8 +562,9 @@ export class BpfObject {
     return link;
   }
 
-  get links(): readonly Destroyable[] {
-    return this.#links;
+  /** The links attach(), attachAll() and adopt() gave this object (destroy() releases them). */
+  get links(): readonly Link[] {
+    return this.#links.filter((l): l is Link => l instanceof Link);
   }
 
   /**
@@ -659,6 +650,36 @@ export class BpfObject {
     if (failure) throw failure;
   }
 
+  /** destroy(), under the name every owner has. */
+  close(): Promise<void> {
+    return this.destroy();
+  }
+
+  /** destroy(), for `await using`: links are closed concurrently. */
+  [ASYNC_DISPOSE](): Promise<void> {
+    return this.destroy();
+  }
+
+  /**
+   * For `using`: destroy() without waiting. Links close one after another
+   * (each sleeps in the kernel), then programs, maps and BTF. An adopted
+   * object whose destroy() is asynchronous is started, not awaited.
+   */
+  [DISPOSE](): void {
+    if (this.#state === 'destroyed') return;
+    this.#state = 'destroyed';
+    let failure: unknown;
+    for (const l of this.#links.splice(0)) {
+      try {
+        void Promise.resolve(l.destroy()).catch(() => {});
+      } catch (e) {
+        failure ??= e;
+      }
+    }
+    this.#release();
+    if (failure) throw failure;
+  }
+
   /** Synchronous release of everything but links (used on load failure and by destroy). */
   #release(): void {
     for (const l of this.#links.splice(0)) {
@@ -685,16 +706,17 @@ export class BpfObject {
 /**
  * Every error from open and load names the object first. Errors that already
  * do (ObjectError, ElfError, ProgramLoadError and RelocationError given the
- * name, "<name> .BTF: ...") pass unchanged; any other tsbpf error is wrapped
- * in an ObjectError that keeps it as its cause, with its errno and code.
+ * name, "<name> .BTF: ...") pass unchanged; any other tsbpf error gets the
+ * name put in front of its message, keeping its class and fields (a MapError
+ * stays a MapError, a UsageError a UsageError).
  */
 function namingObject(name: string, err: unknown): unknown {
   if (!(err instanceof TsbpfError)) return err;
   if (err.message.startsWith(`${name}: `) || err.message.startsWith(`${name} `)) return err;
-  const wrapped = new ObjectError(name, err.message, { cause: err });
-  wrapped.errno = err.errno;
-  wrapped.code = err.code;
-  return wrapped;
+  const old = err.message;
+  err.message = `${name}: ${old}`;
+  if (err.stack?.includes(old)) err.stack = err.stack.replace(old, err.message);
+  return err;
 }
 
 /** Map types the kernel refuses BTF key/value ids for (libbpf drops them too). */
