@@ -582,9 +582,10 @@ export class BpfObject {
    * site of USDT probe provider:name in `path` (libbpf's
    * bpf_program__attach_usdt). The link is kept and released by destroy().
    */
-  attachUsdt(name: string, opts: UsdtOptions): UsdtLink {
-    const p = this.program(name);
-    if (!p.prog) throw new ObjectError(this.name, `program "${name}" is not loaded (autoload off, or load() not called)`);
+  attachUsdt(program: string | ObjectProgram, opts: UsdtOptions): UsdtLink {
+    const p = typeof program === 'string' ? this.program(program) : program;
+    if (this.programs.get(p.name) !== p) throw new ObjectError(this.name, `program "${p.name}" belongs to another object`);
+    if (!p.prog) throw new ObjectError(this.name, `program "${p.name}" is not loaded (autoload off, or load() not called)`);
     return this.adopt(this.usdtManager().attach(p.prog, opts));
   }
 
