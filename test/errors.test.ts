@@ -57,7 +57,8 @@ describe('every failure is a TsbpfError', () => {
     const p = { name: 'p', fd: -1 };
     await expectTsbpf(() => autoAttach(p, 'bogus/x'), AttachError, /known forms/);
     await expectTsbpf(() => autoAttach(p, 'socket'), AttachError);
-    await expectTsbpf(() => attachTarget(p, parseSection('usdt//bin/true:a:b')!.target), NotSupportedError);
+    await expectTsbpf(() => attachTarget(p, parseSection('struct_ops/x')!.target), NotSupportedError);
+    await expectTsbpf(() => attachTarget(p, parseSection('usdt//bin/true:a:b')!.target), AttachError, /usdt\.bpf\.h maps/);
   });
 
   it('kernel refusals and misuse on the real kernel', async (ctx) => {
@@ -93,7 +94,7 @@ describe('every failure is a TsbpfError', () => {
     // missing attach targets
     const o = BpfObject.open(obj('minimal'));
     o.load();
-    const prog = o.program('handle_tp').prog!;
+    const prog = o.program('handle_tp').prog;
     await expectTsbpf(() => attachTracepoint(prog, 'syscalls', 'sys_enter_nope', { mount: true }), AttachError, /sys_enter_nope/);
     await expectTsbpf(() => attachRawTracepoint(prog, 'no_such_tracepoint'), AttachError);
     await expectTsbpf(() => o.attach('nope'), ObjectError);

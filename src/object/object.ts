@@ -15,12 +15,12 @@ import { join } from 'node:path';
 import { loadKernelBtf, marshalBtf, parseBtf, sanitizeBtf, type Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from '../btf/index.ts';
 import { loadBtfIntoKernel } from '../btf/load.ts';
 import { btfFeatures, hasFeatureOverrides } from '../features/index.ts';
-import { BpfMap, MapError, MapType, type MapSpec } from '../maps/index.ts';
-import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../prog/insn.ts';
+import { BpfMap, effectiveMaxEntries, MapError, MapType, type MapSpec } from '../maps/index.ts';
+import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../prog/insn.ts';
 import { Program, type LoadOptions } from '../prog/index.ts';
 import { BpfAttachType, BpfProgType } from '../prog/types.ts';
 import { FD } from '../syscall/index.ts';
-import { attachesByName, attachTarget, destroyLinks, Link, parseAttachTarget, type AttachTarget, type AutoAttachOptions } from '../attach/index.ts';
+import { AttachError, attachesByName, attachTarget, destroyLinks, Link, parseAttachTarget, USDT_IP_MAP, USDT_SPECS_MAP, UsdtManager, type AttachTarget, type AutoAttachOptions, type UsdtLink, type UsdtOptions } from '../attach/index.ts';
 import { numPossibleCpus } from '../util/cpus.ts';
 import { applyCore, resultAt, type CoreOutcome } from './core.ts';
 import { patchObjectBtf } from './btf_fixup.ts';
@@ -34,6 +34,7 @@ import type { CollectionSpec, FunctionSpec, ObjectMapSpec, ObjectProgramSpec } f
 import { explainFailure } from './explain.ts';
 import { refuseStructOps } from './struct_ops.ts';
 import { copyBytes } from '../util/bytes.ts';
+import { ASYNC_DISPOSE, DISPOSE } from '../util/dispose.ts';
 
 const log = createDebug('tsbpf:object');
 
@@ -223,6 +224,7 @@ export class ObjectMap {
   #pinPath: string | undefined;
   #reuse: BpfMap | undefined;
   #innerSpec: MapSpec | undefined;
+  #autocreate = true;
   /** True when the map came from a pin instead of being created. */
   reusedPin = false;
 
@@ -237,7 +239,7 @@ export class ObjectMap {
     this.#flags = spec.spec.flags;
     this.#numaNode = spec.spec.numaNode;
     this.#pinPath = spec.pinByName ? join(pinRoot, spec.name) : undefined;
-    this.#innerSpec = spec.inner?.spec;
+    this.#innerSpec = spec.inner ? { ...spec.inner.spec } : undefined; // a setting of its own, not the spec's
   }
 
   #setting(setting: string): void {
@@ -288,6 +290,18 @@ export class ObjectMap {
     this.#setting('reuse');
     this.#reuse = v;
   }
+  /**
+   * Create this map at load (libbpf's bpf_map__set_autocreate). Off: the map
+   * is left out, and every autoloaded program that references it fails the
+   * load with an ObjectError naming both (turn their autoload off too).
+   */
+  get autocreate(): boolean {
+    return this.#autocreate;
+  }
+  set autocreate(v: boolean) {
+    this.#setting('autocreate');
+    this.#autocreate = v;
+  }
   /** Inner map template for map-in-map (override). */
   get innerSpec(): MapSpec | undefined {
     return this.#innerSpec;
@@ -304,7 +318,7 @@ export class ObjectMap {
 
   /** The live map. A UsageError before load() or after destroy(). */
   get map(): BpfMap {
-    if (this.#map === undefined) throw notLive(`map "${this.name}"`, this.#state(), 'is not available');
+    if (this.#map === undefined) throw notLive(`map "${this.name}"`, this.#state(), 'was not created: its autocreate is off');
     return this.#map;
   }
 
@@ -340,6 +354,8 @@ export class BpfObject {
   #btfFd: FD | undefined;
   #kernelBtf: Btf | undefined;
   readonly #links: Destroyable[] = [];
+  /** USDT spec ids and maps (created by the first USDT attach). */
+  #usdt: UsdtManager | undefined;
   /** Pins this load() created: removed again if the load fails, kept once it succeeds. */
   readonly #pinnedByLoad: string[] = [];
 
@@ -491,6 +507,10 @@ export class BpfObject {
 
   #createMaps(externs: ResolvedExterns): void {
     for (const om of this.maps.values()) {
+      if (!om.autocreate) {
+        log('map "%s": autocreate off, not created', om.name);
+        continue;
+      }
       try {
         this.#createMap(om, externs);
       } catch (err) {
@@ -506,31 +526,25 @@ export class BpfObject {
       return;
     }
     const s = om.spec;
-    const spec: MapSpec = { ...s.spec, maxEntries: om.maxEntries, flags: om.flags, numaNode: om.numaNode };
-    if (spec.type === MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY && spec.maxEntries === 0) spec.maxEntries = numPossibleCpus();
+    // BpfMap.create owns the defaults: a perf event array's max_entries 0, the inner map template
+    const spec: MapSpec = { ...s.spec, maxEntries: om.maxEntries, flags: om.flags, numaNode: om.numaNode, innerMap: om.innerSpec };
     if (spec.type === MapType.BPF_MAP_TYPE_RINGBUF || spec.type === MapType.BPF_MAP_TYPE_USER_RINGBUF) spec.maxEntries = roundUpPages(spec.maxEntries);
     if (om.pinPath && existsSync(om.pinPath)) {
       om.bind(this.#reusePinned(om, spec));
       return;
     }
     let map: BpfMap;
-    let innerFd: BpfMap | undefined;
-    try {
-      if (om.innerSpec) innerFd = BpfMap.create({ ...om.innerSpec, name: om.innerSpec.name.slice(0, 15) });
-      const withBtf = btfFd !== undefined && (s.btfKeyTypeId || s.btfValueTypeId) && !REJECTS_BTF.has(spec.type);
-      if (withBtf) {
-        try {
-          map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd, innerMapFd: innerFd?.fd });
-        } catch (err) {
-          // As libbpf: a map the kernel refuses with BTF is retried without it.
-          log('map "%s": creation with BTF failed (%s); retrying without BTF', s.name, (err as Error).message);
-          map = BpfMap.create(spec, { innerMapFd: innerFd?.fd });
-        }
-      } else {
-        map = BpfMap.create(spec, { innerMapFd: innerFd?.fd });
+    const withBtf = btfFd !== undefined && (s.btfKeyTypeId || s.btfValueTypeId) && !REJECTS_BTF.has(spec.type);
+    if (withBtf) {
+      try {
+        map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd });
+      } catch (err) {
+        // As libbpf: a map the kernel refuses with BTF is retried without it.
+        log('map "%s": creation with BTF failed (%s); retrying without BTF', s.name, (err as Error).message);
+        map = BpfMap.create(spec);
       }
-    } finally {
-      innerFd?.close();
+    } else {
+      map = BpfMap.create(spec);
     }
     om.bind(map);
     // global data: initial contents, then freeze read-only sections (the verifier then trusts their values)
@@ -569,7 +583,7 @@ export class BpfObject {
       info.type !== spec.type ? `type ${info.type} != ${spec.type}` :
       info.keySize !== spec.keySize ? `key size ${info.keySize} != ${spec.keySize}` :
       info.valueSize !== spec.valueSize ? `value size ${info.valueSize} != ${spec.valueSize}` :
-      info.maxEntries !== spec.maxEntries ? `max_entries ${info.maxEntries} != ${spec.maxEntries}` :
+      info.maxEntries !== effectiveMaxEntries(spec) ? `max_entries ${info.maxEntries} != ${effectiveMaxEntries(spec)}` :
       (info.flags & ~0x80000) !== (spec.flags & ~0x80000) ? `flags 0x${info.flags.toString(16)} != 0x${spec.flags.toString(16)}` : '';
     if (mismatch) {
       m.close();
@@ -642,23 +656,29 @@ export class BpfObject {
     const setSrc = (i: number, src: number) => dv.setUint8(i * 8 + 1, (dv.getUint8(i * 8 + 1) & 0x0f) | (src << 4));
     const imm = (i: number) => dv.getInt32(i * 8 + 4, true);
     const setImm = (i: number, v: number) => dv.setInt32(i * 8 + 4, v | 0, true);
+    const mapFd = (name: string): number => {
+      const om = this.map(name);
+      if (!om.autocreate)
+        throw new ObjectError(this.name, `program "${op.name}" references map "${name}", whose autocreate is off: turn the program's autoload off too, or the map's autocreate on`);
+      return om.fd;
+    };
     for (const r of linked.relocs) {
       const i = r.insnIdx;
       switch (r.kind) {
         case 'map':
           setSrc(i, BPF_PSEUDO_MAP_FD);
-          setImm(i, this.map(r.map).fd);
+          setImm(i, mapFd(r.map));
           break;
         case 'data':
           setImm(i + 1, imm(i) + r.symOff);
           setSrc(i, BPF_PSEUDO_MAP_VALUE);
-          setImm(i, this.map(r.map).fd);
+          setImm(i, mapFd(r.map));
           break;
         case 'extern': {
           const ext = externs.byName.get(r.extern)!;
           if (ext.spec.kind === 'kconfig') {
             setSrc(i, BPF_PSEUDO_MAP_VALUE);
-            setImm(i, this.map('.kconfig').fd);
+            setImm(i, mapFd('.kconfig'));
             setImm(i + 1, ext.spec.kconfigOffset!);
           } else if (ext.kernelBtfId && ext.isSet) {
             setSrc(i, BPF_PSEUDO_BTF_ID);
@@ -705,6 +725,7 @@ export class BpfObject {
 
   #initSlots(): void {
     for (const om of this.maps.values()) {
+      if (!om.loaded) continue; // autocreate off
       for (const { slot, target } of om.spec.slots) {
         const isProgArray = om.spec.spec.type === MapType.BPF_MAP_TYPE_PROG_ARRAY;
         let fd: number;
@@ -714,7 +735,9 @@ export class BpfObject {
           if (!p.loaded) continue; // not autoloaded
           fd = p.prog.fd;
         } else {
-          fd = this.map(target).fd;
+          const inner = this.map(target);
+          if (!inner.loaded) throw new ObjectError(this.name, `map "${om.name}" slot ${slot} holds map "${target}", whose autocreate is off`);
+          fd = inner.map.fd;
         }
         try {
           om.map.update(slot, fd);
@@ -729,7 +752,7 @@ export class BpfObject {
   #mapGlobals(): void {
     for (const [section, g] of this.#globals) {
       const om = this.map(section);
-      if ((om.map.flags & (1 << 10)) === 0) continue; // not mmapable: stays a copy
+      if (!om.loaded || (om.map.flags & (1 << 10)) === 0) continue; // autocreate off, or not mmapable: stays a copy
       let mapping: ReturnType<BpfMap['mmap']>;
       try {
         mapping = om.map.mmap();
@@ -749,8 +772,9 @@ export class BpfObject {
     return link;
   }
 
-  get links(): readonly Destroyable[] {
-    return this.#links;
+  /** The links attach(), attachAll() and adopt() gave this object (destroy() releases them). */
+  get links(): readonly Link[] {
+    return this.#links.filter((l): l is Link => l instanceof Link);
   }
 
   /**
@@ -761,7 +785,52 @@ export class BpfObject {
     this.#assertLoaded('attach()');
     const p = this.program(name);
     if (!p.loaded) throw new UsageError(`object ${this.name}: program "${name}" was not loaded (its autoload is off), so it cannot be attached`);
-    return this.adopt(attachTarget(p.prog, p.target, opts, `section "${p.sectionName}"`));
+    return this.adopt(attachTarget(p.prog, p.target, { usdtManager: () => this.usdtManager(), ...opts }, `section "${p.sectionName}"`));
+  }
+
+  /**
+   * Attach a program written against libbpf's <bpf/usdt.bpf.h> to every call
+   * site of USDT probe provider:name in `path` (libbpf's
+   * bpf_program__attach_usdt). The link is kept and released by destroy().
+   */
+  attachUsdt(program: string | ObjectProgram, opts: UsdtOptions): UsdtLink {
+    this.#assertLoaded('attachUsdt()');
+    const p = typeof program === 'string' ? this.program(program) : program;
+    if (this.programs.get(p.name) !== p) throw new ObjectError(this.name, `program "${p.name}" belongs to another object`);
+    if (!p.loaded) throw new UsageError(`object ${this.name}: program "${p.name}" was not loaded (its autoload is off), so it cannot be attached`);
+    return this.adopt(this.usdtManager().attach(p.prog, opts));
+  }
+
+  /**
+   * The object's USDT state: its `__bpf_usdt_specs` and
+   * `__bpf_usdt_ip_to_spec_id` maps and the spec ids in use. Spec ids reach
+   * the BPF side in cookies unless the object was loaded with
+   * LINUX_HAS_BPF_COOKIE = n (then through the address map).
+   */
+  usdtManager(): UsdtManager {
+    if (this.#usdt) return this.#usdt;
+    if (this.#state !== 'loaded') throw new ObjectError(this.name, `USDT attach needs a loaded object (it is ${this.#state})`);
+    const specs = this.#liveMap(USDT_SPECS_MAP);
+    const ips = this.#liveMap(USDT_IP_MAP);
+    if (!specs || !ips)
+      throw new AttachError('', `USDT probes of object ${this.name}`, `the object has no ${USDT_SPECS_MAP} and ${USDT_IP_MAP} maps: its BPF code must include <bpf/usdt.bpf.h>`);
+    this.#usdt = new UsdtManager({ specs, ipToSpecId: ips, useCookie: this.#kconfigFlag('LINUX_HAS_BPF_COOKIE') ?? true });
+    return this.#usdt;
+  }
+
+  /** The value a bool/tristate .kconfig extern got at load (read back from the .kconfig map), or undefined without it. */
+  #kconfigFlag(name: string): boolean | undefined {
+    const ext = this.spec.externs.find((e) => e.kind === 'kconfig' && e.name === name);
+    const kconfig = this.#liveMap('.kconfig');
+    if (!ext || !kconfig || ext.kconfigOffset === undefined) return undefined;
+    const value = kconfig.lookup(0);
+    return value ? value[ext.kconfigOffset] !== 0 : undefined;
+  }
+
+  /** The live map of that name, or undefined when the object has none (or left it out: autocreate off). */
+  #liveMap(name: string): BpfMap | undefined {
+    const om = this.maps.get(name);
+    return om?.loaded ? om.map : undefined;
   }
 
   /**
@@ -808,6 +877,36 @@ export class BpfObject {
     if (failure) throw failure;
   }
 
+  /** destroy(), under the name every owner has. */
+  close(): Promise<void> {
+    return this.destroy();
+  }
+
+  /** destroy(), for `await using`: links are closed concurrently. */
+  [ASYNC_DISPOSE](): Promise<void> {
+    return this.destroy();
+  }
+
+  /**
+   * For `using`: destroy() without waiting. Links close one after another
+   * (each sleeps in the kernel), then programs, maps and BTF. An adopted
+   * object whose destroy() is asynchronous is started, not awaited.
+   */
+  [DISPOSE](): void {
+    if (this.#state === 'destroyed') return;
+    this.#state = 'destroyed';
+    let failure: unknown;
+    for (const l of this.#links.splice(0)) {
+      try {
+        void Promise.resolve(l.destroy()).catch(() => {});
+      } catch (e) {
+        failure ??= e;
+      }
+    }
+    this.#release();
+    if (failure) throw failure;
+  }
+
   /** Synchronous release of everything but links (used on load failure and by destroy). */
   #release(): void {
     for (const l of this.#links.splice(0)) {
@@ -822,22 +921,24 @@ export class BpfObject {
     for (const g of this.#globals.values()) g.release();
     this.#btfFd?.close();
     this.#btfFd = undefined;
+    this.#usdt = undefined;
   }
 }
 
 /**
  * Every error from open and load names the object first. Errors that already
  * do (ObjectError, ElfError, ProgramLoadError and RelocationError given the
- * name, "<name> .BTF: ...") pass unchanged; any other tsbpf error is wrapped
- * in an ObjectError that keeps it as its cause, with its errno and code.
+ * name, "<name> .BTF: ...") pass unchanged; any other tsbpf error gets the
+ * name put in front of its message, keeping its class and fields (a MapError
+ * stays a MapError, a UsageError a UsageError).
  */
 function namingObject(name: string, err: unknown): unknown {
   if (!(err instanceof TsbpfError)) return err;
   if (err.message.startsWith(`${name}: `) || err.message.startsWith(`${name} `)) return err;
-  const wrapped = new ObjectError(name, err.message, { cause: err });
-  wrapped.errno = err.errno;
-  wrapped.code = err.code;
-  return wrapped;
+  const old = err.message;
+  err.message = `${name}: ${old}`;
+  if (err.stack?.includes(old)) err.stack = err.stack.replace(old, err.message);
+  return err;
 }
 
 /** Map types the kernel refuses BTF key/value ids for (libbpf drops them too). */

@@ -16,6 +16,7 @@ import {
   progLoadRaw,
   progTestRun,
 } from '../syscall/index.ts';
+import { DISPOSE } from '../util/dispose.ts';
 import { ProgramLoadError } from './errors.ts';
 import type { LoadOptions, ProgramSpec } from './spec.ts';
 import { BPF_INSN_SIZE, BpfProgType } from './types.ts';
@@ -249,6 +250,11 @@ export class Program {
 
   close(): void {
     this.#fd.close();
+  }
+
+  /** close(), for `using` (explicit resource management). */
+  [DISPOSE](): void {
+    this.close();
   }
 }
 

@@ -36,6 +36,7 @@
 // libuv reports it on every turn): exactly one drain per ring per turn.
 import { UsageError } from '../errors.ts';
 import { DEFAULT_BUDGET, type DrainBudget, PollSet, POLLIN, type PollHandle, type RecordCallback, UNBOUNDED, copyRecord, log, watchFd } from './common.ts';
+import { DISPOSE } from '../util/dispose.ts';
 
 export interface StartOptions {
   /** Called with whatever the record callback (or the drain) throws. Default: stop and rethrow asynchronously. */
@@ -67,6 +68,14 @@ export abstract class EventSource {
   protected abstract drainAll(cb: RecordCallback | undefined, ready?: (i: number) => boolean, budget?: DrainBudget): number;
   /** True when some ring holds unread bytes (a cheap check of the positions; no syscall, no side effect). */
   protected abstract hasData(): boolean;
+
+  /** Stop, and release what this consumer owns. Idempotent. */
+  abstract close(): void;
+
+  /** close(), for `using` (explicit resource management). */
+  [DISPOSE](): void {
+    this.close();
+  }
   /**
    * A function draining ring `i` alone with `cb` (or the ring's own callbacks) under
    * `budget`, for the event-driven watcher of that ring; it returns true when the budget

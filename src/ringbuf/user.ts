@@ -18,6 +18,7 @@ import type { BpfMap } from '../maps/map.ts';
 import { Mapping, MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../syscall/index.ts';
 import { PollSet, POLLOUT, type MapSource, RingBufferError, log, openMap } from './common.ts';
 import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT } from './ringbuf.ts';
+import { DISPOSE } from '../util/dispose.ts';
 
 export const BPF_MAP_TYPE_USER_RINGBUF = 31;
 
@@ -160,6 +161,11 @@ export class UserRingBuffer {
     this.#consumerMap.close();
     this.#producerMap.close();
     this.#map.close();
+  }
+
+  /** close(), for `using` (explicit resource management). */
+  [DISPOSE](): void {
+    this.close();
   }
 
   get closed(): boolean {
