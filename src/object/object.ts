@@ -1,13 +1,14 @@
 // BpfObject: the lifecycle of one `.bpf.o`, as a libbpf user knows it:
 //   open (parse; customise programs, maps and globals) -> load -> attach -> destroy.
 // Loading follows libbpf's bpf_object__load order:
-//   0. refuse what is not implemented (struct_ops)
 //   1. BTF: fix DATASEC layouts and extern entries, sanitize for this kernel, BPF_BTF_LOAD
 //   2. externs: .kconfig values, __ksym and kfunc BTF ids / addresses
-//   3. maps: reuse pinned ones, create the rest, fill and freeze global data
+//   3. maps: reuse pinned ones, create the rest, fill and freeze global data;
+//      struct_ops maps resolved against the kernel's struct (struct_ops.ts)
 //   4. CO-RE: relocate every function against the kernel's BTF
 //   5. programs: link subprograms, point map/extern references at fds, BPF_PROG_LOAD
-//   6. initial slots of prog arrays and map-in-maps; mmap global data
+//   6. initial slots of prog arrays and map-in-maps; mmap global data; the
+//      struct_ops values (program fds in place), written when attached
 // Any failure releases everything created so far.
 import createDebug from 'debug';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -25,14 +26,15 @@ import { numPossibleCpus } from '../util/cpus.ts';
 import { applyCore, resultAt, type CoreOutcome } from './core.ts';
 import { patchObjectBtf } from './btf_fixup.ts';
 import { ObjectError } from './errors.ts';
-import { TsbpfError, UsageError } from '../errors.ts';
+import { NotSupportedError, TsbpfError, UsageError } from '../errors.ts';
 import { resolveExterns, type ResolvedExterns } from './externs.ts';
 import { GlobalData } from './globals.ts';
 import { encodeFuncInfo, encodeLineInfo, linkProgram, type LinkedProgram } from './linker.ts';
 import { objectNameOf, parseObject } from './parse.ts';
 import type { CollectionSpec, FunctionSpec, ObjectMapSpec, ObjectProgramSpec } from './spec.ts';
 import { explainFailure } from './explain.ts';
-import { refuseStructOps } from './struct_ops.ts';
+import { buildStructOpsValue, resolveStructOps, type StructOpsLayout } from './struct_ops.ts';
+import { attachStructOps } from '../attach/struct_ops.ts';
 import { copyBytes } from '../util/bytes.ts';
 
 const log = createDebug('tsbpf:object');
@@ -109,6 +111,9 @@ export class ObjectMap {
   map: BpfMap | undefined;
   /** True when the map came from a pin instead of being created. */
   reusedPin = false;
+  /** struct_ops maps (after load): the kernel layout, and the value attach() writes to register it. */
+  structOpsLayout: StructOpsLayout | undefined;
+  structOpsValue: Uint8Array | undefined;
 
   constructor(
     readonly spec: ObjectMapSpec,
@@ -156,6 +161,9 @@ export class BpfObject {
     const pinRoot = options.pinRoot ?? '/sys/fs/bpf';
     for (const p of spec.programs) this.programs.set(p.name, new ObjectProgram(p));
     for (const m of spec.maps) this.maps.set(m.name, new ObjectMap(m, pinRoot));
+    // As libbpf (1.3+): a struct_ops program no struct_ops map points at is not loaded.
+    const used = new Set(spec.maps.flatMap((m) => [...(m.structOps?.programs.values() ?? [])]));
+    for (const p of this.programs.values()) if (p.type === BpfProgType.BPF_PROG_TYPE_STRUCT_OPS && !used.has(p.name)) p.autoload = false;
     for (const m of spec.maps) {
       if (m.origin !== 'data' || !m.initial) continue;
       this.#globals.set(m.name, new GlobalData(spec.name, m.name, spec.globals.filter((g) => g.map === m.name), spec.btf, copyBytes(m.initial)));
@@ -234,7 +242,6 @@ export class BpfObject {
   /** Create maps and load programs into the kernel. */
   load(): void {
     if (this.#state !== 'opened') throw new ObjectError(this.name, `load() on an object that is already ${this.#state}`);
-    refuseStructOps(this.spec); // until struct_ops is implemented: before any kernel object exists
     try {
       const t0 = performance.now();
       this.#loadBtf();
@@ -247,6 +254,7 @@ export class BpfObject {
       this.#loadPrograms(code, externs);
       this.#initSlots();
       this.#mapGlobals();
+      this.#buildStructOpsValues();
       this.#state = 'loaded';
       this.#pinnedByLoad.length = 0;
       const ms = (a: number, b: number) => (b - a).toFixed(2);
@@ -311,6 +319,10 @@ export class BpfObject {
       return;
     }
     const s = om.spec;
+    if (s.structOps) {
+      this.#createStructOpsMap(om);
+      return;
+    }
     const spec: MapSpec = { ...s.spec, maxEntries: om.maxEntries, flags: om.flags, numaNode: om.numaNode };
     if (spec.type === MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY && spec.maxEntries === 0) spec.maxEntries = numPossibleCpus();
     if (spec.type === MapType.BPF_MAP_TYPE_RINGBUF || spec.type === MapType.BPF_MAP_TYPE_USER_RINGBUF) spec.maxEntries = roundUpPages(spec.maxEntries);
@@ -347,6 +359,51 @@ export class BpfObject {
       this.#pinnedByLoad.push(om.pinPath);
       log('map "%s" pinned at %s', s.name, om.pinPath);
     }
+  }
+
+  /**
+   * A struct_ops map: its value type is the kernel's `bpf_struct_ops_<name>`
+   * (its size is the map's value size), named by btf_vmlinux_value_type_id;
+   * the kernel insists on the object's BTF fd alongside.
+   */
+  #createStructOpsMap(om: ObjectMap): void {
+    const so = om.spec.structOps!;
+    const btfFd = this.#btfFd?.value;
+    if (btfFd === undefined || !this.spec.btf) throw new ObjectError(this.name, `struct_ops map "${om.name}": the kernel did not take the object's BTF, which struct_ops maps need`);
+    const layout = resolveStructOps(so, this.spec.btf, this.kernelBtf(), this.name, om.name);
+    try {
+      om.map = BpfMap.create({ ...om.spec.spec, valueSize: layout.valueSize, flags: om.flags, btfVmlinuxValueTypeId: layout.valueTypeId }, { btfFd });
+    } catch (err) {
+      // 6.1 knows struct_ops maps but not BPF_F_LINK on them (6.4+)
+      if (so.link && err instanceof TsbpfError && err.code === 'EINVAL')
+        throw new NotSupportedError('struct_ops links', `${this.name}: struct_ops map "${om.name}" (section ${so.section}): this kernel refused a struct_ops map registered by a link (BPF_F_LINK, Linux 6.4+)`, { cause: err });
+      throw err;
+    }
+    om.structOpsLayout = layout;
+    log('struct_ops map "%s": struct %s (id %d), value %d bytes', om.name, so.typeName, layout.kernTypeId, layout.valueSize);
+  }
+
+  /** Each struct_ops map's value, with its programs' fds in place (written at attach). */
+  #buildStructOpsValues(): void {
+    for (const om of this.maps.values()) {
+      if (!om.structOpsLayout) continue;
+      om.structOpsValue = buildStructOpsValue(om.structOpsLayout, (name) => this.programs.get(name)?.prog?.fd, this.name, om.name);
+    }
+  }
+
+  /** The kernel struct id and member index a struct_ops program is loaded for (from the map that points at it). */
+  #structOpsTarget(op: ObjectProgram): { attachBtfId: number; expectedAttachType: number } {
+    let found: { attachBtfId: number; expectedAttachType: number; map: string } | undefined;
+    for (const om of this.maps.values()) {
+      const member = om.structOpsLayout?.members.find((m) => m.program === op.name);
+      if (!member) continue;
+      const t = { attachBtfId: om.structOpsLayout!.kernTypeId, expectedAttachType: member.kernIndex, map: om.name };
+      if (found && (found.attachBtfId !== t.attachBtfId || found.expectedAttachType !== t.expectedAttachType))
+        throw new ObjectError(this.name, `program "${op.name}" is used by struct_ops maps "${found.map}" and "${om.name}" at different members; a program serves one member`);
+      found = t;
+    }
+    if (!found) throw new ObjectError(this.name, `program "${op.name}" (section ${op.sectionName}): no struct_ops map points at it`);
+    return found;
   }
 
   /**
@@ -400,7 +457,8 @@ export class BpfObject {
       this.#applyDataRelocs(op, linked, externs);
       op.insns = linked.insns;
       op.coreOutcomes = linked.placed.flatMap(({ fn, start }) => (core.get(fn)?.outcomes ?? []).map((o) => resultAt(o, o.insnIdx - fn.secInsnOff + start)));
-      const attachBtfId = op.spec.def.needsAttachBtfId ? this.#attachBtfId(op) : undefined;
+      const structOps = op.type === BpfProgType.BPF_PROG_TYPE_STRUCT_OPS ? this.#structOpsTarget(op) : undefined;
+      const attachBtfId = structOps?.attachBtfId ?? (op.spec.def.needsAttachBtfId ? this.#attachBtfId(op) : undefined);
       const btf =
         this.#btfFd && this.spec.btfExt
           ? {
@@ -423,7 +481,7 @@ export class BpfObject {
         {
           name: op.name,
           type: op.type,
-          expectedAttachType: op.expectedAttachType || undefined,
+          expectedAttachType: structOps?.expectedAttachType ?? (op.expectedAttachType || undefined),
           insns: linked.insns,
           license: this.spec.license,
           kernVersion: this.spec.kernVersion,
@@ -576,7 +634,20 @@ export class BpfObject {
       if (!p.prog || !attachesByName(p.target)) continue;
       links.push(this.attach(p.name, opts));
     }
+    for (const m of this.maps.values()) if (m.structOpsValue) links.push(this.attachStructOps(m.name));
     return links;
+  }
+
+  /**
+   * Register a struct_ops map's structure with the kernel (libbpf's
+   * bpf_map__attach_struct_ops): `.struct_ops` maps by writing their value,
+   * `.struct_ops.link` maps through a BPF link. destroy() unregisters it.
+   */
+  attachStructOps(name: string): Link {
+    const m = this.map(name);
+    if (!m.spec.structOps) throw new UsageError(`${this.name}: map "${name}" is not a struct_ops map`);
+    if (!m.map || !m.structOpsValue) throw new UsageError(`${this.name}: struct_ops map "${name}" is not loaded (call load() first)`);
+    return this.adopt(attachStructOps(m.map, m.structOpsValue));
   }
 
   /**
