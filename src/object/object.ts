@@ -13,7 +13,7 @@
 import createDebug from 'debug';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadKernelBtf, marshalBtf, parseBtf, sanitizeBtf, type Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from '../btf/index.ts';
+import { kernelModuleBtfNames, loadKernelBtf, loadModuleBtf, marshalBtf, openModuleBtfFds, parseBtf, sanitizeBtf, type Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from '../btf/index.ts';
 import { loadBtfIntoKernel } from '../btf/load.ts';
 import { btfFeatures, hasFeatureOverrides } from '../features/index.ts';
 import { BpfMap, MapError, MapType, type MapSpec } from '../maps/index.ts';
@@ -150,6 +150,11 @@ export class BpfObject {
   #state: 'opened' | 'loaded' | 'destroyed' = 'opened';
   #btfFd: FD | undefined;
   #kernelBtf: Btf | undefined;
+  #moduleBtfs: { name: string; btf: Btf }[] | undefined;
+  /** The kernel BTF objects of the modules whose kfuncs/ksyms the programs use, by module name. */
+  #moduleBtfFds = new Map<string, FD>();
+  /** The load's fd_array: [0, module BTF fds...]; a kfunc call's insn.off is its module's index (0 is vmlinux). */
+  #fdArray: number[] = [];
   readonly #links: Destroyable[] = [];
   /** Pins this load() created: removed again if the load fails, kept once it succeeds. */
   readonly #pinnedByLoad: string[] = [];
@@ -239,6 +244,20 @@ export class BpfObject {
     return this.#kernelBtf;
   }
 
+  /**
+   * The loaded modules' BTF, split on vmlinux (/sys/kernel/btf/<module>), for
+   * kfuncs, ksyms and CO-RE types vmlinux lacks. None when relocating against
+   * another kernel's BTF (kernelBtfPath).
+   */
+  moduleBtfs(): readonly { name: string; btf: Btf }[] {
+    if (this.#options.kernelBtfPath) return [];
+    this.#moduleBtfs ??= kernelModuleBtfNames().flatMap((name) => {
+      const btf = loadModuleBtf(name, { base: this.kernelBtf() });
+      return btf ? [{ name, btf }] : [];
+    });
+    return this.#moduleBtfs;
+  }
+
   /** Create maps and load programs into the kernel. */
   load(): void {
     if (this.#state !== 'opened') throw new ObjectError(this.name, `load() on an object that is already ${this.#state}`);
@@ -246,7 +265,13 @@ export class BpfObject {
       const t0 = performance.now();
       this.#loadBtf();
       const t1 = performance.now();
-      const externs = resolveExterns(this.spec, { kernelBtf: () => this.kernelBtf(), kconfig: this.#options.kconfig, kconfigPath: this.#options.kconfigPath });
+      const externs = resolveExterns(this.spec, {
+        kernelBtf: () => this.kernelBtf(),
+        moduleBtfs: () => this.moduleBtfs(),
+        kconfig: this.#options.kconfig,
+        kconfigPath: this.#options.kconfigPath,
+      });
+      this.#openModuleBtfs(externs);
       this.#createMaps(externs);
       const t2 = performance.now();
       const code = this.#relocateCore();
@@ -443,7 +468,26 @@ export class BpfObject {
   // ---------------------------------------------------------------- 4. CO-RE
 
   #relocateCore(): Map<FunctionSpec, { insns: Uint8Array; outcomes: CoreOutcome[] }> {
-    return applyCore(this.spec, () => this.kernelBtf(), (fn) => fn.isSubprog || this.programs.get(fn.name)?.autoload === true);
+    return applyCore(
+      this.spec,
+      () => this.kernelBtf(),
+      (fn) => fn.isSubprog || this.programs.get(fn.name)?.autoload === true,
+      () => this.moduleBtfs().map((m) => m.btf),
+    );
+  }
+
+  /**
+   * Open the kernel BTF objects of the modules that define a resolved kfunc
+   * or ksym, and lay out the fd_array (libbpf's order: externs by name,
+   * index 0 left for vmlinux).
+   */
+  #openModuleBtfs(externs: ResolvedExterns): void {
+    const used = [...externs.byName.values()].filter((e) => e.isSet && e.module).sort((a, b) => (a.spec.name < b.spec.name ? -1 : 1));
+    if (used.length === 0) return;
+    this.#moduleBtfFds = openModuleBtfFds(new Set(used.map((e) => e.module!)));
+    const order = [...new Set(used.filter((e) => e.spec.kind === 'kfunc').map((e) => e.module!))];
+    this.#fdArray = order.length ? [0, ...order.map((m) => this.#moduleBtfFds.get(m)!.value)] : [];
+    log('module BTF objects: %s', [...this.#moduleBtfFds.keys()].join(', '));
   }
 
   // ---------------------------------------------------------------- 5. programs
@@ -490,6 +534,7 @@ export class BpfObject {
           attachBtfId,
           btf,
           ifindex: op.ifindex || undefined,
+          fdArray: this.#fdArray.length ? this.#fdArray : undefined,
         },
         opts,
       );
@@ -524,7 +569,7 @@ export class BpfObject {
           } else if (ext.kernelBtfId && ext.isSet) {
             setSrc(i, BPF_PSEUDO_BTF_ID);
             setImm(i, ext.kernelBtfId);
-            setImm(i + 1, 0); // vmlinux: no module BTF fd
+            setImm(i + 1, ext.module ? this.#moduleBtfFds.get(ext.module)!.value : 0); // a module's BTF object, or vmlinux (0)
           } else {
             setImm(i, Number(BigInt.asIntN(32, ext.addr)));
             setImm(i + 1, Number(BigInt.asIntN(32, ext.addr >> 32n)));
@@ -536,7 +581,9 @@ export class BpfObject {
           setSrc(i, BPF_PSEUDO_KFUNC_CALL);
           // An unresolved weak kfunc keeps imm 0 (libbpf 1.1); the verifier rejects it only if reachable.
           setImm(i, ext.isSet ? ext.kernelBtfId : 0);
-          dv.setInt16(i * 8 + 2, 0, true);
+          // off: the index of the module's BTF fd in fd_array, 0 for vmlinux
+          const modFd = ext.isSet && ext.module ? this.#moduleBtfFds.get(ext.module)!.value : 0;
+          dv.setInt16(i * 8 + 2, modFd ? this.#fdArray.indexOf(modFd) : 0, true);
           break;
         }
         case 'call':
@@ -689,6 +736,9 @@ export class BpfObject {
       m.map = undefined;
     }
     this.#btfFd?.close();
+    for (const fd of this.#moduleBtfFds.values()) fd.close();
+    this.#moduleBtfFds = new Map();
+    this.#fdArray = [];
     this.#btfFd = undefined;
   }
 }

@@ -63,8 +63,8 @@ export function structOpsTests(label: string, linkSupport: boolean): void {
           expect(reg.constructor.name).toBe(link ? 'StructOpsLink' : 'StructOpsRegistration');
           if (link) expect(reg.info().typeName).toBe('BPF_LINK_TYPE_STRUCT_OPS');
           expect(available()).toContain(name);
-          const r = spawnSync(client, [name, String(BYTES)], { encoding: 'utf8' });
-          expect(r.status, r.stderr).toBe(0);
+          const r = spawnSync(client, [name, String(BYTES)], { encoding: 'utf8', timeout: 60_000 });
+          expect(r.status, `${r.stderr} (signal ${r.signal})`).toBe(0);
           out = r.stdout;
         } catch (e) {
           await obj.destroy();
