@@ -52,8 +52,7 @@ async function main(): Promise<void> {
   if (verbose) {
     console.error(`tracer pid ${process.pid}`);
     for (const p of obj.programs.values()) console.error(`loaded ${p.name} (prog id ${p.prog!.info().id})`);
-    for (const l of obj.links) {
-      const link = l as ReturnType<typeof autoAttach>;
+    for (const link of obj.links) {
       console.error(`attached ${link.target}${link.isBpfLink ? ` (link id ${link.info().id})` : ''}`);
     }
   }

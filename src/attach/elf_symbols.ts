@@ -6,6 +6,7 @@
 import { TsbpfError } from '../errors.ts';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { SHN_UNDEF, SHT_DYNSYM, SHT_SYMTAB, STT_FUNC } from '../elf/constants.ts';
+import { DISPOSE } from '../util/dispose.ts';
 
 /** Program header type and flag of a loadable segment, and GNU's indirect-function symbol type. */
 const PT_LOAD = 1;
@@ -144,6 +145,11 @@ export class HostElf {
 
   close(): void {
     closeSync(this.#fd);
+  }
+
+  /** close(), for `using` (explicit resource management). */
+  [DISPOSE](): void {
+    this.close();
   }
 }
 

@@ -18,4 +18,5 @@ export * from './tc.ts';
 export * from './cgroup.ts';
 export * from './netns.ts';
 export * from './iter.ts';
+export * from './sections.ts';
 export * from './auto.ts';

@@ -1,6 +1,7 @@
 // BpfObject: the lifecycle of one `.bpf.o`, as a libbpf user knows it:
 //   open (parse; customise programs, maps and globals) -> load -> attach -> destroy.
 // Loading follows libbpf's bpf_object__load order:
+//   0. refuse what is not implemented (struct_ops)
 //   1. BTF: fix DATASEC layouts and extern entries, sanitize for this kernel, BPF_BTF_LOAD
 //   2. externs: .kconfig values, __ksym and kfunc BTF ids / addresses
 //   3. maps: reuse pinned ones, create the rest, fill and freeze global data
@@ -14,22 +15,25 @@ import { join } from 'node:path';
 import { loadKernelBtf, marshalBtf, parseBtf, sanitizeBtf, type Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from '../btf/index.ts';
 import { loadBtfIntoKernel } from '../btf/load.ts';
 import { btfFeatures, hasFeatureOverrides } from '../features/index.ts';
-import { BpfMap, MapType, type MapSpec } from '../maps/index.ts';
+import { BpfMap, effectiveMaxEntries, MapError, MapType, type MapSpec } from '../maps/index.ts';
 import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../prog/insn.ts';
 import { Program, type LoadOptions } from '../prog/index.ts';
 import { BpfAttachType, BpfProgType } from '../prog/types.ts';
 import { FD } from '../syscall/index.ts';
-import { autoAttach, destroyLinks, Link, type AutoAttachOptions } from '../attach/index.ts';
-import { numPossibleCpus } from '../util/cpus.ts';
+import { attachesByName, attachTarget, destroyLinks, Link, parseAttachTarget, type AttachTarget, type AutoAttachOptions } from '../attach/index.ts';
 import { applyCore, resultAt, type CoreOutcome } from './core.ts';
 import { patchObjectBtf } from './btf_fixup.ts';
 import { ObjectError } from './errors.ts';
+import { TsbpfError, UsageError } from '../errors.ts';
 import { resolveExterns, type ResolvedExterns } from './externs.ts';
 import { GlobalData } from './globals.ts';
 import { encodeFuncInfo, encodeLineInfo, linkProgram, type LinkedProgram } from './linker.ts';
 import { objectNameOf, parseObject } from './parse.ts';
 import type { CollectionSpec, FunctionSpec, ObjectMapSpec, ObjectProgramSpec } from './spec.ts';
 import { explainFailure } from './explain.ts';
+import { refuseStructOps } from './struct_ops.ts';
+import { copyBytes } from '../util/bytes.ts';
+import { ASYNC_DISPOSE, DISPOSE } from '../util/dispose.ts';
 
 const log = createDebug('tsbpf:object');
 
@@ -81,8 +85,12 @@ export class ObjectProgram {
   get sectionName(): string {
     return this.spec.sectionName;
   }
+  /** What auto-attach attaches to: the section's target, or attachTarget's when it was changed. */
+  get target(): AttachTarget {
+    return this.attachTarget === this.spec.attachTarget ? this.spec.target : parseAttachTarget(this.spec.def, this.attachTarget);
+  }
   get fd(): number {
-    if (!this.prog) throw new Error(`program "${this.name}" is not loaded`);
+    if (!this.prog) throw new UsageError(`program "${this.name}" is not loaded`);
     return this.prog.fd;
   }
 }
@@ -110,14 +118,14 @@ export class ObjectMap {
     this.flags = spec.spec.flags;
     this.numaNode = spec.spec.numaNode;
     this.pinPath = spec.pinByName ? join(pinRoot, spec.name) : undefined;
-    this.innerSpec = spec.inner?.spec;
+    this.innerSpec = spec.inner ? { ...spec.inner.spec } : undefined; // a setting of its own, not the spec's
   }
 
   get name(): string {
     return this.spec.name;
   }
   get fd(): number {
-    if (!this.map) throw new Error(`map "${this.name}" is not created yet (call load())`);
+    if (!this.map) throw new UsageError(`map "${this.name}" is not created yet (call load())`);
     return this.map.fd;
   }
 }
@@ -150,7 +158,7 @@ export class BpfObject {
     for (const m of spec.maps) this.maps.set(m.name, new ObjectMap(m, pinRoot));
     for (const m of spec.maps) {
       if (m.origin !== 'data' || !m.initial) continue;
-      this.#globals.set(m.name, new GlobalData(spec.name, m.name, spec.globals.filter((g) => g.map === m.name), spec.btf, m.initial.slice()));
+      this.#globals.set(m.name, new GlobalData(spec.name, m.name, spec.globals.filter((g) => g.map === m.name), spec.btf, copyBytes(m.initial)));
     }
   }
 
@@ -164,7 +172,13 @@ export class BpfObject {
       throw new ObjectError(name, `cannot read ${source as string}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
     }
     log('opening %s (%d bytes)', typeof source === 'string' ? source : name, bytes.length);
-    return new BpfObject(parseObject(bytes, { name }), options);
+    let spec: CollectionSpec;
+    try {
+      spec = parseObject(bytes, { name });
+    } catch (err) {
+      throw namingObject(name, err);
+    }
+    return new BpfObject(spec, options);
   }
 
   /** open() then load(). */
@@ -220,6 +234,7 @@ export class BpfObject {
   /** Create maps and load programs into the kernel. */
   load(): void {
     if (this.#state !== 'opened') throw new ObjectError(this.name, `load() on an object that is already ${this.#state}`);
+    refuseStructOps(this.spec); // until struct_ops is implemented: before any kernel object exists
     try {
       const t0 = performance.now();
       this.#loadBtf();
@@ -240,7 +255,7 @@ export class BpfObject {
       for (const path of this.#pinnedByLoad.splice(0)) rmSync(path, { force: true });
       this.#release();
       this.#state = 'destroyed';
-      throw err;
+      throw namingObject(this.name, err);
     }
   }
 
@@ -287,32 +302,28 @@ export class BpfObject {
         continue;
       }
       const s = om.spec;
-      const spec: MapSpec = { ...s.spec, maxEntries: om.maxEntries, flags: om.flags, numaNode: om.numaNode };
-      if (spec.type === MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY && spec.maxEntries === 0) spec.maxEntries = numPossibleCpus();
+      // BpfMap.create owns the defaults: a perf event array's max_entries 0, the inner map template
+      const spec: MapSpec = { ...s.spec, maxEntries: om.maxEntries, flags: om.flags, numaNode: om.numaNode, innerMap: om.innerSpec };
       if (spec.type === MapType.BPF_MAP_TYPE_RINGBUF || spec.type === MapType.BPF_MAP_TYPE_USER_RINGBUF) spec.maxEntries = roundUpPages(spec.maxEntries);
       if (om.pinPath && existsSync(om.pinPath)) {
         om.map = this.#reusePinned(om, spec);
         continue;
       }
-      let innerFd: BpfMap | undefined;
       try {
-        if (om.innerSpec) innerFd = BpfMap.create({ ...om.innerSpec, name: om.innerSpec.name.slice(0, 15) });
         const withBtf = btfFd !== undefined && (s.btfKeyTypeId || s.btfValueTypeId) && !REJECTS_BTF.has(spec.type);
         if (withBtf) {
           try {
-            om.map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd, innerMapFd: innerFd?.fd });
+            om.map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd });
           } catch (err) {
             // As libbpf: a map the kernel refuses with BTF is retried without it.
             log('map "%s": creation with BTF failed (%s); retrying without BTF', s.name, (err as Error).message);
-            om.map = BpfMap.create(spec, { innerMapFd: innerFd?.fd });
+            om.map = BpfMap.create(spec);
           }
         } else {
-          om.map = BpfMap.create(spec, { innerMapFd: innerFd?.fd });
+          om.map = BpfMap.create(spec);
         }
       } catch (err) {
-        throw new ObjectError(this.name, `creating map "${s.name}": ${(err as Error).message}`, { cause: err });
-      } finally {
-        innerFd?.close();
+        throw this.#mapFailure(om, err);
       }
       // global data: initial contents, then freeze read-only sections (the verifier then trusts their values)
       const initial = s.origin === 'data' ? this.#globals.get(s.name)!.bytes : s.origin === 'kconfig' ? externs.kconfigData : undefined;
@@ -328,6 +339,21 @@ export class BpfObject {
     }
   }
 
+  /**
+   * An error about one map, worded object first, then the map, then the
+   * reason, naming the map once (a MapError already names it, by its kernel name).
+   */
+  #mapFailure(om: ObjectMap, err: unknown): Error {
+    if (err instanceof ObjectError) return err;
+    const reason =
+      err instanceof MapError
+        ? err.mapName === om.spec.spec.name || err.mapName === om.name
+          ? err.reason
+          : `${om.innerSpec && err.mapName === om.innerSpec.name.slice(0, 15) ? 'inner map' : 'map'} "${err.mapName}": ${err.reason}`
+        : (err as Error).message;
+    return new ObjectError(this.name, `map "${om.name}": ${reason}`, { cause: err });
+  }
+
   /** A pinned map of the same shape is reused as is (libbpf's bpf_map__reuse_fd via pinning). */
   #reusePinned(om: ObjectMap, spec: MapSpec): BpfMap {
     const m = BpfMap.fromPinned(om.pinPath!);
@@ -336,7 +362,7 @@ export class BpfObject {
       info.type !== spec.type ? `type ${info.type} != ${spec.type}` :
       info.keySize !== spec.keySize ? `key size ${info.keySize} != ${spec.keySize}` :
       info.valueSize !== spec.valueSize ? `value size ${info.valueSize} != ${spec.valueSize}` :
-      info.maxEntries !== spec.maxEntries ? `max_entries ${info.maxEntries} != ${spec.maxEntries}` :
+      info.maxEntries !== effectiveMaxEntries(spec) ? `max_entries ${info.maxEntries} != ${effectiveMaxEntries(spec)}` :
       (info.flags & ~0x80000) !== (spec.flags & ~0x80000) ? `flags 0x${info.flags.toString(16)} != 0x${spec.flags.toString(16)}` : '';
     if (mismatch) {
       m.close();
@@ -356,12 +382,8 @@ export class BpfObject {
   // ---------------------------------------------------------------- 5. programs
 
   #loadPrograms(core: Map<FunctionSpec, { insns: Uint8Array; outcomes: CoreOutcome[] }>, externs: ResolvedExterns): void {
-    const code = (fn: FunctionSpec): Uint8Array => {
-      const insns = (core.get(fn)?.insns ?? fn.insns).slice();
-      // libbpf marks callback address loads before linking so the linker recognizes them.
-      for (const r of fn.relocs) if (r.kind === 'subprog_addr') insns[r.insnIdx * 8 + 1] = (insns[r.insnIdx * 8 + 1]! & 0x0f) | (BPF_PSEUDO_FUNC << 4);
-      return insns;
-    };
+    // Each function's instructions after CO-RE (shared by every program that reaches it; the linker copies).
+    const code = (fn: FunctionSpec): Uint8Array => core.get(fn)?.insns ?? fn.insns;
     for (const op of this.programs.values()) {
       if (!op.autoload) continue;
       const linked = linkProgram(op.spec, this.spec.subprograms, code, this.spec.btfExt, this.name);
@@ -385,6 +407,7 @@ export class BpfObject {
         logLevel: op.logLevel ?? this.#options.logLevel ?? 1,
         alwaysLog: op.alwaysLog,
         explain: (verifierLog) => explainFailure(verifierLog, linked, op.coreOutcomes),
+        object: this.name,
       };
       op.prog = Program.load(
         {
@@ -486,7 +509,11 @@ export class BpfObject {
         } else {
           fd = this.map(target).fd;
         }
-        om.map!.update(slot, fd);
+        try {
+          om.map!.update(slot, fd);
+        } catch (err) {
+          throw this.#mapFailure(om, err);
+        }
         log('map "%s" slot %d = %s "%s"', om.name, slot, isProgArray ? 'program' : 'map', target);
       }
     }
@@ -509,8 +536,9 @@ export class BpfObject {
     return link;
   }
 
-  get links(): readonly Destroyable[] {
-    return this.#links;
+  /** The links attach(), attachAll() and adopt() gave this object (destroy() releases them). */
+  get links(): readonly Link[] {
+    return this.#links.filter((l): l is Link => l instanceof Link);
   }
 
   /**
@@ -520,9 +548,7 @@ export class BpfObject {
   attach(name: string, opts: AutoAttachOptions = {}): Link {
     const p = this.program(name);
     if (!p.prog) throw new ObjectError(this.name, `program "${name}" is not loaded (autoload off, or load() not called)`);
-    // A target changed before attach (p.attachTarget) is spelled back into a section name.
-    const section = p.attachTarget === p.spec.attachTarget ? p.sectionName : `${p.spec.def.sec.replace(/\+$/, '')}/${p.attachTarget}`;
-    return this.adopt(autoAttach(p.prog, section, opts));
+    return this.adopt(attachTarget(p.prog, p.target, opts, `section "${p.sectionName}"`));
   }
 
   /**
@@ -533,7 +559,7 @@ export class BpfObject {
   attachAll(opts: AutoAttachOptions = {}): Link[] {
     const links: Link[] = [];
     for (const p of this.programs.values()) {
-      if (!p.prog || !AUTO_ATTACHABLE.has(p.spec.def.attach) || (p.spec.def.attach === 'uprobe' && !p.attachTarget)) continue;
+      if (!p.prog || !attachesByName(p.target)) continue;
       links.push(this.attach(p.name, opts));
     }
     return links;
@@ -555,6 +581,36 @@ export class BpfObject {
       await Promise.all(links.filter((l) => !(l instanceof Link)).map((l) => l.destroy()));
     } catch (e) {
       failure = e;
+    }
+    this.#release();
+    if (failure) throw failure;
+  }
+
+  /** destroy(), under the name every owner has. */
+  close(): Promise<void> {
+    return this.destroy();
+  }
+
+  /** destroy(), for `await using`: links are closed concurrently. */
+  [ASYNC_DISPOSE](): Promise<void> {
+    return this.destroy();
+  }
+
+  /**
+   * For `using`: destroy() without waiting. Links close one after another
+   * (each sleeps in the kernel), then programs, maps and BTF. An adopted
+   * object whose destroy() is asynchronous is started, not awaited.
+   */
+  [DISPOSE](): void {
+    if (this.#state === 'destroyed') return;
+    this.#state = 'destroyed';
+    let failure: unknown;
+    for (const l of this.#links.splice(0)) {
+      try {
+        void Promise.resolve(l.destroy()).catch(() => {});
+      } catch (e) {
+        failure ??= e;
+      }
     }
     this.#release();
     if (failure) throw failure;
@@ -582,8 +638,21 @@ export class BpfObject {
   }
 }
 
-/** Section kinds a program can be attached by its section name alone. */
-const AUTO_ATTACHABLE = new Set(['tracepoint', 'raw_tracepoint', 'tracing', 'kprobe', 'ksyscall', 'uprobe', 'iter']);
+/**
+ * Every error from open and load names the object first. Errors that already
+ * do (ObjectError, ElfError, ProgramLoadError and RelocationError given the
+ * name, "<name> .BTF: ...") pass unchanged; any other tsbpf error gets the
+ * name put in front of its message, keeping its class and fields (a MapError
+ * stays a MapError, a UsageError a UsageError).
+ */
+function namingObject(name: string, err: unknown): unknown {
+  if (!(err instanceof TsbpfError)) return err;
+  if (err.message.startsWith(`${name}: `) || err.message.startsWith(`${name} `)) return err;
+  const old = err.message;
+  err.message = `${name}: ${old}`;
+  if (err.stack?.includes(old)) err.stack = err.stack.replace(old, err.message);
+  return err;
+}
 
 /** Map types the kernel refuses BTF key/value ids for (libbpf drops them too). */
 const REJECTS_BTF = new Set<number>([

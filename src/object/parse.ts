@@ -26,13 +26,23 @@ import {
 } from '../elf/index.ts';
 import { MapType } from '../maps/index.ts';
 import { CALL, BPF_PSEUDO_CALL, LD_IMM64, readInsn } from '../prog/insn.ts';
+import { copyBytes } from '../util/bytes.ts';
 
 import { ObjectError } from './errors.ts';
-import { matchSection } from './sections.ts';
-import type { CodeReloc, CollectionSpec, ExternSpec, FunctionSpec, GlobalVarSpec, ObjectMapSpec, ObjectProgramSpec } from './spec.ts';
+import { parseSection, unknownSectionMessage } from '../attach/sections.ts';
+import { freezeSpec, type CodeReloc, type CollectionSpec, type ExternSpec, type FunctionSpec, type GlobalVarSpec, type ObjectMapSpec, type ObjectProgramSpec } from './spec.ts';
 import { parseBtfMaps } from './btf_maps.ts';
 
 const log = createDebug('tsbpf:object');
+
+/**
+ * The largest global data section (.data/.rodata/.bss/.kconfig) we accept. Its
+ * size becomes one array map value, which the kernel caps at KMALLOC_MAX_SIZE
+ * (4 MiB on 4 KiB-page kernels, more with larger pages); a SHT_NOBITS size or
+ * a .kconfig layout comes from the file, so it is checked before the zeros it
+ * stands for are allocated.
+ */
+export const MAX_GLOBAL_DATA_SIZE = 64 << 20;
 
 /** BPF_F_MMAPABLE | BPF_F_RDONLY_PROG, as libbpf sets them on global data maps. */
 const BPF_F_RDONLY_PROG = 1 << 7;
@@ -68,12 +78,18 @@ export interface ParseOptions {
   name?: string;
 }
 
-/** Parse a clang-built BPF object into a CollectionSpec. Never touches the kernel. */
-export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): CollectionSpec {
+/**
+ * Parse a clang-built BPF object into a CollectionSpec. Never touches the
+ * kernel. The spec is immutable and owns its bytes: the input is copied once,
+ * so neither a later change to the caller's buffer nor anything loading does
+ * can reach the spec (loading patches copies; see copyBytes).
+ */
+export function parseObject(input: Uint8Array, options: ParseOptions = {}): CollectionSpec {
   const objName = options.name ?? 'object';
   const fail = (msg: string): never => {
     throw new ObjectError(objName, msg);
   };
+  const bytes = copyBytes(input);
   const elf = parseElf(bytes, objName);
 
   // 1. metadata and BTF
@@ -112,7 +128,7 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Coll
         sectionIndex: sec.index,
         secInsnOff: sym.value / 8,
         insnCount: sym.size / 8,
-        insns: sec.data.slice(sym.value, sym.value + sym.size),
+        insns: copyBytes(sec.data, sym.value, sym.value + sym.size),
         relocs: [],
         isSubprog: isText,
         isGlobal: sym.bind === STB_GLOBAL,
@@ -122,15 +138,15 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Coll
         subprograms.push(fn);
         continue;
       }
-      const m = matchSection(sec.name);
-      if (!m) fail(`section "${sec.name}" (program "${sym.name}") is not a known program section (see src/object/sections.ts for the names libbpf accepts, e.g. tp/<category>/<name>, kprobe/<func>, xdp)`);
+      const m = parseSection(sec.name) ?? fail(`program "${sym.name}": ${unknownSectionMessage(sec.name)}`);
       programs.push({
         ...fn,
-        def: m!.def,
-        attachTarget: m!.target,
-        type: m!.def.progType,
-        expectedAttachType: m!.def.expectedAttachType,
-        flags: m!.def.progFlags,
+        def: m.def,
+        attachTarget: m.arg,
+        target: m.target,
+        type: m.def.progType,
+        expectedAttachType: m.def.expectedAttachType,
+        flags: m.def.progFlags,
       });
     }
     functionsBySection.set(sec.index, list);
@@ -146,6 +162,7 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Coll
   for (const sec of elf.sections) {
     if (!isDataSection(sec)) continue;
     const readonly = sec.name === '.rodata' || sec.name.startsWith('.rodata.');
+    if (sec.size > MAX_GLOBAL_DATA_SIZE) fail(`section ${sec.name} [${sec.index}]: size ${sec.size} exceeds the ${MAX_GLOBAL_DATA_SIZE}-byte limit of a global data map value`);
     const datasecId = btf ? btf.findByNameKind(sec.name, BTF_KIND_DATASEC) : 0;
     // libbpf maps a data section into user space (BPF_F_MMAPABLE) only when it holds a non-static variable.
     const mmapable = datasecId > 0 && (btf!.type(datasecId) as BtfDatasec).vars.some((v) => btf!.kindOf(v.type) === BTF_KIND_VAR && (btf!.type(v.type) as { linkage: number }).linkage !== 0);
@@ -166,10 +183,10 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Coll
       slots: [],
       pinByName: false,
       sectionIndex: sec.index,
-      initial: sec.type === SHT_NOBITS ? new Uint8Array(sec.size) : sec.data.slice(),
+      initial: sec.type === SHT_NOBITS ? new Uint8Array(sec.size) : copyBytes(sec.data),
       readonly,
     });
-    globals.push(...globalsOf(elf, btf, sec, datasecId));
+    globals.push(...globalsOf(elf, btf, sec, datasecId, objName));
   }
 
   // 4. externs
@@ -204,7 +221,7 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Coll
   }
 
   log('%s: %d programs, %d subprograms, %d maps, %d externs', objName, programs.length, subprograms.length, maps.length, externs.length);
-  return { name: objName, elf, btf, btfExt, license, kernVersion, programs, subprograms, maps, globals, externs };
+  return freezeSpec({ name: objName, elf, btf, btfExt, license, kernVersion, programs, subprograms, maps, globals, externs });
 }
 
 /** libbpf's bpf_program__record_reloc: what one relocation entry means for the instruction it patches. */
@@ -279,7 +296,7 @@ function parseLegacyMaps(elf: ElfFile, sec: ElfSection, objName: string): Object
 }
 
 /** Variables of a data section, from its DATASEC (offsets from the symbol table, as clang may leave them 0 in BTF). */
-function globalsOf(elf: ElfFile, btf: Btf | undefined, sec: ElfSection, datasecId: number): GlobalVarSpec[] {
+function globalsOf(elf: ElfFile, btf: Btf | undefined, sec: ElfSection, datasecId: number, objName: string): GlobalVarSpec[] {
   if (!btf || datasecId <= 0) return [];
   const ds = btf.type(datasecId) as BtfDatasec;
   const syms = elf.symbolsIn(sec.index);
@@ -289,7 +306,9 @@ function globalsOf(elf: ElfFile, btf: Btf | undefined, sec: ElfSection, datasecI
     const name = btf.nameOf(v.type);
     const sym = syms.find((s) => s.name === name && s.type === STT_OBJECT);
     const typeId = (btf.type(v.type) as { type: number }).type;
-    out.push({ name, map: sec.name, offset: sym ? sym.value : v.offset, size: sym && sym.size ? sym.size : v.size || sizeof(btf, typeId), typeId });
+    const g = { name, map: sec.name, offset: sym ? sym.value : v.offset, size: sym && sym.size ? sym.size : v.size || sizeof(btf, typeId), typeId };
+    if (g.offset + g.size > sec.size) throw new ObjectError(objName, `section ${sec.name}: variable "${name}" at offset ${g.offset} (${g.size} bytes) runs past the section (${sec.size} bytes)`);
+    out.push(g);
   }
   return out;
 }
@@ -343,6 +362,7 @@ function parseExterns(elf: ElfFile, btf: Btf | undefined, objName: string): Exte
     off = Math.ceil(off / align) * align;
     e.kconfigOffset = off;
     off += e.kconfigSize!;
+    if (off > MAX_GLOBAL_DATA_SIZE) throw new ObjectError(objName, `section .kconfig: extern "${e.name}" (${e.kconfigSize} bytes) ends at byte ${off}, past the ${MAX_GLOBAL_DATA_SIZE}-byte limit of a global data map value`);
   }
   return externs;
 }

@@ -63,7 +63,8 @@ describe.skipIf(process.env.TSBPF_VM !== '1')('CO-RE on the 6.1 guest', () => {
   it('every object loads here with the same program tags as C libbpf (CO-RE against 6.1 included)', async () => {
     const avail = oracleAvailable();
     if (!avail.ok) throw new Error(`oracle unavailable in the guest: ${avail.reason}`);
-    const skip = new Set(['legacy_maps.bpf.o', 'broken.bpf.o', 'pinned.bpf.o']);
+    // tcp_cc: struct_ops, which tsbpf refuses (NotSupportedError) until it is implemented
+    const skip = new Set(['legacy_maps.bpf.o', 'broken.bpf.o', 'pinned.bpf.o', 'tcp_cc.bpf.o']);
     for (const f of readdirSync(BPF).filter((x) => x.endsWith('.bpf.o') && !skip.has(x))) {
       const c = oracleLoadSync(join(BPF, f));
       if (!c.ok) {
