@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDist } from '../scripts/build.ts';
+import { bpffsPath } from '../src/attach/tracefs.ts';
 import { findMember, type BtfComposite } from '../src/btf/index.ts';
 import { BpfObject, parseObject, objectNameOf } from '../src/object/index.ts';
 import { formatLog2Hist, formatLinearHist } from '../src/report/hist.ts';
@@ -159,6 +160,10 @@ describe('tsbpf: bad input', () => {
   it.skipIf(!isRoot || !hasCommand('setpriv', ['--version']))('a user without privileges: one line naming EPERM and what is needed, exit 1', () => {
     const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'prog', 'list'], { encoding: 'utf8', env: { ...process.env, DEBUG: '', TSBPF_COMPILE_CACHE: '0' } });
     expectOneLineError({ status: r.status, stdout: r.stdout, stderr: r.stderr }, 1, /^tsbpf prog: .*EPERM.*needs root/);
+    // inspect is a pure parse: it works without privileges.
+    const ins = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'inspect', join(BPF, 'bootstrap.bpf.o')], { encoding: 'utf8', env: { ...process.env, DEBUG: '', TSBPF_COMPILE_CACHE: '0' } });
+    expect(ins.status).toBe(0);
+    expect(ins.stdout).toContain('handle_exec  section tp/sched/sched_process_exec');
     // With DEBUG=tsbpf:* the stack is there.
     const dbg = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'prog', 'list'], { encoding: 'utf8', env: { ...process.env, DEBUG: 'tsbpf:*', TSBPF_COMPILE_CACHE: '0' } });
     expect(dbg.status).toBe(1);
@@ -223,6 +228,14 @@ describe.skipIf(needsRoot)('tsbpf prog / map / link: what the kernel holds', () 
       expect(text.stdout).toMatch(/^# snapshots: key u32, value struct core_snapshot$/m);
       expect(text.stdout).toMatch(/^7: \{"pid":4242,/m);
       expect(text.stdout).toMatch(/^Found 2 elements$/m);
+      // The same map through a pin path.
+      const pin = join(bpffsPath({ mount: true }), `tsbpf_cli_test_${process.pid}`);
+      m.pin(pin);
+      try {
+        expect(json<any[]>(['map', 'dump', pin])).toEqual(dump);
+      } finally {
+        m.unpin();
+      }
 
       // Per-CPU: one value per possible CPU.
       const scratch = obj.map('scratch').map!;
