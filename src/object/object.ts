@@ -1,10 +1,10 @@
 // BpfObject: the lifecycle of one `.bpf.o`, as a libbpf user knows it:
 //   open (parse; customise programs, maps and globals) -> load -> attach -> destroy.
-// Loading follows libbpf's bpf_object__load order:
+// Loading follows libbpf's bpf_object__load, with CO-RE ahead of map creation:
 //   1. BTF: fix DATASEC layouts and extern entries, sanitize for this kernel, BPF_BTF_LOAD
 //   2. externs: .kconfig values, __ksym and kfunc BTF ids / addresses
-//   3. maps: reuse pinned ones, create the rest, fill and freeze global data
-//   4. CO-RE: relocate every function against the kernel's BTF
+//   3. CO-RE: relocate every function against the kernel's BTF
+//   4. maps: reuse pinned ones, create the rest, fill and freeze global data
 //   5. programs: link subprograms, point map/extern references at fds, BPF_PROG_LOAD
 //   6. initial slots of prog arrays and map-in-maps; mmap global data
 // Any failure releases everything created so far.
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { loadKernelBtf, marshalBtf, parseBtf, sanitizeBtf, type Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from '../btf/index.ts';
 import { loadBtfIntoKernel } from '../btf/load.ts';
 import { btfFeatures, hasFeatureOverrides } from '../features/index.ts';
-import { BpfMap, effectiveMaxEntries, MapType, type MapSpec } from '../maps/index.ts';
+import { BpfMap, effectiveMaxEntries, MapType, mapTypeName, type MapSpec } from '../maps/index.ts';
 import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../prog/insn.ts';
 import { Program, type LoadOptions } from '../prog/index.ts';
 import { BpfAttachType, BpfProgType } from '../prog/types.ts';
@@ -31,6 +31,7 @@ import type { CollectionSpec, FunctionSpec, ObjectMapSpec, ObjectProgramSpec } f
 import { explainFailure } from './explain.ts';
 import { UsageError } from '../errors.ts';
 import { ASYNC_DISPOSE, DISPOSE } from '../util/dispose.ts';
+import { step } from '../util/pipeline.ts';
 
 const log = createDebug('tsbpf:object');
 
@@ -230,9 +231,12 @@ export class BpfObject {
       this.#loadBtf();
       const t1 = performance.now();
       const externs = resolveExterns(this.spec, { kernelBtf: () => this.kernelBtf(), kconfig: this.#options.kconfig, kconfigPath: this.#options.kconfigPath });
-      this.#createMaps(externs);
-      const t2 = performance.now();
+      // CO-RE before maps (libbpf does maps first; neither depends on the other): a relocation
+      // that cannot be resolved fails the load before any kernel object exists
       const code = this.#relocateCore();
+      const t2 = performance.now();
+      step('CO-RE', '%s: %d relocations against %s', this.name, [...code.values()].reduce((n, c) => n + c.outcomes.length, 0), this.#kernelBtf ? (this.#options.kernelBtfPath ?? 'the running kernel\'s BTF') : 'no kernel BTF (none needed)');
+      this.#createMaps(externs);
       const t3 = performance.now();
       this.#loadPrograms(code, externs);
       this.#initSlots();
@@ -240,7 +244,7 @@ export class BpfObject {
       this.#state = 'loaded';
       this.#pinnedByLoad.length = 0;
       const ms = (a: number, b: number) => (b - a).toFixed(2);
-      log('%s loaded in %s ms (BTF %s, externs+maps %s, CO-RE %s, programs %s)', this.name, ms(t0, performance.now()), ms(t0, t1), ms(t1, t2), ms(t2, t3), ms(t3, performance.now()));
+      log('%s loaded in %s ms (BTF %s, externs+CO-RE %s, maps %s, programs %s)', this.name, ms(t0, performance.now()), ms(t0, t1), ms(t1, t2), ms(t2, t3), ms(t3, performance.now()));
     } catch (err) {
       for (const path of this.#pinnedByLoad.splice(0)) rmSync(path, { force: true });
       this.#release();
@@ -282,7 +286,7 @@ export class BpfObject {
     }
   }
 
-  // ---------------------------------------------------------------- 3. maps
+  // ---------------------------------------------------------------- 4. maps
 
   #createMaps(externs: ResolvedExterns): void {
     const btfFd = this.#btfFd?.value;
@@ -316,6 +320,7 @@ export class BpfObject {
         throw new ObjectError(this.name, `creating map "${s.name}": ${(err as Error).message}`, { cause: err });
       }
       // global data: initial contents, then freeze read-only sections (the verifier then trusts their values)
+      step('maps', '%s: map "%s" (%s) fd %d%s', this.name, s.name, mapTypeName(spec.type), om.map.fd, om.reusedPin ? ' (reused pin)' : '');
       const initial = s.origin === 'data' ? this.#globals.get(s.name)!.bytes : s.origin === 'kconfig' ? externs.kconfigData : undefined;
       if (initial) {
         om.map.update(0, initial);
@@ -348,7 +353,7 @@ export class BpfObject {
     return m;
   }
 
-  // ---------------------------------------------------------------- 4. CO-RE
+  // ---------------------------------------------------------------- 3. CO-RE
 
   #relocateCore(): Map<FunctionSpec, { insns: Uint8Array; outcomes: CoreOutcome[] }> {
     return applyCore(this.spec, () => this.kernelBtf(), (fn) => fn.isSubprog || this.programs.get(fn.name)?.autoload === true);
@@ -369,6 +374,7 @@ export class BpfObject {
       this.#applyDataRelocs(op, linked, externs);
       op.insns = linked.insns;
       op.coreOutcomes = linked.placed.flatMap(({ fn, start }) => (core.get(fn)?.outcomes ?? []).map((o) => resultAt(o, o.insnIdx - fn.secInsnOff + start)));
+      step('relocations and linking', '%s: program "%s": %d instructions with %d subprograms, %d data relocations', this.name, op.name, linked.insns.length / 8, linked.placed.length - 1, linked.placed.reduce((n, { fn }) => n + fn.relocs.length, 0));
       const attachBtfId = op.spec.def.needsAttachBtfId ? this.#attachBtfId(op) : undefined;
       const btf =
         this.#btfFd && this.spec.btfExt
@@ -404,6 +410,7 @@ export class BpfObject {
         opts,
       );
       log('program "%s" (%s) loaded: %d instructions, %d subprograms', op.name, op.sectionName, linked.insns.length / 8, linked.placed.length - 1);
+      step('program load', '%s: program "%s" (%s) fd %d', this.name, op.name, BpfProgType[op.type], op.prog.fd);
     }
   }
 
