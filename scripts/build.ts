@@ -7,12 +7,14 @@
 //   dist/index.mjs  the entry for import: index.cjs, one named export per export of src/index.ts
 //   dist/testing.cjs, dist/testing.mjs  the `tsbpf/testing` entry: src/testing.ts's hooks, from the
 //                   same loaded bundle (a hook must reach the state the main entry uses)
+//   dist/tsbpf-cli.cjs  src/cli/bin.ts bundled (the `tsbpf` command; subcommands initialize lazily)
+//   dist/cli.cjs    the `bin` launcher (#!/usr/bin/env node): tsbpf-cli.cjs through the same code cache
 //   dist/types/     the declarations (tsc -p tsconfig.build.json), for TypeScript users; dist/types/cjs/
 //                   the same for CommonJS consumers
 // koffi and debug stay outside (they are dependencies; koffi is native).
 // Usage: npx tsx scripts/build.ts [OUTDIR]
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -54,6 +56,19 @@ export async function buildDist(): Promise<Map<string, string>> {
     },
   })));
 
+  // The command: its own bundle (a lean entry: each subcommand's modules are
+  // initialized only when that subcommand runs) behind the same cached loader.
+  files.set('tsbpf-cli.cjs', text(await esbuild.build({
+    ...common, entryPoints: [join(REPO, 'src/cli/bin.ts')], format: 'cjs', outfile: 'tsbpf-cli.cjs', banner: { js: BANNER },
+  })));
+  files.set('cli.cjs', text(await esbuild.build({
+    ...common, format: 'cjs', outfile: 'cli.cjs', banner: { js: `#!/usr/bin/env node\n${BANNER}` },
+    stdin: {
+      contents: "import { loadBundle } from './src/compile_cache/entry.ts';\n(loadBundle(require('node:path').join(__dirname, 'tsbpf-cli.cjs')) as { run(): void }).run();\n",
+      resolveDir: REPO, sourcefile: 'dist-cli.ts', loader: 'ts',
+    },
+  })));
+
   files.set('testing.cjs', `${BANNER}\nmodule.exports = require('./index.cjs')[Symbol.for('tsbpf.testing')];\n`);
 
   // The names each entry exports at run time (types have none), from an ESM build's metafile.
@@ -87,6 +102,7 @@ export async function writeDist(out = join(REPO, 'dist')): Promise<string[]> {
     renameSync(`${path}.${process.pid}.tmp`, path);
     changed.push(name);
   }
+  chmodSync(join(out, 'cli.cjs'), 0o755); // the `bin`: npm sets the mode when installing, a checkout needs it too
   return changed;
 }
 

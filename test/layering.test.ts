@@ -31,6 +31,7 @@ export const LAYERS = [
   'codegen', // TypeScript / C declarations from BTF
   'skel', // skeletons
   'compile_cache', // the published entry's code cache
+  'report', // histograms and tables for the command line
   'cli', // the tsbpf command
   'index.ts', // the package entry
   'testing.ts', // the tsbpf/testing entry

@@ -6,6 +6,7 @@ import { extRecordsFor, type Btf } from '../btf/index.ts';
 import { CandidateCache, relocateCore, type CoreRelo, type CoreReloResult } from '../relo/index.ts';
 export { resultAt } from '../relo/index.ts';
 import type { CollectionSpec, FunctionSpec } from './spec.ts';
+import { copyBytes } from '../util/bytes.ts';
 
 /** What CO-RE did to one instruction; insnIdx is section-relative here, program-relative on ObjectProgram. */
 export type CoreOutcome = CoreReloResult;
@@ -45,12 +46,13 @@ export function applyCore(spec: CollectionSpec, targetBtf: () => Btf, isLoaded: 
       relos,
       insns,
       section: sec.secName,
+      object: spec.name,
       progNameAt: (i) => inLoaded(i)?.name,
       cache,
     });
     for (const f of loaded) {
       out.set(f, {
-        insns: insns.slice(f.secInsnOff * 8, (f.secInsnOff + f.insnCount) * 8),
+        insns: copyBytes(insns, f.secInsnOff * 8, (f.secInsnOff + f.insnCount) * 8),
         outcomes: results.filter((r) => r.insnIdx >= f.secInsnOff && r.insnIdx < f.secInsnOff + f.insnCount),
       });
     }

@@ -10,7 +10,8 @@ import { type Btf, BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, BTF_KIND_ARRAY, B
 import { ObjectError } from './errors.ts';
 import { kernelVersionCode, readKernelConfig } from './kconfig.ts';
 import { kernelSymbolAddresses } from '../features/index.ts';
-import type { CollectionSpec, ExternSpec } from './spec.ts';
+import { linkProgram } from './linker.ts';
+import type { CollectionSpec, ExternSpec, FunctionSpec } from './spec.ts';
 
 const log = createDebug('tsbpf:object');
 
@@ -78,7 +79,7 @@ export function resolveExterns(spec: CollectionSpec, opts: ExternOptions): Resol
     if (e.kind === 'kconfig') continue;
     if (e.kind === 'ksym' && typeless.has(e.name)) {
       const addr = addrs.get(e.name);
-      if (addr === undefined && !e.weak) throw new ObjectError(objName, `extern __ksym "${e.name}" is not in /proc/kallsyms`);
+      if (addr === undefined && !e.weak) throw new ObjectError(objName, `${usersOf(spec, e.name)}extern __ksym "${e.name}" is not in /proc/kallsyms`);
       byName.set(e.name, { spec: e, isSet: addr !== undefined, kernelBtfId: 0, addr: addr ?? 0n });
       log('ksym %s -> %s', e.name, addr === undefined ? 'unresolved (weak)' : `0x${addr.toString(16)}`);
       continue;
@@ -87,7 +88,7 @@ export function resolveExterns(spec: CollectionSpec, opts: ExternOptions): Resol
     const wantKind = e.kind === 'kfunc' ? BTF_KIND_FUNC : BTF_KIND_VAR;
     const id = kbtf.findByNameKind(e.name, wantKind);
     if (id <= 0) {
-      if (!e.weak) throw new ObjectError(objName, `extern ${e.kind === 'kfunc' ? 'kfunc' : '__ksym variable'} "${e.name}" does not exist in the kernel's BTF`);
+      if (!e.weak) throw new ObjectError(objName, `${usersOf(spec, e.name)}extern ${e.kind === 'kfunc' ? 'kfunc' : '__ksym variable'} "${e.name}" does not exist in the kernel's BTF`);
       byName.set(e.name, { spec: e, isSet: false, kernelBtfId: 0, addr: 0n });
       log('%s %s: unresolved (weak)', e.kind, e.name);
       continue;
@@ -96,6 +97,29 @@ export function resolveExterns(spec: CollectionSpec, opts: ExternOptions): Resol
     log('%s %s -> kernel BTF id %d', e.kind, e.name, id);
   }
   return { byName, kconfigData };
+}
+
+/**
+ * For messages: the programs that use an extern, directly or through the
+ * subprograms they call — `program "a": `, `programs "a", "b" (in subprogram "f"): `.
+ */
+function usersOf(spec: CollectionSpec, extern: string): string {
+  const uses = (f: FunctionSpec) => f.relocs.some((r) => (r.kind === 'extern' || r.kind === 'kfunc') && r.extern === extern);
+  const subs = spec.subprograms.filter(uses);
+  const reaches = (p: FunctionSpec): boolean => {
+    if (uses(p)) return true;
+    if (subs.length === 0) return false;
+    try {
+      // the subprograms linking would place into this program (pure; only on this error path)
+      return linkProgram(p, spec.subprograms, (f) => f.insns, undefined, spec.name).placed.some(({ fn }) => subs.includes(fn));
+    } catch {
+      return false;
+    }
+  };
+  const progs = spec.programs.filter(reaches).map((f) => `"${f.name}"`);
+  const via = subs.length ? ` (in subprogram${subs.length > 1 ? 's' : ''} ${subs.map((f) => `"${f.name}"`).join(', ')})` : '';
+  if (progs.length === 0) return via ? `${via.slice(2, -1)}: ` : '';
+  return `program${progs.length > 1 ? 's' : ''} ${progs.join(', ')}${via}: `;
 }
 
 /** The LINUX_* externs libbpf provides itself. */

@@ -5,6 +5,7 @@
 import { type Btf, BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, BTF_KIND_ARRAY, BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_FLOAT, BTF_KIND_INT, BTF_KIND_PTR, resolveType, typeToC } from '../btf/index.ts';
 import { ObjectError } from './errors.ts';
 import type { GlobalVarSpec } from './spec.ts';
+import { copyBytes } from '../util/bytes.ts';
 import { UsageError } from '../errors.ts';
 
 export type GlobalValue = number | bigint | boolean | string | Uint8Array;
@@ -68,7 +69,7 @@ export class GlobalData {
         return Buffer.from(b.subarray(0, nul < 0 ? b.length : nul)).toString('utf8');
       }
       default:
-        return b.slice();
+        return copyBytes(b);
     }
   }
 
@@ -119,6 +120,15 @@ export class GlobalData {
   }
 
   #shape(v: GlobalVarSpec): { kind: 'int'; signed: boolean } | { kind: 'bool' | 'float' | 'string' | 'bytes' } {
+    const shape = this.#btfShape(v);
+    // Numbers are read only at the widths a DataView has (an __int128, or a size the BTF contradicts, stays bytes).
+    if (shape.kind === 'int' && v.size !== 1 && v.size !== 2 && v.size !== 4 && v.size !== 8) return { kind: 'bytes' };
+    if (shape.kind === 'float' && v.size !== 4 && v.size !== 8) return { kind: 'bytes' };
+    if (shape.kind === 'bool' && v.size < 1) return { kind: 'bytes' };
+    return shape;
+  }
+
+  #btfShape(v: GlobalVarSpec): { kind: 'int'; signed: boolean } | { kind: 'bool' | 'float' | 'string' | 'bytes' } {
     if (!this.btf) return v.size <= 8 && (v.size & (v.size - 1)) === 0 ? { kind: 'int', signed: false } : { kind: 'bytes' };
     const id = resolveType(this.btf, v.typeId);
     const t = this.btf.type(id);

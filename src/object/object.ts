@@ -1,6 +1,7 @@
 // BpfObject: the lifecycle of one `.bpf.o`, as a libbpf user knows it:
 //   open (parse; customise programs, maps and globals) -> load -> attach -> destroy.
 // Loading follows libbpf's bpf_object__load, with CO-RE ahead of map creation:
+//   0. refuse what is not implemented (struct_ops)
 //   1. BTF: fix DATASEC layouts and extern entries, sanitize for this kernel, BPF_BTF_LOAD
 //   2. externs: .kconfig values, __ksym and kfunc BTF ids / addresses
 //   3. CO-RE: relocate every function against the kernel's BTF
@@ -14,22 +15,25 @@ import { join } from 'node:path';
 import { loadKernelBtf, marshalBtf, parseBtf, sanitizeBtf, type Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from '../btf/index.ts';
 import { loadBtfIntoKernel } from '../btf/load.ts';
 import { btfFeatures, hasFeatureOverrides } from '../features/index.ts';
-import { BpfMap, effectiveMaxEntries, MapType, mapTypeName, type MapSpec } from '../maps/index.ts';
+import { BpfMap, effectiveMaxEntries, MapError, MapType, mapTypeName, type MapSpec } from '../maps/index.ts';
 import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../prog/insn.ts';
 import { Program, type LoadOptions } from '../prog/index.ts';
 import { BpfAttachType, BpfProgType } from '../prog/types.ts';
 import { FD } from '../syscall/index.ts';
-import { attachesByName, attachTarget, destroyLinks, Link, parseAttachTarget, type AttachTarget, type AutoAttachOptions } from '../attach/index.ts';
+import { AttachError, attachesByName, attachTarget, destroyLinks, Link, parseAttachTarget, USDT_IP_MAP, USDT_SPECS_MAP, UsdtManager, type AttachTarget, type AutoAttachOptions, type UsdtLink, type UsdtOptions } from '../attach/index.ts';
+import { numPossibleCpus } from '../util/cpus.ts';
 import { applyCore, resultAt, type CoreOutcome } from './core.ts';
 import { patchObjectBtf } from './btf_fixup.ts';
 import { ObjectError } from './errors.ts';
+import { TsbpfError, UsageError } from '../errors.ts';
 import { resolveExterns, type ResolvedExterns } from './externs.ts';
 import { GlobalData } from './globals.ts';
 import { encodeFuncInfo, encodeLineInfo, linkProgram, type LinkedProgram } from './linker.ts';
 import { objectNameOf, parseObject } from './parse.ts';
 import type { CollectionSpec, FunctionSpec, ObjectMapSpec, ObjectProgramSpec } from './spec.ts';
 import { explainFailure } from './explain.ts';
-import { UsageError } from '../errors.ts';
+import { refuseStructOps } from './struct_ops.ts';
+import { copyBytes } from '../util/bytes.ts';
 import { ASYNC_DISPOSE, DISPOSE } from '../util/dispose.ts';
 import { step } from '../util/pipeline.ts';
 
@@ -107,6 +111,12 @@ export class ObjectMap {
   map: BpfMap | undefined;
   /** True when the map came from a pin instead of being created. */
   reusedPin = false;
+  /**
+   * Create this map at load (libbpf's bpf_map__set_autocreate). Off: the map
+   * is left out, and every autoloaded program that references it fails the
+   * load with an ObjectError naming both (turn their autoload off too).
+   */
+  autocreate = true;
 
   constructor(
     readonly spec: ObjectMapSpec,
@@ -116,7 +126,7 @@ export class ObjectMap {
     this.flags = spec.spec.flags;
     this.numaNode = spec.spec.numaNode;
     this.pinPath = spec.pinByName ? join(pinRoot, spec.name) : undefined;
-    this.innerSpec = spec.inner?.spec;
+    this.innerSpec = spec.inner ? { ...spec.inner.spec } : undefined; // a setting of its own, not the spec's
   }
 
   get name(): string {
@@ -144,6 +154,8 @@ export class BpfObject {
   #btfFd: FD | undefined;
   #kernelBtf: Btf | undefined;
   readonly #links: Destroyable[] = [];
+  /** USDT spec ids and maps (created by the first USDT attach). */
+  #usdt: UsdtManager | undefined;
   /** Pins this load() created: removed again if the load fails, kept once it succeeds. */
   readonly #pinnedByLoad: string[] = [];
 
@@ -156,7 +168,7 @@ export class BpfObject {
     for (const m of spec.maps) this.maps.set(m.name, new ObjectMap(m, pinRoot));
     for (const m of spec.maps) {
       if (m.origin !== 'data' || !m.initial) continue;
-      this.#globals.set(m.name, new GlobalData(spec.name, m.name, spec.globals.filter((g) => g.map === m.name), spec.btf, m.initial.slice()));
+      this.#globals.set(m.name, new GlobalData(spec.name, m.name, spec.globals.filter((g) => g.map === m.name), spec.btf, copyBytes(m.initial)));
     }
   }
 
@@ -170,7 +182,13 @@ export class BpfObject {
       throw new ObjectError(name, `cannot read ${source as string}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
     }
     log('opening %s (%d bytes)', typeof source === 'string' ? source : name, bytes.length);
-    return new BpfObject(parseObject(bytes, { name }), options);
+    let spec: CollectionSpec;
+    try {
+      spec = parseObject(bytes, { name });
+    } catch (err) {
+      throw namingObject(name, err);
+    }
+    return new BpfObject(spec, options);
   }
 
   /** open() then load(). */
@@ -226,6 +244,7 @@ export class BpfObject {
   /** Create maps and load programs into the kernel. */
   load(): void {
     if (this.#state !== 'opened') throw new ObjectError(this.name, `load() on an object that is already ${this.#state}`);
+    refuseStructOps(this.spec); // until struct_ops is implemented: before any kernel object exists
     try {
       const t0 = performance.now();
       this.#loadBtf();
@@ -249,7 +268,7 @@ export class BpfObject {
       for (const path of this.#pinnedByLoad.splice(0)) rmSync(path, { force: true });
       this.#release();
       this.#state = 'destroyed';
-      throw err;
+      throw namingObject(this.name, err);
     }
   }
 
@@ -289,49 +308,72 @@ export class BpfObject {
   // ---------------------------------------------------------------- 4. maps
 
   #createMaps(externs: ResolvedExterns): void {
-    const btfFd = this.#btfFd?.value;
     for (const om of this.maps.values()) {
-      if (om.reuse) {
-        om.map = om.reuse;
-        continue;
-      }
-      const s = om.spec;
-      // BpfMap.create owns the defaults: a perf event array's max_entries 0, the inner map template
-      const spec: MapSpec = { ...s.spec, maxEntries: om.maxEntries, flags: om.flags, numaNode: om.numaNode, innerMap: om.innerSpec };
-      if (spec.type === MapType.BPF_MAP_TYPE_RINGBUF || spec.type === MapType.BPF_MAP_TYPE_USER_RINGBUF) spec.maxEntries = roundUpPages(spec.maxEntries);
-      if (om.pinPath && existsSync(om.pinPath)) {
-        om.map = this.#reusePinned(om, spec);
+      if (!om.autocreate) {
+        log('map "%s": autocreate off, not created', om.name);
         continue;
       }
       try {
-        const withBtf = btfFd !== undefined && (s.btfKeyTypeId || s.btfValueTypeId) && !REJECTS_BTF.has(spec.type);
-        if (withBtf) {
-          try {
-            om.map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd });
-          } catch (err) {
-            // As libbpf: a map the kernel refuses with BTF is retried without it.
-            log('map "%s": creation with BTF failed (%s); retrying without BTF', s.name, (err as Error).message);
-            om.map = BpfMap.create(spec);
-          }
-        } else {
-          om.map = BpfMap.create(spec);
-        }
+        this.#createMap(om, externs);
       } catch (err) {
-        throw new ObjectError(this.name, `creating map "${s.name}": ${(err as Error).message}`, { cause: err });
+        throw this.#mapFailure(om, err);
       }
-      // global data: initial contents, then freeze read-only sections (the verifier then trusts their values)
-      step('maps', '%s: map "%s" (%s) fd %d%s', this.name, s.name, mapTypeName(spec.type), om.map.fd, om.reusedPin ? ' (reused pin)' : '');
-      const initial = s.origin === 'data' ? this.#globals.get(s.name)!.bytes : s.origin === 'kconfig' ? externs.kconfigData : undefined;
-      if (initial) {
-        om.map.update(0, initial);
-        if (s.readonly) om.map.freeze();
-      }
-      if (om.pinPath) {
-        om.map.pin(om.pinPath);
-        this.#pinnedByLoad.push(om.pinPath);
-        log('map "%s" pinned at %s', s.name, om.pinPath);
-      }
+      if (om.map) step('maps', '%s: map "%s" (%s) fd %d%s', this.name, om.name, mapTypeName(om.map.type), om.map.fd, om.reusedPin ? ' (reused pin)' : '');
     }
+  }
+
+  #createMap(om: ObjectMap, externs: ResolvedExterns): void {
+    const btfFd = this.#btfFd?.value;
+    if (om.reuse) {
+      om.map = om.reuse;
+      return;
+    }
+    const s = om.spec;
+    // BpfMap.create owns the defaults: a perf event array's max_entries 0, the inner map template
+    const spec: MapSpec = { ...s.spec, maxEntries: om.maxEntries, flags: om.flags, numaNode: om.numaNode, innerMap: om.innerSpec };
+    if (spec.type === MapType.BPF_MAP_TYPE_RINGBUF || spec.type === MapType.BPF_MAP_TYPE_USER_RINGBUF) spec.maxEntries = roundUpPages(spec.maxEntries);
+    if (om.pinPath && existsSync(om.pinPath)) {
+      om.map = this.#reusePinned(om, spec);
+      return;
+    }
+    const withBtf = btfFd !== undefined && (s.btfKeyTypeId || s.btfValueTypeId) && !REJECTS_BTF.has(spec.type);
+    if (withBtf) {
+      try {
+        om.map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd });
+      } catch (err) {
+        // As libbpf: a map the kernel refuses with BTF is retried without it.
+        log('map "%s": creation with BTF failed (%s); retrying without BTF', s.name, (err as Error).message);
+        om.map = BpfMap.create(spec);
+      }
+    } else {
+      om.map = BpfMap.create(spec);
+    }
+    // global data: initial contents, then freeze read-only sections (the verifier then trusts their values)
+    const initial = s.origin === 'data' ? this.#globals.get(s.name)!.bytes : s.origin === 'kconfig' ? externs.kconfigData : undefined;
+    if (initial) {
+      om.map.update(0, initial);
+      if (s.readonly) om.map.freeze();
+    }
+    if (om.pinPath) {
+      om.map.pin(om.pinPath);
+      this.#pinnedByLoad.push(om.pinPath);
+      log('map "%s" pinned at %s', s.name, om.pinPath);
+    }
+  }
+
+  /**
+   * An error about one map, worded object first, then the map, then the
+   * reason, naming the map once (a MapError already names it, by its kernel name).
+   */
+  #mapFailure(om: ObjectMap, err: unknown): Error {
+    if (err instanceof ObjectError) return err;
+    const reason =
+      err instanceof MapError
+        ? err.mapName === om.spec.spec.name || err.mapName === om.name
+          ? err.reason
+          : `${om.innerSpec && err.mapName === om.innerSpec.name.slice(0, 15) ? 'inner map' : 'map'} "${err.mapName}": ${err.reason}`
+        : (err as Error).message;
+    return new ObjectError(this.name, `map "${om.name}": ${reason}`, { cause: err });
   }
 
   /** A pinned map of the same shape is reused as is (libbpf's bpf_map__reuse_fd via pinning). */
@@ -362,12 +404,8 @@ export class BpfObject {
   // ---------------------------------------------------------------- 5. programs
 
   #loadPrograms(core: Map<FunctionSpec, { insns: Uint8Array; outcomes: CoreOutcome[] }>, externs: ResolvedExterns): void {
-    const code = (fn: FunctionSpec): Uint8Array => {
-      const insns = (core.get(fn)?.insns ?? fn.insns).slice();
-      // libbpf marks callback address loads before linking so the linker recognizes them.
-      for (const r of fn.relocs) if (r.kind === 'subprog_addr') insns[r.insnIdx * 8 + 1] = (insns[r.insnIdx * 8 + 1]! & 0x0f) | (BPF_PSEUDO_FUNC << 4);
-      return insns;
-    };
+    // Each function's instructions after CO-RE (shared by every program that reaches it; the linker copies).
+    const code = (fn: FunctionSpec): Uint8Array => core.get(fn)?.insns ?? fn.insns;
     for (const op of this.programs.values()) {
       if (!op.autoload) continue;
       const linked = linkProgram(op.spec, this.spec.subprograms, code, this.spec.btfExt, this.name);
@@ -392,6 +430,7 @@ export class BpfObject {
         logLevel: op.logLevel ?? this.#options.logLevel ?? 1,
         alwaysLog: op.alwaysLog,
         explain: (verifierLog) => explainFailure(verifierLog, linked, op.coreOutcomes),
+        object: this.name,
       };
       op.prog = Program.load(
         {
@@ -420,23 +459,29 @@ export class BpfObject {
     const setSrc = (i: number, src: number) => dv.setUint8(i * 8 + 1, (dv.getUint8(i * 8 + 1) & 0x0f) | (src << 4));
     const imm = (i: number) => dv.getInt32(i * 8 + 4, true);
     const setImm = (i: number, v: number) => dv.setInt32(i * 8 + 4, v | 0, true);
+    const mapFd = (name: string): number => {
+      const om = this.map(name);
+      if (!om.autocreate)
+        throw new ObjectError(this.name, `program "${op.name}" references map "${name}", whose autocreate is off: turn the program's autoload off too, or the map's autocreate on`);
+      return om.fd;
+    };
     for (const r of linked.relocs) {
       const i = r.insnIdx;
       switch (r.kind) {
         case 'map':
           setSrc(i, BPF_PSEUDO_MAP_FD);
-          setImm(i, this.map(r.map).fd);
+          setImm(i, mapFd(r.map));
           break;
         case 'data':
           setImm(i + 1, imm(i) + r.symOff);
           setSrc(i, BPF_PSEUDO_MAP_VALUE);
-          setImm(i, this.map(r.map).fd);
+          setImm(i, mapFd(r.map));
           break;
         case 'extern': {
           const ext = externs.byName.get(r.extern)!;
           if (ext.spec.kind === 'kconfig') {
             setSrc(i, BPF_PSEUDO_MAP_VALUE);
-            setImm(i, this.map('.kconfig').fd);
+            setImm(i, mapFd('.kconfig'));
             setImm(i + 1, ext.spec.kconfigOffset!);
           } else if (ext.kernelBtfId && ext.isSet) {
             setSrc(i, BPF_PSEUDO_BTF_ID);
@@ -483,6 +528,7 @@ export class BpfObject {
 
   #initSlots(): void {
     for (const om of this.maps.values()) {
+      if (!om.map) continue; // autocreate off
       for (const { slot, target } of om.spec.slots) {
         const isProgArray = om.spec.spec.type === MapType.BPF_MAP_TYPE_PROG_ARRAY;
         let fd: number;
@@ -492,9 +538,15 @@ export class BpfObject {
           if (!p.prog) continue; // not autoloaded
           fd = p.prog.fd;
         } else {
-          fd = this.map(target).fd;
+          const inner = this.map(target);
+          if (!inner.map) throw new ObjectError(this.name, `map "${om.name}" slot ${slot} holds map "${target}", whose autocreate is off`);
+          fd = inner.map.fd;
         }
-        om.map!.update(slot, fd);
+        try {
+          om.map!.update(slot, fd);
+        } catch (err) {
+          throw this.#mapFailure(om, err);
+        }
         log('map "%s" slot %d = %s "%s"', om.name, slot, isProgArray ? 'program' : 'map', target);
       }
     }
@@ -529,7 +581,44 @@ export class BpfObject {
   attach(name: string, opts: AutoAttachOptions = {}): Link {
     const p = this.program(name);
     if (!p.prog) throw new ObjectError(this.name, `program "${name}" is not loaded (autoload off, or load() not called)`);
-    return this.adopt(attachTarget(p.prog, p.target, opts, `section "${p.sectionName}"`));
+    return this.adopt(attachTarget(p.prog, p.target, { usdtManager: () => this.usdtManager(), ...opts }, `section "${p.sectionName}"`));
+  }
+
+  /**
+   * Attach a program written against libbpf's <bpf/usdt.bpf.h> to every call
+   * site of USDT probe provider:name in `path` (libbpf's
+   * bpf_program__attach_usdt). The link is kept and released by destroy().
+   */
+  attachUsdt(name: string, opts: UsdtOptions): UsdtLink {
+    const p = this.program(name);
+    if (!p.prog) throw new ObjectError(this.name, `program "${name}" is not loaded (autoload off, or load() not called)`);
+    return this.adopt(this.usdtManager().attach(p.prog, opts));
+  }
+
+  /**
+   * The object's USDT state: its `__bpf_usdt_specs` and
+   * `__bpf_usdt_ip_to_spec_id` maps and the spec ids in use. Spec ids reach
+   * the BPF side in cookies unless the object was loaded with
+   * LINUX_HAS_BPF_COOKIE = n (then through the address map).
+   */
+  usdtManager(): UsdtManager {
+    if (this.#usdt) return this.#usdt;
+    if (this.#state !== 'loaded') throw new ObjectError(this.name, `USDT attach needs a loaded object (it is ${this.#state})`);
+    const specs = this.maps.get(USDT_SPECS_MAP)?.map;
+    const ips = this.maps.get(USDT_IP_MAP)?.map;
+    if (!specs || !ips)
+      throw new AttachError('', `USDT probes of object ${this.name}`, `the object has no ${USDT_SPECS_MAP} and ${USDT_IP_MAP} maps: its BPF code must include <bpf/usdt.bpf.h>`);
+    this.#usdt = new UsdtManager({ specs, ipToSpecId: ips, useCookie: this.#kconfigFlag('LINUX_HAS_BPF_COOKIE') ?? true });
+    return this.#usdt;
+  }
+
+  /** The value a bool/tristate .kconfig extern got at load (read back from the .kconfig map), or undefined without it. */
+  #kconfigFlag(name: string): boolean | undefined {
+    const ext = this.spec.externs.find((e) => e.kind === 'kconfig' && e.name === name);
+    const kconfig = this.maps.get('.kconfig')?.map;
+    if (!ext || !kconfig || ext.kconfigOffset === undefined) return undefined;
+    const value = kconfig.lookup(0);
+    return value ? value[ext.kconfigOffset] !== 0 : undefined;
   }
 
   /**
@@ -616,7 +705,24 @@ export class BpfObject {
     }
     this.#btfFd?.close();
     this.#btfFd = undefined;
+    this.#usdt = undefined;
   }
+}
+
+/**
+ * Every error from open and load names the object first. Errors that already
+ * do (ObjectError, ElfError, ProgramLoadError and RelocationError given the
+ * name, "<name> .BTF: ...") pass unchanged; any other tsbpf error gets the
+ * name put in front of its message, keeping its class and fields (a MapError
+ * stays a MapError, a UsageError a UsageError).
+ */
+function namingObject(name: string, err: unknown): unknown {
+  if (!(err instanceof TsbpfError)) return err;
+  if (err.message.startsWith(`${name}: `) || err.message.startsWith(`${name} `)) return err;
+  const old = err.message;
+  err.message = `${name}: ${old}`;
+  if (err.stack?.includes(old)) err.stack = err.stack.replace(old, err.message);
+  return err;
 }
 
 /** Map types the kernel refuses BTF key/value ids for (libbpf drops them too). */

@@ -145,7 +145,7 @@ export class Program {
     void fdArray;
     if (r.ret < 0) {
       const notes = options.explain?.(text) ?? '';
-      throw new ProgramLoadError(spec.name, spec.sectionName, r.errno, text, notes);
+      throw new ProgramLoadError(spec.name, spec.sectionName, r.errno, text, notes, options.object);
     }
     log('loaded "%s" as fd %d', spec.name, r.ret);
     return new Program(new FD(r.ret, `program ${spec.name}`), spec.name, spec.type, options.alwaysLog ? text : '');
