@@ -1,11 +1,11 @@
 // BpfObject: the lifecycle of one `.bpf.o`, as a libbpf user knows it:
 //   open (parse; customise programs, maps and globals) -> load -> attach -> destroy.
-// Loading follows libbpf's bpf_object__load order:
+// Loading follows libbpf's bpf_object__load, with CO-RE ahead of map creation:
 //   1. BTF: fix DATASEC layouts and extern entries, sanitize for this kernel, BPF_BTF_LOAD
-//   2. externs: .kconfig values, __ksym and kfunc BTF ids / addresses
-//   3. maps: reuse pinned ones, create the rest, fill and freeze global data;
+//   2. externs: .kconfig values, __ksym and kfunc BTF ids / addresses (vmlinux, then modules)
+//   3. CO-RE: relocate every function against the kernel's BTF
+//   4. maps: reuse pinned ones, create the rest, fill and freeze global data;
 //      struct_ops maps resolved against the kernel's struct (struct_ops.ts)
-//   4. CO-RE: relocate every function against the kernel's BTF
 //   5. programs: link subprograms, point map/extern references at fds, BPF_PROG_LOAD
 //   6. initial slots of prog arrays and map-in-maps; mmap global data; the
 //      struct_ops values (program fds in place), written when attached
@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { kernelModuleBtfNames, loadKernelBtf, loadModuleBtf, marshalBtf, openModuleBtfFds, parseBtf, sanitizeBtf, type Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from '../btf/index.ts';
 import { loadBtfIntoKernel } from '../btf/load.ts';
 import { btfFeatures, hasFeatureOverrides } from '../features/index.ts';
-import { BpfMap, effectiveMaxEntries, MapError, MapType, type MapSpec } from '../maps/index.ts';
+import { BpfMap, effectiveMaxEntries, MapError, MapType, mapTypeName, type MapSpec } from '../maps/index.ts';
 import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../prog/insn.ts';
 import { Program, type LoadOptions } from '../prog/index.ts';
 import { BpfAttachType, BpfProgType } from '../prog/types.ts';
@@ -37,6 +37,7 @@ import { buildStructOpsValue, resolveStructOps, type StructOpsLayout } from './s
 import { attachStructOps } from '../attach/struct_ops.ts';
 import { copyBytes } from '../util/bytes.ts';
 import { ASYNC_DISPOSE, DISPOSE } from '../util/dispose.ts';
+import { step } from '../util/pipeline.ts';
 
 const log = createDebug('tsbpf:object');
 
@@ -281,9 +282,12 @@ export class BpfObject {
         kconfigPath: this.#options.kconfigPath,
       });
       this.#openModuleBtfs(externs);
-      this.#createMaps(externs);
-      const t2 = performance.now();
+      // CO-RE before maps (libbpf does maps first; neither depends on the other): a relocation
+      // that cannot be resolved fails the load before any kernel object exists
       const code = this.#relocateCore();
+      const t2 = performance.now();
+      step('CO-RE', '%s: %d relocations against %s', this.name, [...code.values()].reduce((n, c) => n + c.outcomes.length, 0), this.#kernelBtf ? (this.#options.kernelBtfPath ?? 'the running kernel\'s BTF') : 'no kernel BTF (none needed)');
+      this.#createMaps(externs);
       const t3 = performance.now();
       this.#loadPrograms(code, externs);
       this.#initSlots();
@@ -292,7 +296,7 @@ export class BpfObject {
       this.#state = 'loaded';
       this.#pinnedByLoad.length = 0;
       const ms = (a: number, b: number) => (b - a).toFixed(2);
-      log('%s loaded in %s ms (BTF %s, externs+maps %s, CO-RE %s, programs %s)', this.name, ms(t0, performance.now()), ms(t0, t1), ms(t1, t2), ms(t2, t3), ms(t3, performance.now()));
+      log('%s loaded in %s ms (BTF %s, externs+CO-RE %s, maps %s, programs %s)', this.name, ms(t0, performance.now()), ms(t0, t1), ms(t1, t2), ms(t2, t3), ms(t3, performance.now()));
     } catch (err) {
       for (const path of this.#pinnedByLoad.splice(0)) rmSync(path, { force: true });
       this.#release();
@@ -334,7 +338,7 @@ export class BpfObject {
     }
   }
 
-  // ---------------------------------------------------------------- 3. maps
+  // ---------------------------------------------------------------- 4. maps
 
   #createMaps(externs: ResolvedExterns): void {
     for (const om of this.maps.values()) {
@@ -347,6 +351,7 @@ export class BpfObject {
       } catch (err) {
         throw this.#mapFailure(om, err);
       }
+      if (om.map) step('maps', '%s: map "%s" (%s) fd %d%s', this.name, om.name, mapTypeName(om.map.type), om.map.fd, om.reusedPin ? ' (reused pin)' : '');
     }
   }
 
@@ -472,7 +477,7 @@ export class BpfObject {
     return m;
   }
 
-  // ---------------------------------------------------------------- 4. CO-RE
+  // ---------------------------------------------------------------- 3. CO-RE
 
   #relocateCore(): Map<FunctionSpec, { insns: Uint8Array; outcomes: CoreOutcome[] }> {
     return applyCore(
@@ -508,6 +513,7 @@ export class BpfObject {
       this.#applyDataRelocs(op, linked, externs);
       op.insns = linked.insns;
       op.coreOutcomes = linked.placed.flatMap(({ fn, start }) => (core.get(fn)?.outcomes ?? []).map((o) => resultAt(o, o.insnIdx - fn.secInsnOff + start)));
+      step('relocations and linking', '%s: program "%s": %d instructions with %d subprograms, %d data relocations', this.name, op.name, linked.insns.length / 8, linked.placed.length - 1, linked.placed.reduce((n, { fn }) => n + fn.relocs.length, 0));
       const structOps = op.type === BpfProgType.BPF_PROG_TYPE_STRUCT_OPS ? this.#structOpsTarget(op) : undefined;
       const attachBtfId = structOps?.attachBtfId ?? (op.spec.def.needsAttachBtfId ? this.#attachBtfId(op) : undefined);
       const btf =
@@ -546,6 +552,7 @@ export class BpfObject {
         opts,
       );
       log('program "%s" (%s) loaded: %d instructions, %d subprograms', op.name, op.sectionName, linked.insns.length / 8, linked.placed.length - 1);
+      step('program load', '%s: program "%s" (%s) fd %d', this.name, op.name, BpfProgType[op.type], op.prog.fd);
     }
   }
 
