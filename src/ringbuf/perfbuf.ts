@@ -22,6 +22,7 @@ import { FD, Mapping, MAP_SHARED, PAGE_SIZE, PERF_COUNT_SW_BPF_OUTPUT, PERF_EVEN
 import { CAUGHT_UP, type DrainBudget, type MapSource, Pacer, type RecordCallback, RingBufferError, STOPPED, UNBOUNDED, UNBOUNDED_STRIDE, YIELDED, log, onlineCpus, openMap } from './common.ts';
 import { UsageError } from '../errors.ts';
 import { EventSource } from './source.ts';
+import { step } from '../util/pipeline.ts';
 
 export const BPF_MAP_TYPE_PERF_EVENT_ARRAY = 4;
 export const PERF_RECORD_LOST = 2;
@@ -249,6 +250,7 @@ export class PerfBuffer extends EventSource {
       throw e;
     }
     log('perf buffer on %s: %d CPUs x %d pages', m.name, cpus.length, pages);
+    step('ring buffer', 'perf buffer on %s: %d CPUs x %d pages', m.name, cpus.length, pages);
     this.fdsChanged();
   }
 

@@ -63,6 +63,7 @@ import type { BpfMap } from '../maps/map.ts';
 import { type BatchCallback, CAUGHT_UP, type DrainBudget, type MapSource, Pacer, type RecordCallback, RingBufferError, STOPPED, UNBOUNDED, UNBOUNDED_STRIDE, YIELDED, log, openMap } from './common.ts';
 import { EventSource } from './source.ts';
 import { UsageError } from '../errors.ts';
+import { step } from '../util/pipeline.ts';
 
 export const BPF_MAP_TYPE_RINGBUF = 27;
 export const BPF_RINGBUF_BUSY_BIT = 1 << 31;
@@ -360,6 +361,7 @@ export class RingBuffer extends EventSource {
     }
     this.#rings.push(ring);
     log('ringbuf %s (fd %d): %d bytes, consumer at %d', m.name, m.fd, m.maxEntries, ring.cons >>> 0);
+    step('ring buffer', 'ring %s (fd %d): %d bytes mapped, consumer at %d', m.name, m.fd, m.maxEntries, ring.cons >>> 0);
     this.fdsChanged();
     return this.#rings.length - 1;
   }
