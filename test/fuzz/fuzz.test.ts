@@ -21,7 +21,10 @@ describe('fuzz corpus replay', () => {
   for (const file of files) {
     it(file, () => {
       const target = fuzzTarget(file.slice(0, file.indexOf('-')));
-      const r = runInput(target, new Uint8Array(readFileSync(join(corpus, file))));
+      const input = new Uint8Array(readFileSync(join(corpus, file)));
+      let r = runInput(target, input);
+      // Over the time bound must happen twice: once may be a loaded machine.
+      if (r.outcome.kind === 'finding' && r.outcome.reason === 'slow') r = runInput(target, input);
       expect(r.outcome.kind === 'finding' ? `${r.outcome.signature}: ${r.outcome.message}\n${r.outcome.stack ?? ''}` : 'bounded').toBe('bounded');
     });
   }
