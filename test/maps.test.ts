@@ -1,5 +1,6 @@
 // Every map type on the real kernel: created from a spec, checked through
 // BPF_OBJ_GET_INFO_BY_FD, and exercised with the operations it supports.
+import { UsageError } from '../src/errors.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   BPF_EXIST,
@@ -191,7 +192,7 @@ describe.skipIf(needsRoot)('element operations', () => {
     expect(decodeU32(map.peek()!)).toBe(2);
     expect([map.pop(), map.pop(), map.pop()].map((v) => decodeU32(v!))).toEqual([2, 3, 4]);
     expect(map.peek()).toBeUndefined();
-    expect(() => map.lookup(0)).toThrow(TypeError);
+    expect(() => map.lookup(0)).toThrow(UsageError);
   });
 
   it('stack: LIFO order', () => {
@@ -208,7 +209,7 @@ describe.skipIf(needsRoot)('element operations', () => {
     let falsePositives = 0;
     for (let i = 0; i < 1000; i++) if (map.has(1_000_000n + BigInt(i))) falsePositives++;
     expect(falsePositives).toBeLessThan(50);
-    expect(() => map.pop()).toThrow(TypeError);
+    expect(() => map.pop()).toThrow(UsageError);
   });
 
   it('array_of_maps and hash_of_maps: update with an inner map, lookup gives its id', () => {
@@ -264,8 +265,8 @@ describe.skipIf(needsRoot)('element operations', () => {
 
   it('ringbuf: no element access', () => {
     const map = create({ name: 'ops_ring', type: MapType.BPF_MAP_TYPE_RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 });
-    expect(() => map.lookup(0)).toThrow(TypeError);
-    expect(() => map.push(1)).toThrow(TypeError);
+    expect(() => map.lookup(0)).toThrow(UsageError);
+    expect(() => map.push(1)).toThrow(UsageError);
   });
 
   it('writes spec.contents at creation and freezes when asked', () => {

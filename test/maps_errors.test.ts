@@ -1,5 +1,6 @@
 // Wrong input is refused with a clear error before the kernel is asked, and
 // creating and closing maps leaks nothing.
+import { UsageError } from '../src/errors.ts';
 import { describe, expect, it } from 'vitest';
 import { BPF_F_MMAPABLE, BpfMap, MapError, type MapSpec, MapType, defineMapSpec, validateMapSpec } from '../src/maps/index.ts';
 import { fdCount, needsRoot } from './helpers/env.ts';
@@ -48,21 +49,21 @@ describe('MapSpec validation', () => {
 });
 
 describe.skipIf(needsRoot)('bad operands never reach the kernel', () => {
-  it('wrong-size keys, values and out buffers are TypeErrors', () => {
+  it('wrong-size keys, values and out buffers are UsageErrors', () => {
     const map = BpfMap.create(base);
     try {
-      expect(() => map.lookup(new Uint8Array(3))).toThrow(TypeError);
+      expect(() => map.lookup(new Uint8Array(3))).toThrow(UsageError);
       expect(() => map.lookup(new Uint8Array(5))).toThrow(/must be 4 bytes, got a Uint8Array of 5/);
       expect(() => map.lookup(1, new Uint8Array(4))).toThrow(/out buffer .* must be a Uint8Array of 8 bytes/);
-      expect(() => map.update(1, new Uint8Array(7))).toThrow(TypeError);
-      expect(() => map.update(1, new Uint8Array(4096))).toThrow(TypeError);
+      expect(() => map.update(1, new Uint8Array(7))).toThrow(UsageError);
+      expect(() => map.update(1, new Uint8Array(4096))).toThrow(UsageError);
       expect(() => map.update(1.5, 1)).toThrow(/must be an integer/);
-      expect(() => map.update(2 ** 32, 1)).toThrow(RangeError);
+      expect(() => map.update(2 ** 32, 1)).toThrow(UsageError);
       expect(() => map.update(1, 2 ** 60)).toThrow(/not a safe integer/);
       expect(() => map.update(1, [1, 2])).toThrow(/not an array/);
-      expect(() => map.update('1' as never, 1)).toThrow(TypeError);
-      expect(() => map.delete(new Uint8Array(0))).toThrow(TypeError);
-      expect(() => map.push(1)).toThrow(TypeError);
+      expect(() => map.update('1' as never, 1)).toThrow(UsageError);
+      expect(() => map.delete(new Uint8Array(0))).toThrow(UsageError);
+      expect(() => map.push(1)).toThrow(UsageError);
       map.update(-1, -1n); // negative numbers are two's complement
       expect(map.lookup(0xffff_ffff)).toEqual(new Uint8Array(8).fill(0xff));
     } finally {

@@ -2,6 +2,7 @@
 // the same program tags as C libbpf (the differential oracle), globals work
 // before and after load, failures name the program and its C source line,
 // and nothing leaks.
+import { UsageError } from '../src/errors.ts';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
 import { readKernelConfig } from '../src/object/kconfig.ts';
@@ -13,6 +14,8 @@ import { ElfError } from '../src/elf/index.ts';
 import { MapType } from '../src/maps/index.ts';
 import { BPF_DIR, oracleAvailable, oracleLoadSync } from './helpers/oracle.ts';
 import { fdCount, needsRoot } from './helpers/env.ts';
+import { specImage } from './helpers/spec_image.ts';
+import { NotSupportedError } from '../src/errors.ts';
 
 const obj = (name: string) => `${BPF_DIR}/${name}.bpf.o`;
 const PIN_ROOT = `/sys/fs/bpf/tsbpf-test-${process.pid}`;
@@ -39,7 +42,7 @@ describe.skipIf(needsRoot)('object lifecycle on the real kernel', () => {
     rmSync(PIN_ROOT, { recursive: true, force: true });
   });
 
-  describe('differential oracle: same program tags as C libbpf', () => {
+  describe('differential oracle: same program tags and maps as C libbpf, from a path and from bytes, twice in one process', () => {
     const objects = readdirSync(BPF_DIR)
       .filter((f) => f.endsWith('.bpf.o'))
       .map((f) => f.replace(/\.bpf\.o$/, ''));
@@ -48,7 +51,13 @@ describe.skipIf(needsRoot)('object lifecycle on the real kernel', () => {
       legacy_maps: 'libbpf >= 1.0 refuses the legacy maps section',
       broken: 'deliberately rejected by the verifier',
       ksym_typed: 'typed per-CPU ksyms need CONFIG_KALLSYMS_ALL, absent here (6.1 guest test)',
+      autocreate: 'its arena map is refused here (EPERM); test/autocreate.test.ts compares tags with the arena left out',
+      uprobe_multi: 'libbpf 1.1 predates the uprobe.multi sections (1.3) and refuses them',
+      tcp_cc: 'libbpf 1.1 predates .struct_ops.link (1.2) and leaves its map out; tags are compared in the guest suite',
+      tcp_reno_link: 'libbpf 1.1 predates .struct_ops.link (1.2): its programs load without a struct_ops map (ENOTSUPP)',
     };
+    // Objects tsbpf refuses (with a NotSupportedError) although libbpf loads them.
+    const tsbpfRefuses: Record<string, RegExp> = {};
     for (const name of objects) {
       it.skipIf(name in libbpfCannot)(`${name}.bpf.o`, async () => {
         const avail = oracleAvailable();
@@ -59,16 +68,46 @@ describe.skipIf(needsRoot)('object lifecycle on the real kernel', () => {
         expect(c.ok, c.error?.message).toBe(true);
         const expected = Object.fromEntries(c.progs.filter((p) => p.tag).map((p) => [p.name, p.tag!]));
         expect(Object.keys(expected).length).toBeGreaterThan(0);
-        const o = BpfObject.open(obj(name), { pinRoot: `${PIN_ROOT}/${name}-ts` });
         execFileSync('mkdir', ['-p', `${PIN_ROOT}/${name}-ts`]);
-        for (const p of o.programs.values()) if (HOST_REFUSES.test(p.sectionName)) p.autoload = false;
-        o.load();
-        try {
-          const got = Object.fromEntries([...o.programs.values()].filter((p) => p.prog).map((p) => [p.name, p.prog!.tag()]));
-          expect(got).toEqual(expected);
-        } finally {
-          await o.destroy();
+        const file = readFileSync(obj(name));
+        // The path first (a Buffer of the file inside), then a plain copy of its bytes: same specs, same loads.
+        const sources: [string, string | Uint8Array][] = [['path', obj(name)], ['bytes', new Uint8Array(file)]];
+        const images: unknown[] = [];
+        for (const [how, source] of sources) {
+          const o = BpfObject.open(source, { name, pinRoot: `${PIN_ROOT}/${name}-ts` });
+          const before = specImage(o.spec);
+          images.push(before);
+          for (const p of o.programs.values()) if (HOST_REFUSES.test(p.sectionName)) p.autoload = false;
+          if (name in tsbpfRefuses) {
+            let err: unknown;
+            try {
+              o.load();
+            } catch (e) {
+              err = e;
+            }
+            expect(err, how).toBeInstanceOf(NotSupportedError);
+            expect((err as Error).message).toMatch(tsbpfRefuses[name]!);
+            expect(o.state).toBe('opened'); // refused before anything was created
+            await o.destroy();
+            continue;
+          }
+          o.load();
+          try {
+            const got = Object.fromEntries([...o.programs.values()].filter((p) => p.prog).map((p) => [p.name, p.prog!.tag()]));
+            expect(got, `opened from ${how}`).toEqual(expected);
+            // and the same maps: type, sizes, max_entries, flags and the name the kernel keeps
+            const shape = (m: { type: number; keySize: number; valueSize: number; maxEntries: number; flags: number }, name: string) =>
+              `${name}: type ${m.type} key ${m.keySize} value ${m.valueSize} max ${m.maxEntries} flags 0x${m.flags.toString(16)}`;
+            const cMaps = c.maps.map((m) => shape(m, m.kernelName ?? m.name)).sort();
+            const tsMaps = [...o.maps.values()].map((m) => m.map!.info()).map((i) => shape(i, i.name)).sort();
+            expect(tsMaps, `maps (opened from ${how})`).toEqual(cMaps);
+            // loading wrote nothing into the spec (nor into the file's bytes it was parsed from)
+            expect(specImage(o.spec), `spec after load (opened from ${how})`).toEqual(before);
+          } finally {
+            await o.destroy();
+          }
         }
+        expect(images[1], 'spec opened from bytes vs from the path').toEqual(images[0]);
       });
     }
   });
@@ -272,7 +311,7 @@ describe.skipIf(needsRoot)('object lifecycle on the real kernel', () => {
     const to = Buffer.from('zz/syscalls/sys_enter_write');
     for (let at = bytes.indexOf(from); at >= 0; at = bytes.indexOf(from, at + 1)) to.copy(bytes, at);
     expect(() => BpfObject.open(bytes, { name: 'renamed' })).toThrow(ObjectError);
-    expect(() => BpfObject.open(bytes, { name: 'renamed' })).toThrow(/renamed: section "zz\/syscalls\/sys_enter_write" \(program "handle_tp"\) is not a known program section/);
+    expect(() => BpfObject.open(bytes, { name: 'renamed' })).toThrow(/renamed: program "handle_tp": unknown section name "zz\/syscalls\/sys_enter_write"; known forms: .*tp\/<category>\/<name>/);
   });
 
   it('a truncated or non-BPF file is refused with an ElfError, not a crash', () => {
@@ -320,6 +359,6 @@ describe.skipIf(needsRoot)('object lifecycle on the real kernel', () => {
     expect(() => o.program('nope')).toThrow(/no program "nope" \(programs: handle_tp\)/);
     expect(() => o.map('nope')).toThrow(/no map "nope"/);
     expect(() => o.bss.set('nope', 1)).toThrow(/no variable "nope"/);
-    expect(() => o.bss.set('my_pid', 1n << 40n)).toThrow(RangeError);
+    expect(() => o.bss.set('my_pid', 1n << 40n)).toThrow(UsageError);
   });
 });

@@ -1,3 +1,4 @@
+import { UsageError } from '../src/errors.ts';
 import { describe, expect, it } from 'vitest';
 import { BpfProgType, Program, ProgramLoadError, asm, encodeInsns, listProgramIds } from '../src/prog/index.ts';
 import { fdCount, needsRoot } from './helpers/env.ts';
@@ -67,7 +68,7 @@ describe.skipIf(needsRoot)('program loading on the real kernel', () => {
   });
 
   it('rejects a stream that is not whole instructions before any syscall', () => {
-    expect(() => Program.load({ name: 'odd', type: BpfProgType.BPF_PROG_TYPE_SOCKET_FILTER, insns: new Uint8Array(12), license: 'GPL' })).toThrow(TypeError);
+    expect(() => Program.load({ name: 'odd', type: BpfProgType.BPF_PROG_TYPE_SOCKET_FILTER, insns: new Uint8Array(12), license: 'GPL' })).toThrow(UsageError);
   });
 
   it('1,000 failed loads leak no file descriptors', () => {

@@ -1,6 +1,7 @@
 // BTF string tables: the name index used by lookups, and the growable,
 // deduplicating table used by the builder.
 import type { Btf } from './parse.ts';
+import { UsageError } from '../errors.ts';
 
 /** FNV-1a over the NUL-terminated name at arr[p..] (one JS loop, no native call per name). */
 function hashCString(arr: Uint8Array, p: number): number {
@@ -222,7 +223,7 @@ export class StringTable {
     const known = map.get(s);
     if (known !== undefined) return known;
     const enc = Buffer.from(s, 'utf8');
-    if (enc.includes(0)) throw new Error(`BTF string ${JSON.stringify(s)} contains NUL`);
+    if (enc.includes(0)) throw new UsageError(`BTF string ${JSON.stringify(s)} contains NUL`);
     this.#grow(enc.length + 1);
     const off = this.start + this.#len;
     this.#buf.set(enc, this.#len);

@@ -4,6 +4,7 @@
 // this project builds for). Every size is checked here, before any syscall:
 // the kernel copies exactly key_size/value_size bytes from the pointers it is
 // given, and must never run past a JS buffer.
+import { UsageError } from '../errors.ts';
 
 /** A key as user code may give it. */
 export type MapKey = Uint8Array | number | bigint;
@@ -22,40 +23,40 @@ const TWO_32 = 2 ** 32;
  */
 export function encodeInto(v: MapKey | MapValue, target: Uint8Array, dv: DataView, offset: number, size: number, what: string): void {
   if (v instanceof Uint8Array) {
-    if (v.length !== size) throw new TypeError(`${what} must be ${size} bytes, got a Uint8Array of ${v.length}`);
+    if (v.length !== size) throw new UsageError(`${what} must be ${size} bytes, got a Uint8Array of ${v.length}`);
     target.set(v, offset);
     return;
   }
   if (typeof v === 'object' && v !== null && typeof (v as { fd?: unknown }).fd === 'number') v = (v as { fd: number }).fd;
   if (typeof v === 'number') {
-    if (!Number.isInteger(v)) throw new TypeError(`${what} must be an integer, got ${v}`);
+    if (!Number.isInteger(v)) throw new UsageError(`${what} must be an integer, got ${v}`);
     if (size === 4) {
-      if (v < -(2 ** 31) || v >= TWO_32) throw new RangeError(`${what} ${v} does not fit 4 bytes`);
+      if (v < -(2 ** 31) || v >= TWO_32) throw new UsageError(`${what} ${v} does not fit 4 bytes`);
       dv.setUint32(offset, v >>> 0, true);
       return;
     }
     if (size === 8) {
-      if (!Number.isSafeInteger(v)) throw new RangeError(`${what} ${v} is not a safe integer: pass a bigint`);
+      if (!Number.isSafeInteger(v)) throw new UsageError(`${what} ${v} is not a safe integer: pass a bigint`);
       dv.setUint32(offset, v >>> 0, true);
       dv.setUint32(offset + 4, Math.floor(v / TWO_32) >>> 0, true);
       return;
     }
-    throw new TypeError(`${what} is ${size} bytes: only 4- and 8-byte keys/values may be given as numbers; pass a Uint8Array of ${size} bytes`);
+    throw new UsageError(`${what} is ${size} bytes: only 4- and 8-byte keys/values may be given as numbers; pass a Uint8Array of ${size} bytes`);
   }
   if (typeof v === 'bigint') {
     if (size === 4) {
-      if (v < -(1n << 31n) || v >= 1n << 32n) throw new RangeError(`${what} ${v} does not fit 4 bytes`);
+      if (v < -(1n << 31n) || v >= 1n << 32n) throw new UsageError(`${what} ${v} does not fit 4 bytes`);
       dv.setUint32(offset, Number(BigInt.asUintN(32, v)), true);
       return;
     }
     if (size === 8) {
-      if (v < -(1n << 63n) || v >= 1n << 64n) throw new RangeError(`${what} ${v} does not fit 8 bytes`);
+      if (v < -(1n << 63n) || v >= 1n << 64n) throw new UsageError(`${what} ${v} does not fit 8 bytes`);
       dv.setBigUint64(offset, BigInt.asUintN(64, v), true);
       return;
     }
-    throw new TypeError(`${what} is ${size} bytes: only 4- and 8-byte keys/values may be given as bigints; pass a Uint8Array of ${size} bytes`);
+    throw new UsageError(`${what} is ${size} bytes: only 4- and 8-byte keys/values may be given as bigints; pass a Uint8Array of ${size} bytes`);
   }
-  throw new TypeError(`${what} must be a Uint8Array, number or bigint, got ${v === null ? 'null' : typeof v}`);
+  throw new UsageError(`${what} must be a Uint8Array, number or bigint, got ${v === null ? 'null' : typeof v}`);
 }
 
 /** Encode one key or value into fresh bytes. */

@@ -59,6 +59,8 @@ import {
   mapTypeName,
   perCpuValueStride,
 } from './types.ts';
+import { UsageError } from '../errors.ts';
+import { DISPOSE } from '../util/dispose.ts';
 
 const log = createDebug('tsbpf:maps');
 
@@ -214,11 +216,8 @@ export class BpfMap {
   static create(spec: MapSpec, options: MapCreateOptions = {}): BpfMap {
     validateMapSpec(spec);
     const typeName = mapTypeName(spec.type);
-    let maxEntries = spec.maxEntries;
-    if (spec.type === MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY && maxEntries === 0) {
-      maxEntries = numPossibleCpus();
-      log('map %s: perf_event_array with max_entries 0 gets one slot per possible CPU (%d)', spec.name, maxEntries);
-    }
+    const maxEntries = effectiveMaxEntries(spec);
+    if (maxEntries !== spec.maxEntries) log('map %s: perf_event_array with max_entries 0 gets one slot per possible CPU (%d)', spec.name, maxEntries);
     let flags = spec.flags;
     if (spec.numaNode !== undefined) flags |= BPF_F_NUMA_NODE;
 
@@ -363,7 +362,7 @@ export class BpfMap {
   #needKeys(op: string): void {
     if (!this.#keyed) {
       const instead = isQueueOrStackType(this.type) ? 'use push()/pop()/peek()' : this.type === MapType.BPF_MAP_TYPE_BLOOM_FILTER ? 'use push()/has()' : 'it has no elements to access';
-      throw new TypeError(`${op} on ${this.#what}: this map type has no keys; ${instead}`);
+      throw new UsageError(`${op} on ${this.#what}: this map type has no keys; ${instead}`);
     }
   }
 
@@ -375,7 +374,7 @@ export class BpfMap {
       // The hot case, array indexes and u32 ids: no further checks needed.
       this.#keyView.setUint32(0, key, true);
     } else if (key instanceof Uint8Array) {
-      if (key.length !== this.keySize) throw new TypeError(`key of ${this.#what} must be ${this.keySize} bytes, got a Uint8Array of ${key.length}`);
+      if (key.length !== this.keySize) throw new UsageError(`key of ${this.#what} must be ${this.keySize} bytes, got a Uint8Array of ${key.length}`);
       this.#key.set(key);
     } else {
       encodeInto(key, this.#key, this.#keyView, 0, this.keySize, `key of ${this.#what}`);
@@ -396,7 +395,7 @@ export class BpfMap {
     if (value instanceof Uint8Array) {
       if (value.length !== this.valueBytes) {
         const perCpu = this.perCpu ? ` (${this.valueBytes / this.valueStride} CPUs x ${this.valueStride} B)` : '';
-        throw new TypeError(`value of ${this.#what} must be ${this.valueBytes} bytes${perCpu}, got a Uint8Array of ${value.length}`);
+        throw new UsageError(`value of ${this.#what} must be ${this.valueBytes} bytes${perCpu}, got a Uint8Array of ${value.length}`);
       }
       this.#value.set(value);
       return;
@@ -404,13 +403,13 @@ export class BpfMap {
     if (this.perCpu) {
       const cpus = this.valueBytes / this.valueStride;
       if (!Array.isArray(value) || value.length !== cpus)
-        throw new TypeError(`value of per-CPU ${this.#what} must be an array of ${cpus} values (one per possible CPU) or a Uint8Array of ${this.valueBytes} bytes`);
+        throw new UsageError(`value of per-CPU ${this.#what} must be an array of ${cpus} values (one per possible CPU) or a Uint8Array of ${this.valueBytes} bytes`);
       this.#value.fill(0);
       for (let cpu = 0; cpu < cpus; cpu++)
         encodeInto(value[cpu] as MapValue, this.#value, this.#valueView, cpu * this.valueStride, this.valueSize, `value for CPU ${cpu} of ${this.#what}`);
       return;
     }
-    if (Array.isArray(value)) throw new TypeError(`value of ${this.#what} must be one value, not an array (the map is not per-CPU)`);
+    if (Array.isArray(value)) throw new UsageError(`value of ${this.#what} must be one value, not an array (the map is not per-CPU)`);
     encodeInto(value as MapValue, this.#value, this.#valueView, 0, this.valueSize, `value of ${this.#what}`);
   }
 
@@ -420,7 +419,7 @@ export class BpfMap {
 
   #checkOut(out: Uint8Array): void {
     if (!(out instanceof Uint8Array) || out.length !== this.valueBytes)
-      throw new TypeError(`out buffer for ${this.#what} must be a Uint8Array of ${this.valueBytes} bytes, got ${out instanceof Uint8Array ? out.length + ' bytes' : typeof out}`);
+      throw new UsageError(`out buffer for ${this.#what} must be a Uint8Array of ${this.valueBytes} bytes, got ${out instanceof Uint8Array ? out.length + ' bytes' : typeof out}`);
   }
 
   /** The scratch value, copied into `out` or into a fresh array. */
@@ -448,7 +447,7 @@ export class BpfMap {
 
   /** Per-CPU maps: the value of each possible CPU (valueSize bytes each), or undefined when absent. */
   lookupPerCpu(key: MapKey): Uint8Array[] | undefined {
-    if (!this.perCpu) throw new TypeError(`lookupPerCpu on ${this.#what}: the map is not per-CPU`);
+    if (!this.perCpu) throw new UsageError(`lookupPerCpu on ${this.#what}: the map is not per-CPU`);
     const all = this.lookup(key);
     if (all === undefined) return undefined;
     return this.#splitPerCpu(all);
@@ -514,19 +513,19 @@ export class BpfMap {
   /** Bloom filter: false when the value was certainly never pushed; true when it probably was. */
   has(value: MapValue): boolean {
     if (!this.#open) this.#closedError();
-    if (this.type !== MapType.BPF_MAP_TYPE_BLOOM_FILTER) throw new TypeError(`has() on ${this.#what}: only bloom filters answer membership`);
+    if (this.type !== MapType.BPF_MAP_TYPE_BLOOM_FILTER) throw new UsageError(`has() on ${this.#what}: only bloom filters answer membership`);
     this.#putValue(value);
     return this.#ops.lookup(null, this.#value);
   }
 
   #needKeyless(op: string): void {
     if (!isQueueOrStackType(this.type) && this.type !== MapType.BPF_MAP_TYPE_BLOOM_FILTER)
-      throw new TypeError(`${op}() on ${this.#what}: only queue, stack and bloom_filter maps take values without keys`);
+      throw new UsageError(`${op}() on ${this.#what}: only queue, stack and bloom_filter maps take values without keys`);
   }
 
   #needQueueOrStack(op: string): void {
     if (!this.#open) this.#closedError();
-    if (!isQueueOrStackType(this.type)) throw new TypeError(`${op}() on ${this.#what}: only queue and stack maps have a next value`);
+    if (!isQueueOrStackType(this.type)) throw new UsageError(`${op}() on ${this.#what}: only queue and stack maps have a next value`);
   }
 
   // ---------------------------------------------------------------- iteration
@@ -621,7 +620,7 @@ export class BpfMap {
 
   #packKeys(keys: Uint8Array | readonly MapKey[]): Uint8Array {
     if (keys instanceof Uint8Array) {
-      if (keys.length % this.keySize !== 0) throw new TypeError(`packed keys for ${this.#what} must be a multiple of ${this.keySize} bytes, got ${keys.length}`);
+      if (keys.length % this.keySize !== 0) throw new UsageError(`packed keys for ${this.#what} must be a multiple of ${this.keySize} bytes, got ${keys.length}`);
       return keys;
     }
     const packed = new Uint8Array(keys.length * this.keySize);
@@ -633,10 +632,10 @@ export class BpfMap {
   #packValues(values: Uint8Array | readonly (MapValue | readonly MapValue[])[], count: number): Uint8Array {
     if (values instanceof Uint8Array) {
       if (values.length !== count * this.valueBytes)
-        throw new TypeError(`packed values for ${this.#what} must be ${count} x ${this.valueBytes} = ${count * this.valueBytes} bytes, got ${values.length}`);
+        throw new UsageError(`packed values for ${this.#what} must be ${count} x ${this.valueBytes} = ${count * this.valueBytes} bytes, got ${values.length}`);
       return values;
     }
-    if (values.length !== count) throw new TypeError(`updateBatch on ${this.#what}: ${count} keys but ${values.length} values`);
+    if (values.length !== count) throw new UsageError(`updateBatch on ${this.#what}: ${count} keys but ${values.length} values`);
     const packed = new Uint8Array(count * this.valueBytes);
     values.forEach((value, i) => {
       this.#putValue(value);
@@ -826,6 +825,19 @@ export class BpfMap {
     this.#fd.close();
     log('%s closed', this.#what);
   }
+
+  /** close(), for `using` (explicit resource management). */
+  [DISPOSE](): void {
+    this.close();
+  }
+}
+
+/**
+ * The max_entries BpfMap.create gives the kernel for `spec`: as given, except
+ * that 0 for a perf event array means one slot per possible CPU (libbpf's rule).
+ */
+export function effectiveMaxEntries(spec: Pick<MapSpec, 'type' | 'maxEntries'>): number {
+  return spec.type === MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY && spec.maxEntries === 0 ? numPossibleCpus() : spec.maxEntries;
 }
 
 function openFlags(options: MapOpenOptions): number {

@@ -6,10 +6,11 @@
 // declarations in .ksyms, which the kernel takes only as variables: libbpf
 // points their DATASEC entries at a dummy `int` variable — appends those few
 // types (and their names) at the end of the type and string sections.
-import { BTF_FUNC_GLOBAL, BTF_HEADER_SIZE, BTF_INT_SIGNED, BTF_KIND_DATASEC, BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO, BTF_KIND_INT, BTF_KIND_VAR, BTF_VAR_GLOBAL_ALLOCATED, BTF_VAR_STATIC, btfInfo, btfTypeWords, type Btf } from '../btf/index.ts';
+import { BTF_FUNC_GLOBAL, BTF_FUNC_STATIC, BTF_HEADER_SIZE, BTF_INT_SIGNED, BTF_KIND_DATASEC, BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO, BTF_KIND_INT, BTF_KIND_VAR, BTF_VAR_GLOBAL_ALLOCATED, BTF_VAR_STATIC, btfInfo, btfTypeWords, type Btf } from '../btf/index.ts';
 import { BtfError } from '../btf/index.ts';
-import { STV_HIDDEN, STV_INTERNAL, type ElfFile } from '../elf/index.ts';
+import { STB_LOCAL, STT_FUNC, STV_HIDDEN, STV_INTERNAL, type ElfFile } from '../elf/index.ts';
 import type { ExternSpec } from './spec.ts';
+import { copyBytes } from '../util/bytes.ts';
 
 export interface FixupInputs {
   btf: Btf;
@@ -21,7 +22,7 @@ export interface FixupInputs {
 /** The patched blob, or undefined for BTF this fast path does not handle (byte-swapped, split). */
 export function patchObjectBtf({ btf, elf, externs, kconfigSize }: FixupInputs): Uint8Array | undefined {
   if (btf.swapped || btf.base) return undefined;
-  const bytes = btf.bytes.slice();
+  const bytes = copyBytes(btf.bytes); // patched below: never the spec's own bytes
   const h = btf.header;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const typeStart = h.hdrLen + h.typeOff;
@@ -139,8 +140,38 @@ export function patchObjectBtf({ btf, elf, externs, kconfigSize }: FixupInputs):
       setWord(at + 20 + i * 12, v.size);
     });
   }
+  markHiddenFuncsStatic(btf, elf, offsets, word, setWord);
   if (extraTypes.length === 0) return bytes;
   return appendTypes(bytes, h, extraTypes, extraStrings);
+}
+
+/**
+ * A non-static function with hidden or internal visibility (`__hidden`, as
+ * libbpf's usdt.bpf.h declares `bpf_usdt_arg`) cannot be called from another
+ * object, so libbpf gives its BTF FUNC static linkage: the verifier then
+ * checks it in its caller's context instead of on its own, where a pointer
+ * argument could be NULL. Only subprograms (.text) are concerned; as libbpf,
+ * the first global FUNC of that name is the one changed.
+ */
+function markHiddenFuncsStatic(btf: Btf, elf: ElfFile, offsets: number[], word: (off: number) => number, setWord: (off: number, v: number) => void): void {
+  const text = elf.sectionByName('.text');
+  if (!text) return;
+  const hidden = new Set(
+    elf
+      .symbolsIn(text.index)
+      .filter((s) => s.type === STT_FUNC && s.bind !== STB_LOCAL && (s.visibility === STV_HIDDEN || s.visibility === STV_INTERNAL))
+      .map((s) => s.name),
+  );
+  if (hidden.size === 0) return;
+  for (let id = 1; id < offsets.length && hidden.size > 0; id++) {
+    if (btf.kindOf(id) !== BTF_KIND_FUNC) continue;
+    const at = offsets[id]!;
+    const info = word(at + 4);
+    const name = btf.nameOf(id);
+    if ((info & 0xffff) !== BTF_FUNC_GLOBAL || !hidden.has(name)) continue;
+    setWord(at + 4, (info & ~0xffff) | BTF_FUNC_STATIC);
+    hidden.delete(name);
+  }
 }
 
 /** A new blob: header, the (patched) type section plus `types`, the string section plus `strings`. */

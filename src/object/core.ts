@@ -6,6 +6,7 @@ import { extRecordsFor, type Btf } from '../btf/index.ts';
 import { CandidateCache, relocateCore, type CoreRelo, type CoreReloResult } from '../relo/index.ts';
 export { resultAt } from '../relo/index.ts';
 import type { CollectionSpec, FunctionSpec } from './spec.ts';
+import { copyBytes } from '../util/bytes.ts';
 
 /** What CO-RE did to one instruction; insnIdx is section-relative here, program-relative on ObjectProgram. */
 export type CoreOutcome = CoreReloResult;
@@ -20,11 +21,17 @@ export interface CoreResult {
  * .text subprograms; libbpf skips programs that are not autoloaded, so an
  * unresolvable relocation there cannot fail the load).
  */
-export function applyCore(spec: CollectionSpec, targetBtf: () => Btf, isLoaded: (fn: FunctionSpec) => boolean): Map<FunctionSpec, CoreResult> {
+export function applyCore(
+  spec: CollectionSpec,
+  targetBtf: () => Btf,
+  isLoaded: (fn: FunctionSpec) => boolean,
+  moduleBtfs?: () => readonly Btf[],
+): Map<FunctionSpec, CoreResult> {
   const out = new Map<FunctionSpec, CoreResult>();
   const ext = spec.btfExt;
   if (!ext || !spec.btf || ext.coreRelos.length === 0) return out;
-  const cache = new CandidateCache();
+  // types vmlinux lacks are looked for in the modules' BTF (moduleBtfs), as libbpf does
+  const cache = new CandidateCache(moduleBtfs);
   const functions = [...spec.programs, ...spec.subprograms];
   for (const sec of ext.coreRelos) {
     const fns = functions.filter((f) => f.sectionName === sec.secName);
@@ -45,12 +52,13 @@ export function applyCore(spec: CollectionSpec, targetBtf: () => Btf, isLoaded: 
       relos,
       insns,
       section: sec.secName,
+      object: spec.name,
       progNameAt: (i) => inLoaded(i)?.name,
       cache,
     });
     for (const f of loaded) {
       out.set(f, {
-        insns: insns.slice(f.secInsnOff * 8, (f.secInsnOff + f.insnCount) * 8),
+        insns: copyBytes(insns, f.secInsnOff * 8, (f.secInsnOff + f.insnCount) * 8),
         outcomes: results.filter((r) => r.insnIdx >= f.secInsnOff && r.insnIdx < f.secInsnOff + f.insnCount),
       });
     }

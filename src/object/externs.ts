@@ -4,12 +4,17 @@
 //             written into the .kconfig map at the offsets parse.ts laid out;
 //   __ksym    typed variables -> their BTF id in vmlinux; typeless -> kallsyms address;
 //   kfuncs    -> the FUNC's BTF id in vmlinux.
+// A typed ksym or kfunc vmlinux lacks is looked up in the modules' split BTF
+// (/sys/kernel/btf/<module>), as libbpf does; the load then names the
+// module's BTF object by fd (object.ts).
 // A weak extern that cannot be resolved is zero; a strong one is an error.
 import createDebug from 'debug';
 import { type Btf, BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, BTF_KIND_ARRAY, BTF_KIND_ENUM, BTF_KIND_FUNC, BTF_KIND_INT, BTF_KIND_VAR, resolveType } from '../btf/index.ts';
 import { ObjectError } from './errors.ts';
-import { kernelVersionCode, readKallsyms, readKernelConfig } from './kconfig.ts';
-import type { CollectionSpec, ExternSpec } from './spec.ts';
+import { kernelVersionCode, readKernelConfig } from './kconfig.ts';
+import { kernelSymbolAddresses } from '../features/index.ts';
+import { linkProgram } from './linker.ts';
+import type { CollectionSpec, ExternSpec, FunctionSpec } from './spec.ts';
 
 const log = createDebug('tsbpf:object');
 
@@ -21,10 +26,14 @@ export interface ResolvedExtern {
   kernelBtfId: number;
   /** typeless ksym: kallsyms address. */
   addr: bigint;
+  /** ksym/kfunc found in a module's BTF (kernelBtfId is then an id of that split BTF). */
+  module?: string;
 }
 
 export interface ExternOptions {
   kernelBtf: () => Btf;
+  /** The loaded modules' BTF (split on vmlinux), searched when vmlinux lacks a ksym or kfunc. */
+  moduleBtfs?: () => readonly { name: string; btf: Btf }[];
   /** Extra/override kconfig values ("CONFIG_HZ" -> "250"). */
   kconfig?: Record<string, string>;
   /** Path of a kernel config to read instead of /proc/config.gz or /boot/config-$(uname -r). */
@@ -72,29 +81,63 @@ export function resolveExterns(spec: CollectionSpec, opts: ExternOptions): Resol
   }
 
   const typeless = new Set(spec.externs.filter((e) => e.kind === 'ksym' && resolveType(btf, e.typeId) === 0).map((e) => e.name));
-  const addrs = readKallsyms(typeless);
+  const addrs = kernelSymbolAddresses(typeless);
   for (const e of spec.externs) {
     if (e.kind === 'kconfig') continue;
     if (e.kind === 'ksym' && typeless.has(e.name)) {
       const addr = addrs.get(e.name);
-      if (addr === undefined && !e.weak) throw new ObjectError(objName, `extern __ksym "${e.name}" is not in /proc/kallsyms`);
+      if (addr === undefined && !e.weak) throw new ObjectError(objName, `${usersOf(spec, e.name)}extern __ksym "${e.name}" is not in /proc/kallsyms`);
       byName.set(e.name, { spec: e, isSet: addr !== undefined, kernelBtfId: 0, addr: addr ?? 0n });
       log('ksym %s -> %s', e.name, addr === undefined ? 'unresolved (weak)' : `0x${addr.toString(16)}`);
       continue;
     }
     const kbtf = opts.kernelBtf();
     const wantKind = e.kind === 'kfunc' ? BTF_KIND_FUNC : BTF_KIND_VAR;
-    const id = kbtf.findByNameKind(e.name, wantKind);
+    let id = kbtf.findByNameKind(e.name, wantKind);
+    let module: string | undefined;
     if (id <= 0) {
-      if (!e.weak) throw new ObjectError(objName, `extern ${e.kind === 'kfunc' ? 'kfunc' : '__ksym variable'} "${e.name}" does not exist in the kernel's BTF`);
+      for (const m of opts.moduleBtfs?.() ?? []) {
+        const mid = m.btf.findByNameKind(e.name, wantKind);
+        if (mid >= m.btf.startId) {
+          id = mid;
+          module = m.name;
+          break;
+        }
+      }
+    }
+    if (id <= 0) {
+      if (!e.weak) throw new ObjectError(objName, `${usersOf(spec, e.name)}extern ${e.kind === 'kfunc' ? 'kfunc' : '__ksym variable'} "${e.name}" does not exist in the kernel's BTF`);
       byName.set(e.name, { spec: e, isSet: false, kernelBtfId: 0, addr: 0n });
       log('%s %s: unresolved (weak)', e.kind, e.name);
       continue;
     }
-    byName.set(e.name, { spec: e, isSet: true, kernelBtfId: id, addr: 0n });
-    log('%s %s -> kernel BTF id %d', e.kind, e.name, id);
+    byName.set(e.name, { spec: e, isSet: true, kernelBtfId: id, addr: 0n, module });
+    log('%s %s -> %s BTF id %d', e.kind, e.name, module ?? 'vmlinux', id);
   }
   return { byName, kconfigData };
+}
+
+/**
+ * For messages: the programs that use an extern, directly or through the
+ * subprograms they call — `program "a": `, `programs "a", "b" (in subprogram "f"): `.
+ */
+function usersOf(spec: CollectionSpec, extern: string): string {
+  const uses = (f: FunctionSpec) => f.relocs.some((r) => (r.kind === 'extern' || r.kind === 'kfunc') && r.extern === extern);
+  const subs = spec.subprograms.filter(uses);
+  const reaches = (p: FunctionSpec): boolean => {
+    if (uses(p)) return true;
+    if (subs.length === 0) return false;
+    try {
+      // the subprograms linking would place into this program (pure; only on this error path)
+      return linkProgram(p, spec.subprograms, (f) => f.insns, undefined, spec.name).placed.some(({ fn }) => subs.includes(fn));
+    } catch {
+      return false;
+    }
+  };
+  const progs = spec.programs.filter(reaches).map((f) => `"${f.name}"`);
+  const via = subs.length ? ` (in subprogram${subs.length > 1 ? 's' : ''} ${subs.map((f) => `"${f.name}"`).join(', ')})` : '';
+  if (progs.length === 0) return via ? `${via.slice(2, -1)}: ` : '';
+  return `program${progs.length > 1 ? 's' : ''} ${progs.join(', ')}${via}: `;
 }
 
 /** The LINUX_* externs libbpf provides itself. */

@@ -5,6 +5,8 @@
 import { type Btf, BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, BTF_KIND_ARRAY, BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_FLOAT, BTF_KIND_INT, BTF_KIND_PTR, resolveType, typeToC } from '../btf/index.ts';
 import { ObjectError } from './errors.ts';
 import type { GlobalVarSpec } from './spec.ts';
+import { copyBytes } from '../util/bytes.ts';
+import { UsageError } from '../errors.ts';
 
 export type GlobalValue = number | bigint | boolean | string | Uint8Array;
 
@@ -67,7 +69,7 @@ export class GlobalData {
         return Buffer.from(b.subarray(0, nul < 0 ? b.length : nul)).toString('utf8');
       }
       default:
-        return b.slice();
+        return copyBytes(b);
     }
   }
 
@@ -79,10 +81,10 @@ export class GlobalData {
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     const shape = this.#shape(v);
     const bad = (): never => {
-      throw new TypeError(`${this.objName}: variable "${name}" (${this.#typeName(v)}) cannot be set from ${typeof value === 'object' ? `${value.constructor.name}(${(value as Uint8Array).length})` : typeof value}`);
+      throw new UsageError(`${this.objName}: variable "${name}" (${this.#typeName(v)}) cannot be set from ${typeof value === 'object' ? `${value.constructor.name}(${(value as Uint8Array).length})` : typeof value}`);
     };
     if (value instanceof Uint8Array) {
-      if (value.length !== v.size) throw new TypeError(`${this.objName}: variable "${name}" is ${v.size} bytes; got ${value.length}`);
+      if (value.length !== v.size) throw new UsageError(`${this.objName}: variable "${name}" is ${v.size} bytes; got ${value.length}`);
       b.set(value);
       return;
     }
@@ -103,7 +105,7 @@ export class GlobalData {
       case 'string': {
         if (typeof value !== 'string') bad();
         const enc = Buffer.from(value as string, 'utf8');
-        if (enc.length >= v.size) throw new TypeError(`${this.objName}: string for "${name}" needs ${enc.length + 1} bytes; the array holds ${v.size}`);
+        if (enc.length >= v.size) throw new UsageError(`${this.objName}: string for "${name}" needs ${enc.length + 1} bytes; the array holds ${v.size}`);
         b.fill(0);
         b.set(enc);
         return;
@@ -164,7 +166,7 @@ function readInt(dv: DataView, size: number, signed: boolean): number | bigint {
     case 8:
       return signed ? dv.getBigInt64(0, true) : dv.getBigUint64(0, true);
     default:
-      throw new TypeError(`integer of ${size} bytes`);
+      throw new UsageError(`integer of ${size} bytes`);
   }
 }
 
@@ -172,7 +174,7 @@ function writeInt(dv: DataView, size: number, signed: boolean, value: number | b
   const bits = size * 8;
   const big = BigInt(value);
   const fits = signed ? BigInt.asIntN(bits, big) === big : BigInt.asUintN(bits, big) === big;
-  if (!fits) throw new RangeError(`value ${value} does not fit variable "${name}" (${signed ? 'signed' : 'unsigned'} ${bits}-bit)`);
+  if (!fits) throw new UsageError(`value ${value} does not fit variable "${name}" (${signed ? 'signed' : 'unsigned'} ${bits}-bit)`);
   switch (size) {
     case 1:
       dv.setUint8(0, Number(BigInt.asUintN(8, big)));

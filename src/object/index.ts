@@ -2,5 +2,4 @@ export { BpfObject, ObjectProgram, ObjectMap, type OpenOptions, type Destroyable
 export { parseObject, objectNameOf, internalMapName } from './parse.ts';
 export { GlobalData, type GlobalValue } from './globals.ts';
 export { ObjectError } from './errors.ts';
-export { SECTION_DEFS, matchSection, type SectionDef, type AttachKind } from './sections.ts';
 export type * from './spec.ts';

@@ -11,6 +11,7 @@
 import type { BtfExt, BtfExtFuncInfo, BtfExtLineInfo } from '../btf/index.ts';
 import { extRecordsFor } from '../btf/index.ts';
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, CALL, LD_IMM64 } from '../prog/insn.ts';
+import { copyBytes } from '../util/bytes.ts';
 import { ObjectError } from './errors.ts';
 import type { CodeReloc, FunctionSpec } from './spec.ts';
 
@@ -28,7 +29,9 @@ export interface LinkedProgram {
 
 /**
  * Link `main` with the subprograms it reaches. `code(fn)` returns the
- * function's instructions after CO-RE relocation (a private copy).
+ * function's instructions after CO-RE relocation; they are shared (by every
+ * program that reaches the function, and with the spec) and never written:
+ * the linker patches copies of its own.
  */
 export function linkProgram(
   main: FunctionSpec,
@@ -48,7 +51,9 @@ export function linkProgram(
   const copies = new Map<FunctionSpec, Uint8Array>();
 
   const place = (fn: FunctionSpec): number => {
-    const insns = code(fn);
+    const insns = copyBytes(code(fn));
+    // libbpf marks callback address loads before linking so the walk below recognizes them.
+    for (const r of fn.relocs) if (r.kind === 'subprog_addr') insns[r.insnIdx * 8 + 1] = (insns[r.insnIdx * 8 + 1]! & 0x0f) | (BPF_PSEUDO_FUNC << 4);
     const start = length;
     placedAt.set(fn, start);
     placed.push({ fn, start });

@@ -1,35 +1,43 @@
 // BpfObject: the lifecycle of one `.bpf.o`, as a libbpf user knows it:
 //   open (parse; customise programs, maps and globals) -> load -> attach -> destroy.
-// Loading follows libbpf's bpf_object__load order:
+// Loading follows libbpf's bpf_object__load, with CO-RE ahead of map creation:
 //   1. BTF: fix DATASEC layouts and extern entries, sanitize for this kernel, BPF_BTF_LOAD
-//   2. externs: .kconfig values, __ksym and kfunc BTF ids / addresses
-//   3. maps: reuse pinned ones, create the rest, fill and freeze global data
-//   4. CO-RE: relocate every function against the kernel's BTF
+//   2. externs: .kconfig values, __ksym and kfunc BTF ids / addresses (vmlinux, then modules)
+//   3. CO-RE: relocate every function against the kernel's BTF
+//   4. maps: reuse pinned ones, create the rest, fill and freeze global data;
+//      struct_ops maps resolved against the kernel's struct (struct_ops.ts)
 //   5. programs: link subprograms, point map/extern references at fds, BPF_PROG_LOAD
-//   6. initial slots of prog arrays and map-in-maps; mmap global data
+//   6. initial slots of prog arrays and map-in-maps; mmap global data; the
+//      struct_ops values (program fds in place), written when attached
 // Any failure releases everything created so far.
 import createDebug from 'debug';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadKernelBtf, marshalBtf, parseBtf, sanitizeBtf, type Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from '../btf/index.ts';
+import { kernelModuleBtfNames, loadKernelBtf, loadModuleBtf, marshalBtf, openModuleBtfFds, parseBtf, sanitizeBtf, type Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from '../btf/index.ts';
 import { loadBtfIntoKernel } from '../btf/load.ts';
 import { btfFeatures, hasFeatureOverrides } from '../features/index.ts';
-import { BpfMap, MapType, type MapSpec } from '../maps/index.ts';
+import { BpfMap, effectiveMaxEntries, MapError, MapType, mapTypeName, type MapSpec } from '../maps/index.ts';
 import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../prog/insn.ts';
 import { Program, type LoadOptions } from '../prog/index.ts';
 import { BpfAttachType, BpfProgType } from '../prog/types.ts';
 import { FD } from '../syscall/index.ts';
-import { autoAttach, destroyLinks, Link, type AutoAttachOptions } from '../attach/index.ts';
+import { AttachError, attachesByName, attachTarget, destroyLinks, Link, parseAttachTarget, USDT_IP_MAP, USDT_SPECS_MAP, UsdtManager, type AttachTarget, type AutoAttachOptions, type UsdtLink, type UsdtOptions } from '../attach/index.ts';
 import { numPossibleCpus } from '../util/cpus.ts';
 import { applyCore, resultAt, type CoreOutcome } from './core.ts';
 import { patchObjectBtf } from './btf_fixup.ts';
 import { ObjectError } from './errors.ts';
+import { NotSupportedError, TsbpfError, UsageError } from '../errors.ts';
 import { resolveExterns, type ResolvedExterns } from './externs.ts';
 import { GlobalData } from './globals.ts';
 import { encodeFuncInfo, encodeLineInfo, linkProgram, type LinkedProgram } from './linker.ts';
 import { objectNameOf, parseObject } from './parse.ts';
 import type { CollectionSpec, FunctionSpec, ObjectMapSpec, ObjectProgramSpec } from './spec.ts';
 import { explainFailure } from './explain.ts';
+import { buildStructOpsValue, resolveStructOps, type StructOpsLayout } from './struct_ops.ts';
+import { attachStructOps } from '../attach/struct_ops.ts';
+import { copyBytes } from '../util/bytes.ts';
+import { ASYNC_DISPOSE, DISPOSE } from '../util/dispose.ts';
+import { step } from '../util/pipeline.ts';
 
 const log = createDebug('tsbpf:object');
 
@@ -81,8 +89,12 @@ export class ObjectProgram {
   get sectionName(): string {
     return this.spec.sectionName;
   }
+  /** What auto-attach attaches to: the section's target, or attachTarget's when it was changed. */
+  get target(): AttachTarget {
+    return this.attachTarget === this.spec.attachTarget ? this.spec.target : parseAttachTarget(this.spec.def, this.attachTarget);
+  }
   get fd(): number {
-    if (!this.prog) throw new Error(`program "${this.name}" is not loaded`);
+    if (!this.prog) throw new UsageError(`program "${this.name}" is not loaded`);
     return this.prog.fd;
   }
 }
@@ -101,6 +113,15 @@ export class ObjectMap {
   map: BpfMap | undefined;
   /** True when the map came from a pin instead of being created. */
   reusedPin = false;
+  /**
+   * Create this map at load (libbpf's bpf_map__set_autocreate). Off: the map
+   * is left out, and every autoloaded program that references it fails the
+   * load with an ObjectError naming both (turn their autoload off too).
+   */
+  autocreate = true;
+  /** struct_ops maps (after load): the kernel layout, and the value attach() writes to register it. */
+  structOpsLayout: StructOpsLayout | undefined;
+  structOpsValue: Uint8Array | undefined;
 
   constructor(
     readonly spec: ObjectMapSpec,
@@ -110,14 +131,14 @@ export class ObjectMap {
     this.flags = spec.spec.flags;
     this.numaNode = spec.spec.numaNode;
     this.pinPath = spec.pinByName ? join(pinRoot, spec.name) : undefined;
-    this.innerSpec = spec.inner?.spec;
+    this.innerSpec = spec.inner ? { ...spec.inner.spec } : undefined; // a setting of its own, not the spec's
   }
 
   get name(): string {
     return this.spec.name;
   }
   get fd(): number {
-    if (!this.map) throw new Error(`map "${this.name}" is not created yet (call load())`);
+    if (!this.map) throw new UsageError(`map "${this.name}" is not created yet (call load())`);
     return this.map.fd;
   }
 }
@@ -137,7 +158,14 @@ export class BpfObject {
   #state: 'opened' | 'loaded' | 'destroyed' = 'opened';
   #btfFd: FD | undefined;
   #kernelBtf: Btf | undefined;
+  #moduleBtfs: { name: string; btf: Btf }[] | undefined;
+  /** The kernel BTF objects of the modules whose kfuncs/ksyms the programs use, by module name. */
+  #moduleBtfFds = new Map<string, FD>();
+  /** The load's fd_array: [0, module BTF fds...]; a kfunc call's insn.off is its module's index (0 is vmlinux). */
+  #fdArray: number[] = [];
   readonly #links: Destroyable[] = [];
+  /** USDT spec ids and maps (created by the first USDT attach). */
+  #usdt: UsdtManager | undefined;
   /** Pins this load() created: removed again if the load fails, kept once it succeeds. */
   readonly #pinnedByLoad: string[] = [];
 
@@ -148,9 +176,12 @@ export class BpfObject {
     const pinRoot = options.pinRoot ?? '/sys/fs/bpf';
     for (const p of spec.programs) this.programs.set(p.name, new ObjectProgram(p));
     for (const m of spec.maps) this.maps.set(m.name, new ObjectMap(m, pinRoot));
+    // As libbpf (1.3+): a struct_ops program no struct_ops map points at is not loaded.
+    const used = new Set(spec.maps.flatMap((m) => [...(m.structOps?.programs.values() ?? [])]));
+    for (const p of this.programs.values()) if (p.type === BpfProgType.BPF_PROG_TYPE_STRUCT_OPS && !used.has(p.name)) p.autoload = false;
     for (const m of spec.maps) {
       if (m.origin !== 'data' || !m.initial) continue;
-      this.#globals.set(m.name, new GlobalData(spec.name, m.name, spec.globals.filter((g) => g.map === m.name), spec.btf, m.initial.slice()));
+      this.#globals.set(m.name, new GlobalData(spec.name, m.name, spec.globals.filter((g) => g.map === m.name), spec.btf, copyBytes(m.initial)));
     }
   }
 
@@ -164,7 +195,13 @@ export class BpfObject {
       throw new ObjectError(name, `cannot read ${source as string}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
     }
     log('opening %s (%d bytes)', typeof source === 'string' ? source : name, bytes.length);
-    return new BpfObject(parseObject(bytes, { name }), options);
+    let spec: CollectionSpec;
+    try {
+      spec = parseObject(bytes, { name });
+    } catch (err) {
+      throw namingObject(name, err);
+    }
+    return new BpfObject(spec, options);
   }
 
   /** open() then load(). */
@@ -217,6 +254,20 @@ export class BpfObject {
     return this.#kernelBtf;
   }
 
+  /**
+   * The loaded modules' BTF, split on vmlinux (/sys/kernel/btf/<module>), for
+   * kfuncs, ksyms and CO-RE types vmlinux lacks. None when relocating against
+   * another kernel's BTF (kernelBtfPath).
+   */
+  moduleBtfs(): readonly { name: string; btf: Btf }[] {
+    if (this.#options.kernelBtfPath) return [];
+    this.#moduleBtfs ??= kernelModuleBtfNames().flatMap((name) => {
+      const btf = loadModuleBtf(name, { base: this.kernelBtf() });
+      return btf ? [{ name, btf }] : [];
+    });
+    return this.#moduleBtfs;
+  }
+
   /** Create maps and load programs into the kernel. */
   load(): void {
     if (this.#state !== 'opened') throw new ObjectError(this.name, `load() on an object that is already ${this.#state}`);
@@ -224,23 +275,33 @@ export class BpfObject {
       const t0 = performance.now();
       this.#loadBtf();
       const t1 = performance.now();
-      const externs = resolveExterns(this.spec, { kernelBtf: () => this.kernelBtf(), kconfig: this.#options.kconfig, kconfigPath: this.#options.kconfigPath });
-      this.#createMaps(externs);
-      const t2 = performance.now();
+      const externs = resolveExterns(this.spec, {
+        kernelBtf: () => this.kernelBtf(),
+        moduleBtfs: () => this.moduleBtfs(),
+        kconfig: this.#options.kconfig,
+        kconfigPath: this.#options.kconfigPath,
+      });
+      this.#openModuleBtfs(externs);
+      // CO-RE before maps (libbpf does maps first; neither depends on the other): a relocation
+      // that cannot be resolved fails the load before any kernel object exists
       const code = this.#relocateCore();
+      const t2 = performance.now();
+      step('CO-RE', '%s: %d relocations against %s', this.name, [...code.values()].reduce((n, c) => n + c.outcomes.length, 0), this.#kernelBtf ? (this.#options.kernelBtfPath ?? 'the running kernel\'s BTF') : 'no kernel BTF (none needed)');
+      this.#createMaps(externs);
       const t3 = performance.now();
       this.#loadPrograms(code, externs);
       this.#initSlots();
       this.#mapGlobals();
+      this.#buildStructOpsValues();
       this.#state = 'loaded';
       this.#pinnedByLoad.length = 0;
       const ms = (a: number, b: number) => (b - a).toFixed(2);
-      log('%s loaded in %s ms (BTF %s, externs+maps %s, CO-RE %s, programs %s)', this.name, ms(t0, performance.now()), ms(t0, t1), ms(t1, t2), ms(t2, t3), ms(t3, performance.now()));
+      log('%s loaded in %s ms (BTF %s, externs+CO-RE %s, maps %s, programs %s)', this.name, ms(t0, performance.now()), ms(t0, t1), ms(t1, t2), ms(t2, t3), ms(t3, performance.now()));
     } catch (err) {
       for (const path of this.#pinnedByLoad.splice(0)) rmSync(path, { force: true });
       this.#release();
       this.#state = 'destroyed';
-      throw err;
+      throw namingObject(this.name, err);
     }
   }
 
@@ -277,55 +338,124 @@ export class BpfObject {
     }
   }
 
-  // ---------------------------------------------------------------- 3. maps
+  // ---------------------------------------------------------------- 4. maps
 
   #createMaps(externs: ResolvedExterns): void {
-    const btfFd = this.#btfFd?.value;
     for (const om of this.maps.values()) {
-      if (om.reuse) {
-        om.map = om.reuse;
+      if (!om.autocreate) {
+        log('map "%s": autocreate off, not created', om.name);
         continue;
       }
-      const s = om.spec;
-      const spec: MapSpec = { ...s.spec, maxEntries: om.maxEntries, flags: om.flags, numaNode: om.numaNode };
-      if (spec.type === MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY && spec.maxEntries === 0) spec.maxEntries = numPossibleCpus();
-      if (spec.type === MapType.BPF_MAP_TYPE_RINGBUF || spec.type === MapType.BPF_MAP_TYPE_USER_RINGBUF) spec.maxEntries = roundUpPages(spec.maxEntries);
-      if (om.pinPath && existsSync(om.pinPath)) {
-        om.map = this.#reusePinned(om, spec);
-        continue;
-      }
-      let innerFd: BpfMap | undefined;
       try {
-        if (om.innerSpec) innerFd = BpfMap.create({ ...om.innerSpec, name: om.innerSpec.name.slice(0, 15) });
-        const withBtf = btfFd !== undefined && (s.btfKeyTypeId || s.btfValueTypeId) && !REJECTS_BTF.has(spec.type);
-        if (withBtf) {
-          try {
-            om.map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd, innerMapFd: innerFd?.fd });
-          } catch (err) {
-            // As libbpf: a map the kernel refuses with BTF is retried without it.
-            log('map "%s": creation with BTF failed (%s); retrying without BTF', s.name, (err as Error).message);
-            om.map = BpfMap.create(spec, { innerMapFd: innerFd?.fd });
-          }
-        } else {
-          om.map = BpfMap.create(spec, { innerMapFd: innerFd?.fd });
-        }
+        this.#createMap(om, externs);
       } catch (err) {
-        throw new ObjectError(this.name, `creating map "${s.name}": ${(err as Error).message}`, { cause: err });
-      } finally {
-        innerFd?.close();
+        throw this.#mapFailure(om, err);
       }
-      // global data: initial contents, then freeze read-only sections (the verifier then trusts their values)
-      const initial = s.origin === 'data' ? this.#globals.get(s.name)!.bytes : s.origin === 'kconfig' ? externs.kconfigData : undefined;
-      if (initial) {
-        om.map.update(0, initial);
-        if (s.readonly) om.map.freeze();
-      }
-      if (om.pinPath) {
-        om.map.pin(om.pinPath);
-        this.#pinnedByLoad.push(om.pinPath);
-        log('map "%s" pinned at %s', s.name, om.pinPath);
-      }
+      if (om.map) step('maps', '%s: map "%s" (%s) fd %d%s', this.name, om.name, mapTypeName(om.map.type), om.map.fd, om.reusedPin ? ' (reused pin)' : '');
     }
+  }
+
+  #createMap(om: ObjectMap, externs: ResolvedExterns): void {
+    const btfFd = this.#btfFd?.value;
+    if (om.reuse) {
+      om.map = om.reuse;
+      return;
+    }
+    const s = om.spec;
+    if (s.structOps) {
+      this.#createStructOpsMap(om);
+      return;
+    }
+    // BpfMap.create owns the defaults: a perf event array's max_entries 0, the inner map template
+    const spec: MapSpec = { ...s.spec, maxEntries: om.maxEntries, flags: om.flags, numaNode: om.numaNode, innerMap: om.innerSpec };
+    if (spec.type === MapType.BPF_MAP_TYPE_RINGBUF || spec.type === MapType.BPF_MAP_TYPE_USER_RINGBUF) spec.maxEntries = roundUpPages(spec.maxEntries);
+    if (om.pinPath && existsSync(om.pinPath)) {
+      om.map = this.#reusePinned(om, spec);
+      return;
+    }
+    const withBtf = btfFd !== undefined && (s.btfKeyTypeId || s.btfValueTypeId) && !REJECTS_BTF.has(spec.type);
+    if (withBtf) {
+      try {
+        om.map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd });
+      } catch (err) {
+        // As libbpf: a map the kernel refuses with BTF is retried without it.
+        log('map "%s": creation with BTF failed (%s); retrying without BTF', s.name, (err as Error).message);
+        om.map = BpfMap.create(spec);
+      }
+    } else {
+      om.map = BpfMap.create(spec);
+    }
+    // global data: initial contents, then freeze read-only sections (the verifier then trusts their values)
+    const initial = s.origin === 'data' ? this.#globals.get(s.name)!.bytes : s.origin === 'kconfig' ? externs.kconfigData : undefined;
+    if (initial) {
+      om.map.update(0, initial);
+      if (s.readonly) om.map.freeze();
+    }
+    if (om.pinPath) {
+      om.map.pin(om.pinPath);
+      this.#pinnedByLoad.push(om.pinPath);
+      log('map "%s" pinned at %s', s.name, om.pinPath);
+    }
+  }
+
+  /**
+   * A struct_ops map: its value type is the kernel's `bpf_struct_ops_<name>`
+   * (its size is the map's value size), named by btf_vmlinux_value_type_id;
+   * the kernel insists on the object's BTF fd alongside.
+   */
+  #createStructOpsMap(om: ObjectMap): void {
+    const so = om.spec.structOps!;
+    const btfFd = this.#btfFd?.value;
+    if (btfFd === undefined || !this.spec.btf) throw new ObjectError(this.name, `struct_ops map "${om.name}": the kernel did not take the object's BTF, which struct_ops maps need`);
+    const layout = resolveStructOps(so, this.spec.btf, this.kernelBtf(), this.name, om.name);
+    try {
+      om.map = BpfMap.create({ ...om.spec.spec, valueSize: layout.valueSize, flags: om.flags, btfVmlinuxValueTypeId: layout.valueTypeId }, { btfFd });
+    } catch (err) {
+      // 6.1 knows struct_ops maps but not BPF_F_LINK on them (6.4+)
+      if (so.link && err instanceof TsbpfError && err.code === 'EINVAL')
+        throw new NotSupportedError('struct_ops links', `${this.name}: struct_ops map "${om.name}" (section ${so.section}): this kernel refused a struct_ops map registered by a link (BPF_F_LINK, Linux 6.4+)`, { cause: err });
+      throw err;
+    }
+    om.structOpsLayout = layout;
+    log('struct_ops map "%s": struct %s (id %d), value %d bytes', om.name, so.typeName, layout.kernTypeId, layout.valueSize);
+  }
+
+  /** Each struct_ops map's value, with its programs' fds in place (written at attach). */
+  #buildStructOpsValues(): void {
+    for (const om of this.maps.values()) {
+      if (!om.structOpsLayout) continue;
+      om.structOpsValue = buildStructOpsValue(om.structOpsLayout, (name) => this.programs.get(name)?.prog?.fd, this.name, om.name);
+    }
+  }
+
+  /** The kernel struct id and member index a struct_ops program is loaded for (from the map that points at it). */
+  #structOpsTarget(op: ObjectProgram): { attachBtfId: number; expectedAttachType: number } {
+    let found: { attachBtfId: number; expectedAttachType: number; map: string } | undefined;
+    for (const om of this.maps.values()) {
+      const member = om.structOpsLayout?.members.find((m) => m.program === op.name);
+      if (!member) continue;
+      const t = { attachBtfId: om.structOpsLayout!.kernTypeId, expectedAttachType: member.kernIndex, map: om.name };
+      if (found && (found.attachBtfId !== t.attachBtfId || found.expectedAttachType !== t.expectedAttachType))
+        throw new ObjectError(this.name, `program "${op.name}" is used by struct_ops maps "${found.map}" and "${om.name}" at different members; a program serves one member`);
+      found = t;
+    }
+    if (!found) throw new ObjectError(this.name, `program "${op.name}" (section ${op.sectionName}): no struct_ops map points at it`);
+    return found;
+  }
+
+  /**
+   * An error about one map, worded object first, then the map, then the
+   * reason, naming the map once (a MapError already names it, by its kernel name).
+   */
+  #mapFailure(om: ObjectMap, err: unknown): Error {
+    if (err instanceof ObjectError) return err;
+    const reason =
+      err instanceof MapError
+        ? err.mapName === om.spec.spec.name || err.mapName === om.name
+          ? err.reason
+          : `${om.innerSpec && err.mapName === om.innerSpec.name.slice(0, 15) ? 'inner map' : 'map'} "${err.mapName}": ${err.reason}`
+        : (err as Error).message;
+    return new ObjectError(this.name, `map "${om.name}": ${reason}`, { cause: err });
   }
 
   /** A pinned map of the same shape is reused as is (libbpf's bpf_map__reuse_fd via pinning). */
@@ -336,7 +466,7 @@ export class BpfObject {
       info.type !== spec.type ? `type ${info.type} != ${spec.type}` :
       info.keySize !== spec.keySize ? `key size ${info.keySize} != ${spec.keySize}` :
       info.valueSize !== spec.valueSize ? `value size ${info.valueSize} != ${spec.valueSize}` :
-      info.maxEntries !== spec.maxEntries ? `max_entries ${info.maxEntries} != ${spec.maxEntries}` :
+      info.maxEntries !== effectiveMaxEntries(spec) ? `max_entries ${info.maxEntries} != ${effectiveMaxEntries(spec)}` :
       (info.flags & ~0x80000) !== (spec.flags & ~0x80000) ? `flags 0x${info.flags.toString(16)} != 0x${spec.flags.toString(16)}` : '';
     if (mismatch) {
       m.close();
@@ -347,28 +477,45 @@ export class BpfObject {
     return m;
   }
 
-  // ---------------------------------------------------------------- 4. CO-RE
+  // ---------------------------------------------------------------- 3. CO-RE
 
   #relocateCore(): Map<FunctionSpec, { insns: Uint8Array; outcomes: CoreOutcome[] }> {
-    return applyCore(this.spec, () => this.kernelBtf(), (fn) => fn.isSubprog || this.programs.get(fn.name)?.autoload === true);
+    return applyCore(
+      this.spec,
+      () => this.kernelBtf(),
+      (fn) => fn.isSubprog || this.programs.get(fn.name)?.autoload === true,
+      () => this.moduleBtfs().map((m) => m.btf),
+    );
+  }
+
+  /**
+   * Open the kernel BTF objects of the modules that define a resolved kfunc
+   * or ksym, and lay out the fd_array (libbpf's order: externs by name,
+   * index 0 left for vmlinux).
+   */
+  #openModuleBtfs(externs: ResolvedExterns): void {
+    const used = [...externs.byName.values()].filter((e) => e.isSet && e.module).sort((a, b) => (a.spec.name < b.spec.name ? -1 : 1));
+    if (used.length === 0) return;
+    this.#moduleBtfFds = openModuleBtfFds(new Set(used.map((e) => e.module!)));
+    const order = [...new Set(used.filter((e) => e.spec.kind === 'kfunc').map((e) => e.module!))];
+    this.#fdArray = order.length ? [0, ...order.map((m) => this.#moduleBtfFds.get(m)!.value)] : [];
+    log('module BTF objects: %s', [...this.#moduleBtfFds.keys()].join(', '));
   }
 
   // ---------------------------------------------------------------- 5. programs
 
   #loadPrograms(core: Map<FunctionSpec, { insns: Uint8Array; outcomes: CoreOutcome[] }>, externs: ResolvedExterns): void {
-    const code = (fn: FunctionSpec): Uint8Array => {
-      const insns = (core.get(fn)?.insns ?? fn.insns).slice();
-      // libbpf marks callback address loads before linking so the linker recognizes them.
-      for (const r of fn.relocs) if (r.kind === 'subprog_addr') insns[r.insnIdx * 8 + 1] = (insns[r.insnIdx * 8 + 1]! & 0x0f) | (BPF_PSEUDO_FUNC << 4);
-      return insns;
-    };
+    // Each function's instructions after CO-RE (shared by every program that reaches it; the linker copies).
+    const code = (fn: FunctionSpec): Uint8Array => core.get(fn)?.insns ?? fn.insns;
     for (const op of this.programs.values()) {
       if (!op.autoload) continue;
       const linked = linkProgram(op.spec, this.spec.subprograms, code, this.spec.btfExt, this.name);
       this.#applyDataRelocs(op, linked, externs);
       op.insns = linked.insns;
       op.coreOutcomes = linked.placed.flatMap(({ fn, start }) => (core.get(fn)?.outcomes ?? []).map((o) => resultAt(o, o.insnIdx - fn.secInsnOff + start)));
-      const attachBtfId = op.spec.def.needsAttachBtfId ? this.#attachBtfId(op) : undefined;
+      step('relocations and linking', '%s: program "%s": %d instructions with %d subprograms, %d data relocations', this.name, op.name, linked.insns.length / 8, linked.placed.length - 1, linked.placed.reduce((n, { fn }) => n + fn.relocs.length, 0));
+      const structOps = op.type === BpfProgType.BPF_PROG_TYPE_STRUCT_OPS ? this.#structOpsTarget(op) : undefined;
+      const attachBtfId = structOps?.attachBtfId ?? (op.spec.def.needsAttachBtfId ? this.#attachBtfId(op) : undefined);
       const btf =
         this.#btfFd && this.spec.btfExt
           ? {
@@ -385,12 +532,13 @@ export class BpfObject {
         logLevel: op.logLevel ?? this.#options.logLevel ?? 1,
         alwaysLog: op.alwaysLog,
         explain: (verifierLog) => explainFailure(verifierLog, linked, op.coreOutcomes),
+        object: this.name,
       };
       op.prog = Program.load(
         {
           name: op.name,
           type: op.type,
-          expectedAttachType: op.expectedAttachType || undefined,
+          expectedAttachType: structOps?.expectedAttachType ?? (op.expectedAttachType || undefined),
           insns: linked.insns,
           license: this.spec.license,
           kernVersion: this.spec.kernVersion,
@@ -399,10 +547,12 @@ export class BpfObject {
           attachBtfId,
           btf,
           ifindex: op.ifindex || undefined,
+          fdArray: this.#fdArray.length ? this.#fdArray : undefined,
         },
         opts,
       );
       log('program "%s" (%s) loaded: %d instructions, %d subprograms', op.name, op.sectionName, linked.insns.length / 8, linked.placed.length - 1);
+      step('program load', '%s: program "%s" (%s) fd %d', this.name, op.name, BpfProgType[op.type], op.prog.fd);
     }
   }
 
@@ -412,28 +562,34 @@ export class BpfObject {
     const setSrc = (i: number, src: number) => dv.setUint8(i * 8 + 1, (dv.getUint8(i * 8 + 1) & 0x0f) | (src << 4));
     const imm = (i: number) => dv.getInt32(i * 8 + 4, true);
     const setImm = (i: number, v: number) => dv.setInt32(i * 8 + 4, v | 0, true);
+    const mapFd = (name: string): number => {
+      const om = this.map(name);
+      if (!om.autocreate)
+        throw new ObjectError(this.name, `program "${op.name}" references map "${name}", whose autocreate is off: turn the program's autoload off too, or the map's autocreate on`);
+      return om.fd;
+    };
     for (const r of linked.relocs) {
       const i = r.insnIdx;
       switch (r.kind) {
         case 'map':
           setSrc(i, BPF_PSEUDO_MAP_FD);
-          setImm(i, this.map(r.map).fd);
+          setImm(i, mapFd(r.map));
           break;
         case 'data':
           setImm(i + 1, imm(i) + r.symOff);
           setSrc(i, BPF_PSEUDO_MAP_VALUE);
-          setImm(i, this.map(r.map).fd);
+          setImm(i, mapFd(r.map));
           break;
         case 'extern': {
           const ext = externs.byName.get(r.extern)!;
           if (ext.spec.kind === 'kconfig') {
             setSrc(i, BPF_PSEUDO_MAP_VALUE);
-            setImm(i, this.map('.kconfig').fd);
+            setImm(i, mapFd('.kconfig'));
             setImm(i + 1, ext.spec.kconfigOffset!);
           } else if (ext.kernelBtfId && ext.isSet) {
             setSrc(i, BPF_PSEUDO_BTF_ID);
             setImm(i, ext.kernelBtfId);
-            setImm(i + 1, 0); // vmlinux: no module BTF fd
+            setImm(i + 1, ext.module ? this.#moduleBtfFds.get(ext.module)!.value : 0); // a module's BTF object, or vmlinux (0)
           } else {
             setImm(i, Number(BigInt.asIntN(32, ext.addr)));
             setImm(i + 1, Number(BigInt.asIntN(32, ext.addr >> 32n)));
@@ -445,7 +601,9 @@ export class BpfObject {
           setSrc(i, BPF_PSEUDO_KFUNC_CALL);
           // An unresolved weak kfunc keeps imm 0 (libbpf 1.1); the verifier rejects it only if reachable.
           setImm(i, ext.isSet ? ext.kernelBtfId : 0);
-          dv.setInt16(i * 8 + 2, 0, true);
+          // off: the index of the module's BTF fd in fd_array, 0 for vmlinux
+          const modFd = ext.isSet && ext.module ? this.#moduleBtfFds.get(ext.module)!.value : 0;
+          dv.setInt16(i * 8 + 2, modFd ? this.#fdArray.indexOf(modFd) : 0, true);
           break;
         }
         case 'call':
@@ -475,6 +633,7 @@ export class BpfObject {
 
   #initSlots(): void {
     for (const om of this.maps.values()) {
+      if (!om.map) continue; // autocreate off
       for (const { slot, target } of om.spec.slots) {
         const isProgArray = om.spec.spec.type === MapType.BPF_MAP_TYPE_PROG_ARRAY;
         let fd: number;
@@ -484,9 +643,15 @@ export class BpfObject {
           if (!p.prog) continue; // not autoloaded
           fd = p.prog.fd;
         } else {
-          fd = this.map(target).fd;
+          const inner = this.map(target);
+          if (!inner.map) throw new ObjectError(this.name, `map "${om.name}" slot ${slot} holds map "${target}", whose autocreate is off`);
+          fd = inner.map.fd;
         }
-        om.map!.update(slot, fd);
+        try {
+          om.map!.update(slot, fd);
+        } catch (err) {
+          throw this.#mapFailure(om, err);
+        }
         log('map "%s" slot %d = %s "%s"', om.name, slot, isProgArray ? 'program' : 'map', target);
       }
     }
@@ -509,8 +674,9 @@ export class BpfObject {
     return link;
   }
 
-  get links(): readonly Destroyable[] {
-    return this.#links;
+  /** The links attach(), attachAll() and adopt() gave this object (destroy() releases them). */
+  get links(): readonly Link[] {
+    return this.#links.filter((l): l is Link => l instanceof Link);
   }
 
   /**
@@ -520,9 +686,45 @@ export class BpfObject {
   attach(name: string, opts: AutoAttachOptions = {}): Link {
     const p = this.program(name);
     if (!p.prog) throw new ObjectError(this.name, `program "${name}" is not loaded (autoload off, or load() not called)`);
-    // A target changed before attach (p.attachTarget) is spelled back into a section name.
-    const section = p.attachTarget === p.spec.attachTarget ? p.sectionName : `${p.spec.def.sec.replace(/\+$/, '')}/${p.attachTarget}`;
-    return this.adopt(autoAttach(p.prog, section, opts));
+    return this.adopt(attachTarget(p.prog, p.target, { usdtManager: () => this.usdtManager(), ...opts }, `section "${p.sectionName}"`));
+  }
+
+  /**
+   * Attach a program written against libbpf's <bpf/usdt.bpf.h> to every call
+   * site of USDT probe provider:name in `path` (libbpf's
+   * bpf_program__attach_usdt). The link is kept and released by destroy().
+   */
+  attachUsdt(program: string | ObjectProgram, opts: UsdtOptions): UsdtLink {
+    const p = typeof program === 'string' ? this.program(program) : program;
+    if (this.programs.get(p.name) !== p) throw new ObjectError(this.name, `program "${p.name}" belongs to another object`);
+    if (!p.prog) throw new ObjectError(this.name, `program "${p.name}" is not loaded (autoload off, or load() not called)`);
+    return this.adopt(this.usdtManager().attach(p.prog, opts));
+  }
+
+  /**
+   * The object's USDT state: its `__bpf_usdt_specs` and
+   * `__bpf_usdt_ip_to_spec_id` maps and the spec ids in use. Spec ids reach
+   * the BPF side in cookies unless the object was loaded with
+   * LINUX_HAS_BPF_COOKIE = n (then through the address map).
+   */
+  usdtManager(): UsdtManager {
+    if (this.#usdt) return this.#usdt;
+    if (this.#state !== 'loaded') throw new ObjectError(this.name, `USDT attach needs a loaded object (it is ${this.#state})`);
+    const specs = this.maps.get(USDT_SPECS_MAP)?.map;
+    const ips = this.maps.get(USDT_IP_MAP)?.map;
+    if (!specs || !ips)
+      throw new AttachError('', `USDT probes of object ${this.name}`, `the object has no ${USDT_SPECS_MAP} and ${USDT_IP_MAP} maps: its BPF code must include <bpf/usdt.bpf.h>`);
+    this.#usdt = new UsdtManager({ specs, ipToSpecId: ips, useCookie: this.#kconfigFlag('LINUX_HAS_BPF_COOKIE') ?? true });
+    return this.#usdt;
+  }
+
+  /** The value a bool/tristate .kconfig extern got at load (read back from the .kconfig map), or undefined without it. */
+  #kconfigFlag(name: string): boolean | undefined {
+    const ext = this.spec.externs.find((e) => e.kind === 'kconfig' && e.name === name);
+    const kconfig = this.maps.get('.kconfig')?.map;
+    if (!ext || !kconfig || ext.kconfigOffset === undefined) return undefined;
+    const value = kconfig.lookup(0);
+    return value ? value[ext.kconfigOffset] !== 0 : undefined;
   }
 
   /**
@@ -533,10 +735,23 @@ export class BpfObject {
   attachAll(opts: AutoAttachOptions = {}): Link[] {
     const links: Link[] = [];
     for (const p of this.programs.values()) {
-      if (!p.prog || !AUTO_ATTACHABLE.has(p.spec.def.attach) || (p.spec.def.attach === 'uprobe' && !p.attachTarget)) continue;
+      if (!p.prog || !attachesByName(p.target)) continue;
       links.push(this.attach(p.name, opts));
     }
+    for (const m of this.maps.values()) if (m.structOpsValue) links.push(this.attachStructOps(m.name));
     return links;
+  }
+
+  /**
+   * Register a struct_ops map's structure with the kernel (libbpf's
+   * bpf_map__attach_struct_ops): `.struct_ops` maps by writing their value,
+   * `.struct_ops.link` maps through a BPF link. destroy() unregisters it.
+   */
+  attachStructOps(name: string): Link {
+    const m = this.map(name);
+    if (!m.spec.structOps) throw new UsageError(`${this.name}: map "${name}" is not a struct_ops map`);
+    if (!m.map || !m.structOpsValue) throw new UsageError(`${this.name}: struct_ops map "${name}" is not loaded (call load() first)`);
+    return this.adopt(attachStructOps(m.map, m.structOpsValue));
   }
 
   /**
@@ -560,6 +775,36 @@ export class BpfObject {
     if (failure) throw failure;
   }
 
+  /** destroy(), under the name every owner has. */
+  close(): Promise<void> {
+    return this.destroy();
+  }
+
+  /** destroy(), for `await using`: links are closed concurrently. */
+  [ASYNC_DISPOSE](): Promise<void> {
+    return this.destroy();
+  }
+
+  /**
+   * For `using`: destroy() without waiting. Links close one after another
+   * (each sleeps in the kernel), then programs, maps and BTF. An adopted
+   * object whose destroy() is asynchronous is started, not awaited.
+   */
+  [DISPOSE](): void {
+    if (this.#state === 'destroyed') return;
+    this.#state = 'destroyed';
+    let failure: unknown;
+    for (const l of this.#links.splice(0)) {
+      try {
+        void Promise.resolve(l.destroy()).catch(() => {});
+      } catch (e) {
+        failure ??= e;
+      }
+    }
+    this.#release();
+    if (failure) throw failure;
+  }
+
   /** Synchronous release of everything but links (used on load failure and by destroy). */
   #release(): void {
     for (const l of this.#links.splice(0)) {
@@ -578,12 +823,29 @@ export class BpfObject {
       m.map = undefined;
     }
     this.#btfFd?.close();
+    for (const fd of this.#moduleBtfFds.values()) fd.close();
+    this.#moduleBtfFds = new Map();
+    this.#fdArray = [];
     this.#btfFd = undefined;
+    this.#usdt = undefined;
   }
 }
 
-/** Section kinds a program can be attached by its section name alone. */
-const AUTO_ATTACHABLE = new Set(['tracepoint', 'raw_tracepoint', 'tracing', 'kprobe', 'ksyscall', 'uprobe', 'iter']);
+/**
+ * Every error from open and load names the object first. Errors that already
+ * do (ObjectError, ElfError, ProgramLoadError and RelocationError given the
+ * name, "<name> .BTF: ...") pass unchanged; any other tsbpf error gets the
+ * name put in front of its message, keeping its class and fields (a MapError
+ * stays a MapError, a UsageError a UsageError).
+ */
+function namingObject(name: string, err: unknown): unknown {
+  if (!(err instanceof TsbpfError)) return err;
+  if (err.message.startsWith(`${name}: `) || err.message.startsWith(`${name} `)) return err;
+  const old = err.message;
+  err.message = `${name}: ${old}`;
+  if (err.stack?.includes(old)) err.stack = err.stack.replace(old, err.message);
+  return err;
+}
 
 /** Map types the kernel refuses BTF key/value ids for (libbpf drops them too). */
 const REJECTS_BTF = new Set<number>([

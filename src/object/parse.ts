@@ -26,11 +26,14 @@ import {
 } from '../elf/index.ts';
 import { MapType } from '../maps/index.ts';
 import { CALL, BPF_PSEUDO_CALL, LD_IMM64, readInsn } from '../prog/insn.ts';
+import { copyBytes } from '../util/bytes.ts';
+import { step } from '../util/pipeline.ts';
 
 import { ObjectError } from './errors.ts';
-import { matchSection } from './sections.ts';
-import type { CodeReloc, CollectionSpec, ExternSpec, FunctionSpec, GlobalVarSpec, ObjectMapSpec, ObjectProgramSpec } from './spec.ts';
+import { parseSection, unknownSectionMessage } from '../attach/sections.ts';
+import { freezeSpec, type CodeReloc, type CollectionSpec, type ExternSpec, type FunctionSpec, type GlobalVarSpec, type ObjectMapSpec, type ObjectProgramSpec } from './spec.ts';
 import { parseBtfMaps } from './btf_maps.ts';
+import { parseStructOps } from './struct_ops.ts';
 
 const log = createDebug('tsbpf:object');
 
@@ -77,13 +80,20 @@ export interface ParseOptions {
   name?: string;
 }
 
-/** Parse a clang-built BPF object into a CollectionSpec. Never touches the kernel. */
-export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): CollectionSpec {
+/**
+ * Parse a clang-built BPF object into a CollectionSpec. Never touches the
+ * kernel. The spec is immutable and owns its bytes: the input is copied once,
+ * so neither a later change to the caller's buffer nor anything loading does
+ * can reach the spec (loading patches copies; see copyBytes).
+ */
+export function parseObject(input: Uint8Array, options: ParseOptions = {}): CollectionSpec {
   const objName = options.name ?? 'object';
   const fail = (msg: string): never => {
     throw new ObjectError(objName, msg);
   };
+  const bytes = copyBytes(input);
   const elf = parseElf(bytes, objName);
+  step('ELF', '%s: %d bytes, %d sections, %d symbols', objName, bytes.length, elf.sections.length, elf.symbols.length);
 
   // 1. metadata and BTF
   const licenseSec = elf.sectionByName('license');
@@ -95,6 +105,7 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Coll
   const btfExtSec = elf.sectionByName('.BTF.ext');
   const btfExt = btfExtSec && btf ? parseBtfExt(btfExtSec.data, btf, `${objName} .BTF.ext`) : undefined;
   log('%s: license "%s", %s, %s', objName, license, btf ? `${btf.typeCount} BTF types` : 'no BTF', btfExt ? '.BTF.ext present' : 'no .BTF.ext');
+  step('BTF', '%s: %s, %s', objName, btf ? `.BTF with ${btf.typeCount} types` : 'no .BTF', btfExt ? `.BTF.ext with ${btfExt.coreRelos.reduce((n, s) => n + s.records.length, 0)} CO-RE relocations` : 'no .BTF.ext');
 
   // 2. functions
   const text = elf.sectionByName('.text');
@@ -121,7 +132,7 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Coll
         sectionIndex: sec.index,
         secInsnOff: sym.value / 8,
         insnCount: sym.size / 8,
-        insns: sec.data.slice(sym.value, sym.value + sym.size),
+        insns: copyBytes(sec.data, sym.value, sym.value + sym.size),
         relocs: [],
         isSubprog: isText,
         isGlobal: sym.bind === STB_GLOBAL,
@@ -131,15 +142,15 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Coll
         subprograms.push(fn);
         continue;
       }
-      const m = matchSection(sec.name);
-      if (!m) fail(`section "${sec.name}" (program "${sym.name}") is not a known program section (see src/object/sections.ts for the names libbpf accepts, e.g. tp/<category>/<name>, kprobe/<func>, xdp)`);
+      const m = parseSection(sec.name) ?? fail(`program "${sym.name}": ${unknownSectionMessage(sec.name)}`);
       programs.push({
         ...fn,
-        def: m!.def,
-        attachTarget: m!.target,
-        type: m!.def.progType,
-        expectedAttachType: m!.def.expectedAttachType,
-        flags: m!.def.progFlags,
+        def: m.def,
+        attachTarget: m.arg,
+        target: m.target,
+        type: m.def.progType,
+        expectedAttachType: m.def.expectedAttachType,
+        flags: m.def.progFlags,
       });
     }
     functionsBySection.set(sec.index, list);
@@ -149,6 +160,7 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Coll
   const maps: ObjectMapSpec[] = [];
   const mapsSec = elf.sectionByName('.maps');
   if (mapsSec) maps.push(...parseBtfMaps(elf, btf, mapsSec, objName));
+  maps.push(...parseStructOps(elf, btf, programs, objName));
   const legacySec = elf.sectionByName('maps');
   if (legacySec) maps.push(...parseLegacyMaps(elf, legacySec, objName));
   const globals: GlobalVarSpec[] = [];
@@ -176,7 +188,7 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Coll
       slots: [],
       pinByName: false,
       sectionIndex: sec.index,
-      initial: sec.type === SHT_NOBITS ? new Uint8Array(sec.size) : sec.data.slice(),
+      initial: sec.type === SHT_NOBITS ? new Uint8Array(sec.size) : copyBytes(sec.data),
       readonly,
     });
     globals.push(...globalsOf(elf, btf, sec, datasecId, objName));
@@ -214,7 +226,8 @@ export function parseObject(bytes: Uint8Array, options: ParseOptions = {}): Coll
   }
 
   log('%s: %d programs, %d subprograms, %d maps, %d externs', objName, programs.length, subprograms.length, maps.length, externs.length);
-  return { name: objName, elf, btf, btfExt, license, kernVersion, programs, subprograms, maps, globals, externs };
+  step('specs', '%s: programs %s; maps %s; %d subprograms, %d externs', objName, programs.map((p) => `${p.name} (${p.sectionName})`).join(', ') || 'none', maps.map((m) => m.name).join(', ') || 'none', subprograms.length, externs.length);
+  return freezeSpec({ name: objName, elf, btf, btfExt, license, kernVersion, programs, subprograms, maps, globals, externs });
 }
 
 /** libbpf's bpf_program__record_reloc: what one relocation entry means for the instruction it patches. */

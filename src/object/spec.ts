@@ -1,11 +1,16 @@
 // The CollectionSpec: everything an object file says, decoded and
 // kernel-independent. Parsing produces it (parse.ts); loading (object.ts)
 // turns it into live maps and programs. Nothing here holds a file descriptor.
+// A spec is immutable: parsing copies the input bytes once and freezes the
+// description (freezeSpec); loading works on copies of the instructions, the
+// BTF and the data images (src/util/bytes.ts copyBytes), so one spec can be
+// loaded any number of times and never changes the caller's bytes.
 import type { Btf } from '../btf/index.ts';
 import type { ElfFile } from '../elf/index.ts';
 import type { MapSpec } from '../maps/index.ts';
 import type { BpfAttachType, BpfProgType } from '../prog/types.ts';
-import type { SectionDef } from './sections.ts';
+import type { AttachTarget, SectionDef } from '../attach/sections.ts';
+import type { StructOpsSpec } from './struct_ops.ts';
 
 /** One relocation of a program's code (libbpf's `reloc_desc`), insnIdx relative to the program's first instruction. */
 export type CodeReloc =
@@ -44,6 +49,8 @@ export interface ObjectProgramSpec extends FunctionSpec {
   def: SectionDef;
   /** The section name's target part: "syscalls/sys_enter_write" for "tp/syscalls/sys_enter_write". */
   attachTarget: string;
+  /** The section name parsed: what auto-attach attaches to. */
+  target: AttachTarget;
   type: BpfProgType;
   expectedAttachType: BpfAttachType | 0;
   /** BPF_F_SLEEPABLE etc. implied by the section. */
@@ -51,7 +58,7 @@ export interface ObjectProgramSpec extends FunctionSpec {
 }
 
 /** Where a map's definition came from. */
-export type MapOrigin = 'btf' | 'legacy' | 'data' | 'kconfig';
+export type MapOrigin = 'btf' | 'legacy' | 'data' | 'kconfig' | 'struct_ops';
 
 /** Initial slot values of a prog_array or map-in-map (`__array(values, ...)`). */
 export interface MapSlotInit {
@@ -81,6 +88,8 @@ export interface ObjectMapSpec {
   initial?: Uint8Array;
   /** Global data: .rodata and .kconfig are frozen after being filled, and read-only for programs. */
   readonly?: boolean;
+  /** struct_ops maps: the struct, its bytes and the programs its members point at. */
+  structOps?: StructOpsSpec;
 }
 
 /** A variable of a global data section, from the section's DATASEC. */
@@ -122,4 +131,29 @@ export interface CollectionSpec {
   maps: ObjectMapSpec[];
   globals: GlobalVarSpec[];
   externs: ExternSpec[];
+}
+
+/**
+ * Freeze the description: programs, subprograms, relocations, maps, globals
+ * and externs become read-only objects (a write throws in strict mode). Byte
+ * arrays cannot be frozen; the parser gives the spec its own copies and the
+ * loader never writes into them. The ELF and BTF models are left as they are
+ * (they keep lazy caches of their own).
+ */
+export function freezeSpec(spec: CollectionSpec): CollectionSpec {
+  const deep = (v: unknown): void => {
+    if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v) || Object.isFrozen(v)) return;
+    Object.freeze(v);
+    for (const x of Object.values(v)) deep(x);
+  };
+  for (const f of [...spec.programs, ...spec.subprograms]) {
+    deep(f.relocs);
+    Object.freeze(f);
+  }
+  deep(spec.programs);
+  deep(spec.subprograms);
+  deep(spec.maps);
+  deep(spec.globals);
+  deep(spec.externs);
+  return Object.freeze(spec);
 }

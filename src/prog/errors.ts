@@ -12,12 +12,14 @@ export class ProgramLoadError extends TsbpfError {
   readonly log: string;
   readonly summary: string;
   readonly notes: string;
+  /** The object (file name) the program comes from, when it was loaded as part of one. */
+  readonly object: string | undefined;
 
-  constructor(program: string, section: string | undefined, errno: number, log: string, notes = '') {
+  constructor(program: string, section: string | undefined, errno: number, log: string, notes = '', object?: string) {
     const code = errnoName(errno);
     const summary = summarizeVerifierLog(log);
     const where = section ? `program "${program}" (section ${section})` : `program "${program}"`;
-    let message = `loading ${where}: ${code} (${errnoDescription(errno)})`;
+    let message = `${object ? `${object}: ` : ''}loading ${where}: ${code} (${errnoDescription(errno)})`;
     if (summary) message += `\nverifier: ${summary.split('\n').join('\n          ')}`;
     else if (errno === 1) message += '\n(no verifier log: the kernel refused before verification — missing capability or a policy forbids this program type)';
     if (notes) message += `\n${notes}`;
@@ -29,6 +31,7 @@ export class ProgramLoadError extends TsbpfError {
     this.log = log;
     this.summary = summary;
     this.notes = notes;
+    this.object = object;
   }
 }
 

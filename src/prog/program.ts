@@ -16,9 +16,11 @@ import {
   progLoadRaw,
   progTestRun,
 } from '../syscall/index.ts';
+import { DISPOSE } from '../util/dispose.ts';
 import { ProgramLoadError } from './errors.ts';
 import type { LoadOptions, ProgramSpec } from './spec.ts';
 import { BPF_INSN_SIZE, BpfProgType } from './types.ts';
+import { UsageError } from '../errors.ts';
 
 const log = createDebug('tsbpf:prog');
 
@@ -82,7 +84,7 @@ export class Program {
    */
   static load(spec: ProgramSpec, options: LoadOptions = {}): Program {
     if (spec.insns.length === 0 || spec.insns.length % BPF_INSN_SIZE !== 0)
-      throw new TypeError(`program "${spec.name}": instruction stream of ${spec.insns.length} bytes is not a whole number of 8-byte instructions`);
+      throw new UsageError(`program "${spec.name}": instruction stream of ${spec.insns.length} bytes is not a whole number of 8-byte instructions`);
     const license = Buffer.from(spec.license + '\0');
     const attr = ProgLoadAttr.create({
       prog_type: spec.type,
@@ -143,7 +145,7 @@ export class Program {
     void fdArray;
     if (r.ret < 0) {
       const notes = options.explain?.(text) ?? '';
-      throw new ProgramLoadError(spec.name, spec.sectionName, r.errno, text, notes);
+      throw new ProgramLoadError(spec.name, spec.sectionName, r.errno, text, notes, options.object);
     }
     log('loaded "%s" as fd %d', spec.name, r.ret);
     return new Program(new FD(r.ret, `program ${spec.name}`), spec.name, spec.type, options.alwaysLog ? text : '');
@@ -248,6 +250,11 @@ export class Program {
 
   close(): void {
     this.#fd.close();
+  }
+
+  /** close(), for `using` (explicit resource management). */
+  [DISPOSE](): void {
+    this.close();
   }
 }
 

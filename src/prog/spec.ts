@@ -51,4 +51,6 @@ export interface LoadOptions {
   logSizeMax?: number;
   /** Called with a failed load's log; may return extra lines for the error (source line, CO-RE notes). */
   explain?: (log: string) => string | undefined;
+  /** Name of the object the program belongs to, first in error messages. */
+  object?: string;
 }

@@ -43,6 +43,8 @@ export interface RelocateCoreArgs {
   insns: Uint8Array;
   /** ELF section name, for messages. */
   section: string;
+  /** Name of the object (file name), first in error messages. */
+  object?: string;
   /** Name of the program owning section instruction `insnIdx`, for messages. */
   progNameAt?(insnIdx: number): string | undefined;
   /** Candidate lists shared by all sections of one object (a fresh one if omitted). */
@@ -148,8 +150,10 @@ export function relocateCore(args: RelocateCoreArgs): CoreReloResult[] {
       const fail = e instanceof SpecError ? e.error : e;
       localSpec ??= e instanceof SpecError ? e.localSpec : undefined;
       const description = localSpec ? describeSpec(localSpec) : rawDescription(relo);
-      const msg = `${section}${program ? ` (prog ${program})` : ''} insn ${insnIdx}: ${description}: ${fail.message}`;
-      throw new RelocationError(`CO-RE relocation #${i} failed: ${msg}`, {
+      // Object, then program, then the relocation: its C-like path and the raw access string clang wrote.
+      const where = `${args.object ? `${args.object}: ` : ''}${program ? `program "${program}" (section ${section})` : `section ${section}`} insn ${insnIdx}`;
+      const msg = `${where}: CO-RE relocation #${i} ${description} [access string "${relo.accessStr}"]: ${fail.message}`;
+      throw new RelocationError(msg, {
         section, program, insnIdx, reloIdx: i, relo, description, code: fail.code, reason: fail.message,
       });
     }
@@ -206,7 +210,7 @@ function fmt(v: bigint | undefined): string {
 /**
  * For the loader's error message: when a verifier log shows a program reached a
  * poisoned instruction ("invalid func unknown#195896080"), name the relocation
- * behind it: "<description> could not be resolved against this kernel".
+ * behind it: "<description> [access string "0:1"] could not be resolved against this kernel".
  * `toProgInsn` maps a result's section instruction index to the program's
  * instruction index, as the verifier numbers them (identity if omitted);
  * return undefined for results of other programs.
@@ -233,5 +237,5 @@ export function explainPoison(
     if (mine.length === 1) hit = mine[0];
   }
   if (!hit) return insn !== undefined ? `instruction ${insn} uses a CO-RE relocation that could not be resolved against this kernel` : undefined;
-  return `${hit.description} could not be resolved against this kernel`;
+  return `${hit.description} [access string "${hit.relo.accessStr}"] could not be resolved against this kernel`;
 }

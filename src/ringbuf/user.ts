@@ -16,6 +16,8 @@
 import { Mapping, MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../syscall/index.ts';
 import { PollSet, POLLOUT, type MapSource, RingBufferError, log, resolveMap } from './common.ts';
 import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT } from './ringbuf.ts';
+import { UsageError } from '../errors.ts';
+import { DISPOSE } from '../util/dispose.ts';
 
 export const BPF_MAP_TYPE_USER_RINGBUF = 31;
 
@@ -70,7 +72,7 @@ export class UserRingBuffer {
    */
   reserve(size: number): Uint8Array | null {
     this.#assertOpen();
-    if (!Number.isInteger(size) || size < 0) throw new RangeError(`user ringbuf ${this.name}: bad size ${size}`);
+    if (!Number.isInteger(size) || size < 0) throw new UsageError(`user ringbuf ${this.name}: bad size ${size}`);
     const total = (size + 15) & ~7;
     if (size > 0x3fffffff || total > this.size) throw new RingBufferError(`user ringbuf ${this.name}: a ${size}-byte record cannot fit in ${this.size} bytes (E2BIG)`);
     const cons = Atomics.load(this.#cons32, 0);
@@ -135,7 +137,7 @@ export class UserRingBuffer {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new Error(`user ringbuf ${this.name} used after close`);
+    if (this.#closed) throw new UsageError(`user ringbuf ${this.name} used after close`);
   }
 
   /** Unmap the ring (stale sample views read zeros). Idempotent. */
@@ -144,6 +146,11 @@ export class UserRingBuffer {
     this.#closed = true;
     this.#consumerMap.close();
     this.#producerMap.close();
+  }
+
+  /** close(), for `using` (explicit resource management). */
+  [DISPOSE](): void {
+    this.close();
   }
 
   get closed(): boolean {

@@ -1,5 +1,7 @@
 import createDebug from 'debug';
 import { libcClose, libcCloseAsync } from './libc.ts';
+import { TsbpfError, UsageError } from '../errors.ts';
+import { DISPOSE } from '../util/dispose.ts';
 
 const log = createDebug('tsbpf:fd');
 
@@ -24,7 +26,7 @@ export class FD {
   readonly what: string;
 
   constructor(fd: number, what: string) {
-    if (!Number.isInteger(fd) || fd < 0) throw new RangeError(`invalid file descriptor ${fd} for ${what}`);
+    if (!Number.isInteger(fd) || fd < 0) throw new UsageError(`invalid file descriptor ${fd} for ${what}`);
     this.#fd = fd;
     this.what = what;
     openCount++;
@@ -33,7 +35,7 @@ export class FD {
 
   /** The raw descriptor number. Throws once closed, so a stale number is never reused by mistake. */
   get value(): number {
-    if (this.#fd < 0) throw new Error(`file descriptor of ${this.what} used after close`);
+    if (this.#fd < 0) throw new UsageError(`file descriptor of ${this.what} used after close`);
     return this.#fd;
   }
 
@@ -51,6 +53,11 @@ export class FD {
     log('closed fd %d (%s)', fd, this.what);
   }
 
+  /** close(), for `using` (explicit resource management). */
+  [DISPOSE](): void {
+    this.close();
+  }
+
   /**
    * close(2) on the libuv threadpool. The FD counts as closed at once (its
    * number is no longer usable); the promise settles when the kernel has
@@ -65,7 +72,7 @@ export class FD {
     leaked.unregister(this);
     return new Promise((resolve, reject) => {
       libcCloseAsync.async(fd, (err) => {
-        if (err) reject(err instanceof Error ? err : new Error(String(err)));
+        if (err) reject(err instanceof Error ? err : new TsbpfError(String(err)));
         else {
           log('closed fd %d (%s) on the threadpool', fd, this.what);
           resolve();

@@ -2,6 +2,7 @@
 // `bpf_*_info` structs is declared once, in attr.ts / perf.ts, as a Layout:
 // field name -> byte offset and C type. No other file computes offsets.
 import { addressOf } from './libc.ts';
+import { TsbpfError, UsageError } from '../errors.ts';
 
 export type FieldKind = 'u8' | 'u16' | 'u32' | 's32' | 'u64' | 'ptr' | 'chars' | 'bytes';
 
@@ -44,7 +45,7 @@ export class Layout<F extends Record<string, Field>> {
   ) {
     for (const [field, f] of Object.entries(fields)) {
       const width = f.len ?? (f.kind === 'u64' || f.kind === 'ptr' ? 8 : f.kind === 'u16' ? 2 : f.kind === 'u8' ? 1 : 4);
-      if (f.off + width > size) throw new Error(`layout ${name}: field ${field} overruns the struct`);
+      if (f.off + width > size) throw new TsbpfError(`layout ${name}: field ${field} overruns the struct`);
     }
   }
 
@@ -164,7 +165,7 @@ export class Struct<F extends Record<string, Field>> {
   num<N extends keyof F>(field: N): number {
     const v = this.get(field) as number | bigint;
     if (typeof v === 'number') return v;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`${this.layout.name}.${String(field)} does not fit a JS number`);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new UsageError(`${this.layout.name}.${String(field)} does not fit a JS number`);
     return Number(v);
   }
 }

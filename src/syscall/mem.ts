@@ -9,6 +9,8 @@
 import createDebug from 'debug';
 import { SyscallError } from './errors.ts';
 import { errno, libcMmap, libcMunmap, viewOf } from './libc.ts';
+import { UsageError } from '../errors.ts';
+import { DISPOSE } from '../util/dispose.ts';
 
 const log = createDebug('tsbpf:mmap');
 
@@ -56,7 +58,7 @@ export class Mapping {
 
   /** The mapped bytes, shared with the kernel (no copy). */
   get buffer(): ArrayBuffer {
-    if (this.#buffer === null) throw new Error(`${this.what}: mapping used after close`);
+    if (this.#buffer === null) throw new UsageError(`${this.what}: mapping used after close`);
     return this.#buffer;
   }
 
@@ -74,6 +76,11 @@ export class Mapping {
       return;
     }
     log('unmapped %s (overmapped with zero pages)', this.what);
+  }
+
+  /** close(), for `using` (explicit resource management). */
+  [DISPOSE](): void {
+    this.close();
   }
 
   /** A true munmap, for mappings no view was ever handed out for. */

@@ -5,6 +5,7 @@
 // Documented process-wide cache: the possible set is fixed at boot, so it is
 // read once, on first use, and kept for the life of the process.
 import { readFileSync } from 'node:fs';
+import { TsbpfError } from '../errors.ts';
 
 const POSSIBLE_CPUS_PATH = '/sys/devices/system/cpu/possible';
 const ONLINE_CPUS_PATH = '/sys/devices/system/cpu/online';
@@ -19,10 +20,10 @@ export function parseCpuList(text: string): number[] {
   if (trimmed === '') return cpus;
   for (const part of trimmed.split(',')) {
     const range = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (range === null) throw new RangeError(`not a CPU list: ${JSON.stringify(text)}`);
+    if (range === null) throw new TsbpfError(`not a CPU list: ${JSON.stringify(text)}`);
     const first = Number(range[1]);
     const last = range[2] === undefined ? first : Number(range[2]);
-    if (last < first) throw new RangeError(`not a CPU list (range ${part} runs backwards): ${JSON.stringify(text)}`);
+    if (last < first) throw new TsbpfError(`not a CPU list (range ${part} runs backwards): ${JSON.stringify(text)}`);
     for (let cpu = first; cpu <= last; cpu++) cpus.push(cpu);
   }
   return cpus;

@@ -2,6 +2,10 @@
 // attach type and how it auto-attaches — libbpf's `section_defs` table. A
 // name matches an entry exactly, or by prefix when the entry ends with '+'
 // ("tp+" matches "tp/sched/sched_switch"; the part after '/' is the target).
+// parseSection() turns the name into a typed AttachTarget once, at open;
+// auto-attach (./auto.ts) switches on target.kind and never re-reads the name.
+// Adding a kind: a table entry below, a case in parseAttachTarget(), a case
+// in auto.ts's attachTarget(), and its form in ARG_FORMS.
 import { BpfAttachType as A, BpfProgType as P, BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS } from '../prog/types.ts';
 
 /** How a program of this section attaches (drives src/attach's auto-attach). */
@@ -181,4 +185,166 @@ export function matchSection(name: string): SectionMatch | undefined {
     }
   }
   return undefined;
+}
+
+// ---------------------------------------------------------------- typed attach targets
+
+/** What a section name says to attach to, parsed once (see parseSection). */
+export type AttachTarget =
+  | { readonly kind: 'tracepoint'; readonly category: string; readonly name: string }
+  | { readonly kind: 'raw_tracepoint'; readonly name: string }
+  /** tp_btf, fentry, fexit, fmod_ret, lsm: the target was fixed at load (attach_btf_id). */
+  | { readonly kind: 'tracing'; readonly func: string; readonly attachType: A }
+  | { readonly kind: 'kprobe'; readonly func: string; readonly offset: number; readonly retprobe: boolean }
+  | { readonly kind: 'ksyscall'; readonly syscall: string; readonly retprobe: boolean }
+  /** `func` undefined: `offset` is a file offset in `binary`. */
+  | { readonly kind: 'uprobe'; readonly binary: string; readonly func: string | undefined; readonly offset: number; readonly retprobe: boolean }
+  | { readonly kind: 'iter'; readonly target: string }
+  /** Needs an interface from the attach options. */
+  | { readonly kind: 'xdp' }
+  | { readonly kind: 'tcx'; readonly direction: 'ingress' | 'egress' }
+  /** Needs a cgroup from the attach options. */
+  | { readonly kind: 'cgroup'; readonly attachType: A }
+  /** Needs a network namespace from the attach options. */
+  | { readonly kind: 'netns'; readonly attachType: A.BPF_SK_LOOKUP | A.BPF_FLOW_DISSECTOR }
+  /** A USDT probe; attached through the object's usdt.bpf.h maps (./usdt.ts). */
+  | { readonly kind: 'usdt'; readonly binary: string; readonly provider: string; readonly name: string }
+  // PENDING kinds: parsed here; their attach step is being added (auto.ts
+  // throws NotSupportedError for them until then; attachAll skips them).
+  | { readonly kind: 'kprobe_multi'; readonly pattern: string; readonly retprobe: boolean; readonly session: boolean }
+  | { readonly kind: 'uprobe_multi'; readonly binary: string; readonly pattern: string; readonly retprobe: boolean; readonly session: boolean }
+  | { readonly kind: 'struct_ops'; readonly member: string }
+  /** The name alone cannot drive an attach (no target in it, or no attach step at all); `reason` says why. */
+  | { readonly kind: 'none'; readonly reason: string };
+
+/** The kinds of AttachTarget. */
+export type AttachTargetKind = AttachTarget['kind'];
+
+/** A section name, matched against the table and parsed. */
+export interface ParsedSection {
+  readonly name: string;
+  readonly def: SectionDef;
+  /** The text after the matched prefix and its '/' ("syscalls/sys_enter_write" for "tp/syscalls/sys_enter_write"). */
+  readonly arg: string;
+  readonly target: AttachTarget;
+}
+
+/** How each '+' family spells its argument (for messages and the list of known forms). */
+const ARG_FORMS: Partial<Record<AttachKind, string>> = {
+  tracepoint: '<category>/<name>',
+  raw_tracepoint: '<tracepoint>',
+  tracing: '<function>',
+  kprobe: '<function>[+<offset>]',
+  ksyscall: '<syscall>',
+  uprobe: '<path>:<function>[+<offset>]',
+  uprobe_multi: '<path>:<pattern>',
+  kprobe_multi: '<pattern>',
+  usdt: '<path>:<provider>:<name>',
+  iter: '<target>',
+  cgroup: '<function>',
+  struct_ops: '<member>',
+};
+
+/** Every section spelling the table accepts, e.g. "tp/<category>/<name>", "xdp". */
+export function knownSectionForms(): string[] {
+  return SECTION_DEFS.map((d) => (d.sec.endsWith('+') ? `${d.sec.slice(0, -1)}/${ARG_FORMS[d.attach] ?? '<target>'}` : d.sec));
+}
+
+/** The message for a section name the table does not know. */
+export function unknownSectionMessage(name: string): string {
+  return `unknown section name "${name}"; known forms: ${knownSectionForms().join(', ')}`;
+}
+
+/** Match and parse a section name; undefined when the table does not know it. */
+export function parseSection(name: string): ParsedSection | undefined {
+  const m = matchSection(name);
+  if (!m) return undefined;
+  return { name, def: m.def, arg: m.target, target: parseAttachTarget(m.def, m.target) };
+}
+
+/** Split "func+off" (off decimal or 0x hex). */
+function splitOffset(spec: string): { name: string; offset: number } {
+  const m = /^(.*?)(?:\+(0x[0-9a-fA-F]+|\d+))?$/.exec(spec)!;
+  return { name: m[1]!, offset: m[2] ? Number(m[2]) : 0 };
+}
+
+/**
+ * The typed target of a section `def` whose argument is `arg` (the part after
+ * "prefix/"; a program's attach target, possibly changed before attach).
+ */
+export function parseAttachTarget(def: SectionDef, arg: string): AttachTarget {
+  const prefix = def.sec.replace(/\+$/, '');
+  const spelled = arg ? `${prefix}/${arg}` : prefix;
+  const none = (reason: string): AttachTarget => ({ kind: 'none', reason });
+  const noArg = (): AttachTarget => none(`SEC("${prefix}") names no ${ARG_FORMS[def.attach]?.replace(/^<|>$/g, '') ?? 'target'} to attach to; write SEC("${prefix}/${ARG_FORMS[def.attach] ?? '<target>'}") or attach explicitly`);
+  const retprobe = def.retprobe === true;
+  switch (def.attach) {
+    case 'tracepoint': {
+      if (!arg) return noArg();
+      const i = arg.indexOf('/');
+      if (i <= 0 || i === arg.length - 1) return none(`"${arg}" is not <category>/<name>`);
+      return { kind: 'tracepoint', category: arg.slice(0, i), name: arg.slice(i + 1) };
+    }
+    case 'raw_tracepoint':
+      return arg ? { kind: 'raw_tracepoint', name: arg } : noArg();
+    case 'tracing':
+      if (def.progType === P.BPF_PROG_TYPE_EXT) return none(`SEC("${spelled}") replaces a function of another program; attach it explicitly with that program's fd`);
+      return arg ? { kind: 'tracing', func: arg, attachType: def.expectedAttachType as A } : noArg();
+    case 'kprobe': {
+      if (!arg) return noArg();
+      const { name, offset } = splitOffset(arg);
+      return { kind: 'kprobe', func: name, offset, retprobe };
+    }
+    case 'ksyscall':
+      return arg ? { kind: 'ksyscall', syscall: arg, retprobe } : noArg();
+    case 'uprobe': {
+      if (!arg) return noArg();
+      // libbpf splits at the last ':' (the path may hold one; a function name may not)
+      const colon = arg.lastIndexOf(':');
+      if (colon <= 0) return none(`"${arg}" is not <path>:<function>[+<offset>]`);
+      const { name, offset } = splitOffset(arg.slice(colon + 1));
+      const isAddress = /^(0x[0-9a-fA-F]+|\d+)$/.test(name);
+      return { kind: 'uprobe', binary: arg.slice(0, colon), func: isAddress ? undefined : name, offset: isAddress ? Number(name) + offset : offset, retprobe };
+    }
+    case 'iter':
+      return arg ? { kind: 'iter', target: arg } : noArg();
+    case 'xdp':
+      // "xdp/<anything>" that is not devmap/cpumap: libbpf tolerates the suffix
+      return { kind: 'xdp' };
+    case 'tcx':
+      return { kind: 'tcx', direction: def.expectedAttachType === A.BPF_TCX_EGRESS ? 'egress' : 'ingress' };
+    case 'tc':
+      return none(`SEC("${spelled}") has no direction; use tcx/ingress or tcx/egress, or call attachTcx()`);
+    case 'cgroup':
+      // BPF_CGROUP_INET_INGRESS is 0, so the table entry, not the type, marks the one without a direction
+      if (def.sec === 'cgroup/skb') return none(`SEC("${spelled}") names no attach point; use cgroup_skb/ingress or cgroup_skb/egress, or call attachCgroup()`);
+      if (def.expectedAttachType === A.BPF_LSM_CGROUP) return none(`SEC("${spelled}") has no auto-attach target; attach it explicitly with attachCgroup()`);
+      return { kind: 'cgroup', attachType: def.expectedAttachType };
+    case 'netns':
+      return { kind: 'netns', attachType: def.expectedAttachType === A.BPF_SK_LOOKUP ? A.BPF_SK_LOOKUP : A.BPF_FLOW_DISSECTOR };
+    case 'usdt': {
+      // libbpf: exactly three ':'-separated fields, so the path has no ':'
+      if (!arg) return noArg();
+      const parts = arg.split(':');
+      if (parts.length !== 3 || parts.some((p) => !p)) return none(`"${arg}" is not <path>:<provider>:<name>`);
+      return { kind: 'usdt', binary: parts[0]!, provider: parts[1]!, name: parts[2]! };
+    }
+    // PENDING kinds (see AttachTarget)
+    case 'kprobe_multi':
+      return arg ? { kind: 'kprobe_multi', pattern: arg, retprobe, session: def.sec.startsWith('kprobe.session') } : noArg();
+    case 'uprobe_multi': {
+      if (!arg) return noArg();
+      const colon = arg.lastIndexOf(':');
+      if (colon <= 0) return none(`"${arg}" is not <path>:<pattern>`);
+      return { kind: 'uprobe_multi', binary: arg.slice(0, colon), pattern: arg.slice(colon + 1), retprobe, session: def.sec.startsWith('uprobe.session') };
+    }
+    case 'struct_ops':
+      return { kind: 'struct_ops', member: arg };
+    case 'netkit':
+    case 'sockmap':
+    case 'perf_event':
+    case 'syscall':
+    case 'none':
+      return none(`SEC("${spelled}") has no auto-attach target; attach it explicitly (see src/attach)`);
+  }
 }
