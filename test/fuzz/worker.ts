@@ -24,7 +24,7 @@ function guarded(target: FuzzTarget, input: Uint8Array, n: number): RunResult {
   i32[SHARED.exec] = n;
   f64[0] = Date.now();
   Atomics.store(i32, SHARED.running, 1);
-  const r = runInput(target, input);
+  const r = runInput(target, input, job.timeLimit);
   Atomics.store(i32, SHARED.running, 0);
   return r;
 }
