@@ -158,10 +158,10 @@ describe('.kconfig values are checked against the layout and the type', () => {
   });
 
   it('a tristate whose BTF enum is not 4 bytes is an ObjectError, not a RangeError', () => {
-    // specs are frozen: a crafted one is a copy with the extern's size changed
-    const withSize = (kconfigSize: number) => {
+    // A spec is immutable: the crafted layout is a modified copy.
+    const withSize = (size: number) => {
       const s = spec();
-      return { ...s, externs: s.externs.map((x) => (x.name === 'CONFIG_BPF_JIT' ? { ...x, kconfigSize } : x)) };
+      return { ...s, externs: s.externs.map((x) => (x.name === 'CONFIG_BPF_JIT' ? { ...x, kconfigSize: size } : x)) };
     };
     expect(() => resolveExterns(withSize(1), { kernelBtf: noKernelBtf, kconfig })).toThrow(/extern CONFIG_BPF_JIT: a tristate must be 4 bytes/);
     expect(() => resolveExterns(withSize(0), { kernelBtf: noKernelBtf, kconfig })).toThrow(ObjectError);

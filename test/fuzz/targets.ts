@@ -20,6 +20,7 @@ import { patchObjectBtf } from '../../src/object/btf_fixup.ts';
 import { linkProgram } from '../../src/object/linker.ts';
 import { generateSkeleton } from '../../src/skel/generate.ts';
 import { emitTsTypes } from '../../src/codegen/ts_types.ts';
+import { describeObject } from '../../src/cli/inspect.ts';
 
 export interface FuzzTarget {
   /** Short name: corpus files are named `<target>-<hash>.bin`. */
@@ -270,5 +271,18 @@ registerFuzzTarget({
         emitTsTypes(btf, [id], { views: (k === BTF_KIND_STRUCT || k === BTF_KIND_UNION) && btf.nameOf(id) ? [id] : [] });
       });
     }
+  },
+});
+
+// ---- the CLI's `tsbpf inspect` (src/cli/inspect.ts) ------------------------
+
+registerFuzzTarget({
+  name: 'inspect',
+  format: 'elf',
+  weight: 0.3,
+  seeds: objectSeeds,
+  run(input) {
+    // What `tsbpf inspect --json` prints: the description, serialised.
+    JSON.stringify(describeObject('fuzz.bpf.o', parseObject(input, { name: 'fuzz' })), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
   },
 });
