@@ -252,3 +252,34 @@ describe('TypeScript for the kernel\'s own types', () => {
     }
   });
 });
+
+describe('skeleton buffers', () => {
+  it('a perf buffer and a ring buffer deliver their records through onEvent (bytes, no record type)', async (ctx) => {
+    if (needsRoot) return ctx.skip(needsRoot);
+    const { RingbufBench } = await import('../bpf/skel/ringbuf_bench.skel.ts');
+    const { libcGetpgid } = await import('../src/syscall/index.ts');
+    const skel = RingbufBench.open();
+    for (const p of Object.values(skel.progs)) p.autoload = p.name === 'pb_produce' || p.name === 'rb_produce';
+    skel.rodata.target_pid = process.pid;
+    skel.data.nr_records = 3;
+    const live = skel.load();
+    try {
+      live.attach({ mount: true });
+      const perf: Uint8Array[] = [];
+      const ring: Uint8Array[] = [];
+      live.maps.pb.onEvent((r) => perf.push(r));
+      live.maps.rb.onEvent((r) => ring.push(r));
+      libcGetpgid(0);
+      for (let i = 0; i < 100 && (perf.length < 3 || ring.length < 3); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(ring.map((r) => r.length)).toEqual([16, 16, 16]);
+      expect(perf.length).toBe(3);
+      // both programs draw sequence numbers from the same counter: six distinct ones
+      const seqs = [...ring, ...perf].map((r) => Buffer.from(r).readBigUInt64LE(0));
+      expect(new Set(seqs).size).toBe(6);
+      expect(live.bss.submitted).toBe(6n);
+      expect(Object.keys(live.links).sort()).toEqual(['pb_produce', 'rb_produce']);
+    } finally {
+      await live.destroy();
+    }
+  });
+});
