@@ -131,7 +131,7 @@ export class TracePipe implements AsyncIterable<TraceLine> {
     };
   }
 
-  /** Stop reading and close the fd. Pending iterations end. Idempotent. */
+  /** Stop reading and close the fd. Pending and later iterations end (lines not taken yet are dropped). Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -140,6 +140,7 @@ export class TracePipe implements AsyncIterable<TraceLine> {
     clearInterval(this.#timer);
     closeSync(this.#fd);
     this.#fd = -1;
+    this.#queue.length = 0;
     for (const w of this.#waiters.splice(0)) w({ value: undefined, done: true });
     log('trace pipe closed');
   }
