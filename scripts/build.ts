@@ -5,10 +5,10 @@
 //                   cache can hold; see src/compile_cache/entry.ts)
 //   dist/index.cjs  the entry for require(): src/compile_cache/entry.ts loading tsbpf.cjs
 //   dist/index.mjs  the entry for import: index.cjs, one named export per export of src/index.ts
-//   dist/tsbpf-cli.cjs  src/cli/bin.ts bundled (the `tsbpf` command; subcommands initialize lazily)
-//   dist/cli.cjs    the `bin` launcher (#!/usr/bin/env node): tsbpf-cli.cjs through the same code cache
 //   dist/testing.cjs, dist/testing.mjs  the `tsbpf/testing` entry: src/testing.ts's hooks, from the
 //                   same loaded bundle (a hook must reach the state the main entry uses)
+//   dist/tsbpf-cli.cjs  src/cli/bin.ts bundled (the `tsbpf` command; subcommands initialize lazily)
+//   dist/cli.cjs    the `bin` launcher (#!/usr/bin/env node): tsbpf-cli.cjs through the same code cache
 //   dist/types/     the declarations (tsc -p tsconfig.build.json), for TypeScript users; dist/types/cjs/
 //                   the same for CommonJS consumers
 // koffi and debug stay outside (they are dependencies; koffi is native).

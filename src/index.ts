@@ -63,6 +63,18 @@ export type {
   PerfEventOptions, XdpOptions, TcxOptions, CgroupOptions, IterOptions,
 } from './attach/index.ts';
 
+// multi-probe links (kprobe.multi, uprobe.multi)
+export { attachKprobeMulti, attachUprobeMulti, KprobeMultiLink, UprobeMultiLink } from './attach/index.ts';
+export type { KprobeMultiOptions, UprobeMultiOptions } from './attach/index.ts';
+
+// USDT probes (libbpf's usdt.bpf.h on the BPF side)
+export { findUsdtProbes, parseUsdtNotes, UsdtArgType, UsdtError, UsdtLink } from './attach/index.ts';
+export type { UsdtOptions, UsdtProbes, UsdtSite, UsdtNote, UsdtArg } from './attach/index.ts';
+
+// bpf_printk output (tracefs trace_pipe)
+export { TracePipe, parseTraceLine } from './attach/index.ts';
+export type { TraceLine, TracePipeOptions } from './attach/index.ts';
+
 // ring buffers
 export { RingBuffer, PerfBuffer, UserRingBuffer, EventSource, possibleCpus, onlineCpus } from './ringbuf/index.ts';
 export type { MapSource, RecordCallback, BatchCallback, RingOptions, PerfBufferOptions, StartOptions } from './ringbuf/index.ts';
@@ -78,6 +90,16 @@ export { parseElf, ElfFile } from './elf/index.ts';
 export type { ElfSection, ElfSymbol, ElfRel, ElfHeader } from './elf/index.ts';
 export { relocateCore, explainPoison, BpfCoreReloKind } from './relo/index.ts';
 export type { RelocateCoreArgs } from './relo/index.ts';
+
+// code generation: TypeScript types, codecs and skeletons from BTF
+export { emitTsTypes, TsTypeEmitter, CodegenError, type EmitTsOptions } from './codegen/ts_types.ts';
+export {
+  CodecError, type Codec, type RecordView, type ViewClass, readCString, writeCString, zeroBytes, checkInt, checkBigInt, checkFloat,
+  checkObject, checkLength, readBits, readBitsBig, writeBits, readInt128, writeInt128, readArray, writeArray, viewOf, encodeToBytes,
+  decodeFromBytes,
+} from './codegen/runtime.ts';
+export { generateSkeleton, skeletonClassName, type GenerateSkeletonOptions } from './skel/generate.ts';
+export { Skeleton, TypedMap, RawMap, RingBufMap, PerfBufMap, GlobalSection, RAW_RECORD, type SkeletonOpenOptions } from './skel/runtime.ts';
 
 // terminal histograms (libbpf-tools' print_log2_hist)
 export { formatLog2Hist, printLog2Hist, formatLinearHist, printLinearHist } from './report/hist.ts';
