@@ -494,7 +494,9 @@ export class TsTypeEmitter {
         if (a.chars) return `${this.#h('readCString')}(${dv}, ${off}, ${a.n})`;
         const o = `o${depth}`;
         if (a.typed) return `${a.typed.ctor}.from({ length: ${a.n} }, (_, i) => ${dv}.${a.typed.get}(${add(off, `i * ${a.stride}`)}${a.typed.size > 1 ? ', true' : ''}))`;
-        return `${this.#h('readArray')}(${a.n}, ${off}, ${a.stride}, (${o}: number) => (${this.#decodeExpr(a.elem, dv, o, depth + 1)}))`; // parenthesized: an object literal is not a block
+        const elem = this.#decodeExpr(a.elem, dv, o, depth + 1);
+        // An arrow body that is an object literal needs parentheses (else it is a block).
+        return `${this.#h('readArray')}(${a.n}, ${off}, ${a.stride}, (${o}: number) => ${elem.startsWith('{') ? `(${elem})` : elem})`;
       }
       default:
         return this.#fail(id, `a ${BTF_KIND_NAMES[k] ?? `kind ${k}`} has no value TypeScript can hold`);
