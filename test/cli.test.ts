@@ -3,7 +3,7 @@
 // parsed spec, against bpftool / llvm-objdump where they say the same thing,
 // and against what the kernel holds.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -352,6 +352,52 @@ describe('tsbpf btf dump', () => {
     expect(r.stdout).toMatch(/^#pragma clang attribute push/m);
     expectOneLineError(tsbpf(['btf', 'dump', join(BPF, 'core.bpf.o'), '--type', 'no_such_type']), 1, /no type named "no_such_type"/);
   });
+});
+
+/** Type-check `files` (name -> text) with tsc --strict in a scratch directory; tsc's output ('' when clean). */
+function tscStrict(files: Record<string, string>): { status: number | null; output: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-cli-tsc-'));
+  try {
+    symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, allowImportingTsExtensions: true, skipLibCheck: true, types: ['node'] },
+      files: Object.keys(files),
+    }));
+    const r = spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    return { status: r.status, output: r.stdout + r.stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('tsbpf: TypeScript output', () => {
+  const SRC = join(REPO, 'src', 'index.ts');
+
+  it('btf dump --format ts of kernel types and gen skeleton type-check under tsc --strict (and a wrong use does not)', () => {
+    const types = tsbpf(['btf', 'dump', 'vmlinux', '--format', 'ts', '--type', 'task_struct', '--type', 'sk_buff', '--import-from', SRC]);
+    expect(types.status).toBe(0);
+    expect(types.stdout).toMatch(/^export interface task_struct \{$/m);
+    const skel = tsbpf(['gen', 'skeleton', join(BPF, 'syslat.bpf.o'), '--type', 'exec_event', '--import-from', SRC]);
+    expect(skel.status).toBe(0);
+    expect(skel.stdout).toMatch(/^export interface exec_event \{$/m);
+    const use = `import { exec_event } from './syslat.skel.ts';\nconst e: exec_event = { pid: 1, ppid: 2, comm: 'x' };\nexport const n: number = e.pid;\n`;
+    const good = tscStrict({ 'vmlinux.ts': types.stdout, 'syslat.skel.ts': skel.stdout, 'use.ts': use });
+    expect(good.output).toBe('');
+    expect(good.status).toBe(0);
+    const bad = tscStrict({ 'syslat.skel.ts': skel.stdout, 'use.ts': `${use}export const s: string = e.ppid;\n` });
+    expect(bad.output).toMatch(/use\.ts\(4,14\): error TS2322/);
+  });
+
+  it.skipIf(!process.env.TSBPF_TEST_VMLINUX_TS)('btf dump vmlinux --format ts: all of it type-checks under tsc --strict (set TSBPF_TEST_VMLINUX_TS=1: ~30 s of CPU)', () => {
+    const types = tsbpf(['btf', 'dump', 'vmlinux', '--format', 'ts', '--import-from', SRC]);
+    expect(types.status).toBe(0);
+    expect(types.stdout.length).toBeGreaterThan(10_000_000);
+    const r = tscStrict({ 'vmlinux.ts': types.stdout });
+    expect(r.output).toBe('');
+    expect(r.status).toBe(0);
+  }, 900_000);
 });
 
 /** Lines of a child's stream, as they come. */
