@@ -194,6 +194,7 @@ describe('findUsdtProbes on a gcc-built binary', () => {
     expect(() => findUsdtProbes(bad)).toThrow(/libtsbpf_usdt_corrupt\.so: truncated or corrupt ELF file/);
     writeFileSync(bad, 'not an ELF file, just text long enough for a header '.repeat(2));
     expect(() => findUsdtProbes(bad)).toThrow(/is not an ELF file/);
+    expect(() => findUsdtProbes(join(build, 'no-such-file'))).toThrow(/cannot read .*no-such-file: ENOENT/);
   });
 
   it('compensates prelink: sections and segments moved, notes not (.stapsdt.base says by how much)', (ctx) => {
