@@ -10,7 +10,10 @@
 // project's CI machine).
 import { BTF_INT_SIGNED, BTF_KIND_ENUM, BTF_KIND_INT, BtfBuilder, type BtfEnum, loadKernelBtf, type Btf } from '../btf/index.ts';
 import { loadBtfIntoKernel } from '../btf/load.ts';
-import { BpfCmd, bpfRaw, errnoName, FD, MapCreateAttr, ProgLoadAttr, progLoadRaw } from '../syscall/index.ts';
+import { BPF_F_SLEEPABLE, BpfAttachType, asm, encodeInsns } from '../prog/index.ts';
+import { BPF_F_MMAPABLE, BPF_F_NO_PREALLOC } from '../uapi/kernel.ts';
+import { PAGE_SIZE } from '../uapi/arch.ts';
+import { BpfCmd, bpfRaw, EACCES, EPERM, errnoName, FD, MapCreateAttr, ProgLoadAttr, progLoadRaw } from '../syscall/index.ts';
 
 export type ProbeAnswer = 'yes' | 'no' | 'refused';
 export interface ProbeResult {
@@ -21,8 +24,6 @@ export interface ProbeResult {
   detail?: string;
 }
 
-const EPERM = 1;
-const EACCES = 13;
 
 /** The enumerators of a kernel enum ("bpf_prog_type") without its prefix and the __MAX_* sentinel. */
 export function kernelEnum(name: string, prefix: string, btf: Btf = loadKernelBtf()): { name: string; value: number }[] {
@@ -35,18 +36,18 @@ export function kernelEnum(name: string, prefix: string, btf: Btf = loadKernelBt
 }
 
 // r0 = 0; exit
-const RET0 = Uint8Array.from([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+const RET0 = encodeInsns([asm.mov64Imm(0, 0), asm.exit()]);
 const LICENSE = Buffer.from('GPL\0');
 
 /** Attach types some program types must name at load (enum bpf_attach_type values). */
 const EXPECTED_ATTACH: Record<string, number> = {
-  cgroup_sock_addr: 8, // BPF_CGROUP_INET4_BIND
-  sk_lookup: 36, // BPF_SK_LOOKUP
-  tracing: 24, // BPF_TRACE_FENTRY
-  lsm: 27, // BPF_LSM_MAC
-  netfilter: 45, // BPF_NETFILTER
-  cgroup_sockopt: 21, // BPF_CGROUP_GETSOCKOPT
-  lirc_mode2: 16, // BPF_LIRC_MODE2
+  cgroup_sock_addr: BpfAttachType.BPF_CGROUP_INET4_BIND,
+  sk_lookup: BpfAttachType.BPF_SK_LOOKUP,
+  tracing: BpfAttachType.BPF_TRACE_FENTRY,
+  lsm: BpfAttachType.BPF_LSM_MAC,
+  netfilter: BpfAttachType.BPF_NETFILTER,
+  cgroup_sockopt: BpfAttachType.BPF_CGROUP_GETSOCKOPT,
+  lirc_mode2: BpfAttachType.BPF_LIRC_MODE2,
 };
 /** Program types the kernel accepts only as sleepable (BPF_F_SLEEPABLE). */
 const SLEEPABLE_ONLY = new Set(['syscall']);
@@ -70,7 +71,7 @@ function loadProbe(progType: number, insns: Uint8Array, expectedAttach: number, 
 export function probeProgType(name: string, value: number): ProbeResult {
   const needsTarget = NEEDS_BTF_TARGET.has(name);
   const log = needsTarget ? Buffer.alloc(4096) : null;
-  const r = loadProbe(value, RET0, EXPECTED_ATTACH[name] ?? 0, needsTarget ? 1 : 0, log, SLEEPABLE_ONLY.has(name) ? 16 : 0);
+  const r = loadProbe(value, RET0, EXPECTED_ATTACH[name] ?? 0, needsTarget ? 1 : 0, log, SLEEPABLE_ONLY.has(name) ? BPF_F_SLEEPABLE : 0);
   if (r.ok) return { name, value, answer: 'yes' };
   if (r.errno === EPERM || r.errno === EACCES) return { name, value, answer: 'refused', detail: errnoName(r.errno) };
   // A kernel that knows the type got as far as checking the (deliberately wrong) BTF target.
@@ -82,11 +83,10 @@ export function probeProgType(name: string, value: number): ProbeResult {
 export function probeHelper(progType: { name: string; value: number }, helper: { name: string; value: number }): boolean {
   // call helper; r0 = 0; exit
   const insns = new Uint8Array(24);
-  insns.set([0x85, 0, 0, 0], 0);
-  new DataView(insns.buffer).setInt32(4, helper.value, true);
+  insns.set(encodeInsns([asm.call(helper.value)]), 0);
   insns.set(RET0, 8);
   const log = Buffer.alloc(4096);
-  const r = loadProbe(progType.value, insns, EXPECTED_ATTACH[progType.name] ?? 0, 0, log, SLEEPABLE_ONLY.has(progType.name) ? 16 : 0);
+  const r = loadProbe(progType.value, insns, EXPECTED_ATTACH[progType.name] ?? 0, 0, log, SLEEPABLE_ONLY.has(progType.name) ? BPF_F_SLEEPABLE : 0);
   if (r.ok) return true;
   const text = log.toString('utf8');
   if (!text.replace(/\0+$/, '')) return false;
@@ -104,13 +104,13 @@ function intBtf(): FD {
 function mapShape(name: string): { key: number; value: number; max: number; flags: number; btf?: boolean; inner?: boolean } {
   switch (name) {
     case 'queue': case 'stack': case 'bloom_filter': return { key: 0, value: 4, max: 1, flags: 0 };
-    case 'ringbuf': case 'user_ringbuf': return { key: 0, value: 0, max: 4096, flags: 0 };
-    case 'lpm_trie': return { key: 8, value: 4, max: 1, flags: 1 /* BPF_F_NO_PREALLOC */ };
+    case 'ringbuf': case 'user_ringbuf': return { key: 0, value: 0, max: PAGE_SIZE, flags: 0 };
+    case 'lpm_trie': return { key: 8, value: 4, max: 1, flags: BPF_F_NO_PREALLOC };
     case 'stack_trace': return { key: 4, value: 8, max: 1, flags: 0 };
     case 'cgroup_storage': case 'percpu_cgroup_storage': return { key: 16, value: 4, max: 0, flags: 0 };
-    case 'sk_storage': case 'inode_storage': case 'task_storage': case 'cgrp_storage': return { key: 4, value: 4, max: 0, flags: 1, btf: true };
+    case 'sk_storage': case 'inode_storage': case 'task_storage': case 'cgrp_storage': return { key: 4, value: 4, max: 0, flags: BPF_F_NO_PREALLOC, btf: true };
     case 'array_of_maps': case 'hash_of_maps': return { key: 4, value: 4, max: 1, flags: 0, inner: true };
-    case 'arena': return { key: 0, value: 0, max: 1, flags: 1 << 10 /* BPF_F_MMAPABLE */ };
+    case 'arena': return { key: 0, value: 0, max: 1, flags: BPF_F_MMAPABLE };
     case 'reuseport_sockarray': return { key: 4, value: 8, max: 1, flags: 0 };
     default: return { key: 4, value: 4, max: 1, flags: 0 };
   }

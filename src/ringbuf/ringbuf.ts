@@ -59,14 +59,13 @@
 // quarter ring, as before, kept up to 1 MiB of a 4 MiB ring reserved: the
 // producer under a burst saw a ring 25% smaller than libbpf's and dropped.)
 import { Mapping, MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../syscall/index.ts';
+import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, MapType } from '../uapi/kernel.ts';
 import { type BatchCallback, type MapSource, type RecordCallback, RingBufferError, log, resolveMap } from './common.ts';
 import { EventSource } from './source.ts';
 import { step } from '../util/pipeline.ts';
 
-export const BPF_MAP_TYPE_RINGBUF = 27;
-export const BPF_RINGBUF_BUSY_BIT = 1 << 31;
-export const BPF_RINGBUF_DISCARD_BIT = 1 << 30;
-export const BPF_RINGBUF_HDR_SZ = 8;
+const { BPF_MAP_TYPE_RINGBUF } = MapType;
+export { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ };
 const LEN_MASK = 0x3fffffff;
 const MAX_RING = 1 << 30;
 /** Most bytes consumed between two publications of consumer_pos (see the header). */

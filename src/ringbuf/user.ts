@@ -15,11 +15,11 @@
 // Reservations are committed in any order; the kernel drains in order.
 import { Mapping, MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../syscall/index.ts';
 import { PollSet, POLLOUT, type MapSource, RingBufferError, log, resolveMap } from './common.ts';
-import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT } from './ringbuf.ts';
+import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, MapType } from '../uapi/kernel.ts';
 import { UsageError } from '../errors.ts';
 import { DISPOSE } from '../util/dispose.ts';
 
-export const BPF_MAP_TYPE_USER_RINGBUF = 31;
+const { BPF_MAP_TYPE_USER_RINGBUF } = MapType;
 
 export class UserRingBuffer {
   readonly #consumerMap: Mapping;
