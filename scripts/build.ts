@@ -58,11 +58,19 @@ export async function buildDist(): Promise<Map<string, string>> {
 
   // The command: its own bundle (a lean entry: each subcommand's modules are
   // initialized only when that subcommand runs) behind the same cached loader.
+  // `debug` is loaded only when DEBUG is set (src/cli/lazy_debug.ts): a short command's start-up otherwise pays for it.
+  const lazyDebug: esbuild.Plugin = {
+    name: 'lazy-debug',
+    setup(b) {
+      const shim = join(REPO, 'src/cli/lazy_debug.ts');
+      b.onResolve({ filter: /^debug$/ }, (args) => (args.importer === shim ? { path: 'debug', external: true } : { path: shim }));
+    },
+  };
   files.set('tsbpf-cli.cjs', text(await esbuild.build({
-    ...common, entryPoints: [join(REPO, 'src/cli/bin.ts')], format: 'cjs', outfile: 'tsbpf-cli.cjs', banner: { js: BANNER },
+    ...common, plugins: [lazyDebug], entryPoints: [join(REPO, 'src/cli/bin.ts')], format: 'cjs', outfile: 'tsbpf-cli.cjs', banner: { js: BANNER },
   })));
   files.set('cli.cjs', text(await esbuild.build({
-    ...common, format: 'cjs', outfile: 'cli.cjs', banner: { js: `#!/usr/bin/env node\n${BANNER}` },
+    ...common, plugins: [lazyDebug], format: 'cjs', outfile: 'cli.cjs', banner: { js: `#!/usr/bin/env node\n${BANNER}` },
     stdin: {
       contents: "import { loadBundle } from './src/compile_cache/entry.ts';\n(loadBundle(require('node:path').join(__dirname, 'tsbpf-cli.cjs')) as { run(): void }).run();\n",
       resolveDir: REPO, sourcefile: 'dist-cli.ts', loader: 'ts',

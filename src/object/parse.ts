@@ -33,6 +33,7 @@ import { ObjectError } from './errors.ts';
 import { parseSection, unknownSectionMessage } from '../attach/sections.ts';
 import { freezeSpec, type CodeReloc, type CollectionSpec, type ExternSpec, type FunctionSpec, type GlobalVarSpec, type ObjectMapSpec, type ObjectProgramSpec } from './spec.ts';
 import { parseBtfMaps } from './btf_maps.ts';
+import { parseStructOps } from './struct_ops.ts';
 
 const log = createDebug('tsbpf:object');
 
@@ -156,6 +157,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Coll
   const maps: ObjectMapSpec[] = [];
   const mapsSec = elf.sectionByName('.maps');
   if (mapsSec) maps.push(...parseBtfMaps(elf, btf, mapsSec, objName));
+  maps.push(...parseStructOps(elf, btf, programs, objName));
   const legacySec = elf.sectionByName('maps');
   if (legacySec) maps.push(...parseLegacyMaps(elf, legacySec, objName));
   const globals: GlobalVarSpec[] = [];
