@@ -158,11 +158,12 @@ describe('.kconfig values are checked against the layout and the type', () => {
   });
 
   it('a tristate whose BTF enum is not 4 bytes is an ObjectError, not a RangeError', () => {
-    const s = spec();
-    const e = s.externs.find((x) => x.name === 'CONFIG_BPF_JIT')!;
-    e.kconfigSize = 1;
-    expect(() => resolveExterns(s, { kernelBtf: noKernelBtf, kconfig })).toThrow(/extern CONFIG_BPF_JIT: a tristate must be 4 bytes/);
-    e.kconfigSize = 0;
-    expect(() => resolveExterns(s, { kernelBtf: noKernelBtf, kconfig })).toThrow(ObjectError);
+    // specs are frozen: a crafted one is a copy with the extern's size changed
+    const withSize = (kconfigSize: number) => {
+      const s = spec();
+      return { ...s, externs: s.externs.map((x) => (x.name === 'CONFIG_BPF_JIT' ? { ...x, kconfigSize } : x)) };
+    };
+    expect(() => resolveExterns(withSize(1), { kernelBtf: noKernelBtf, kconfig })).toThrow(/extern CONFIG_BPF_JIT: a tristate must be 4 bytes/);
+    expect(() => resolveExterns(withSize(0), { kernelBtf: noKernelBtf, kconfig })).toThrow(ObjectError);
   });
 });

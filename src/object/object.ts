@@ -2,7 +2,7 @@
 //   open (parse; customise programs, maps and globals) -> load -> attach -> destroy.
 // Loading follows libbpf's bpf_object__load, with CO-RE ahead of map creation:
 //   1. BTF: fix DATASEC layouts and extern entries, sanitize for this kernel, BPF_BTF_LOAD
-//   2. externs: .kconfig values, __ksym and kfunc BTF ids / addresses
+//   2. externs: .kconfig values, __ksym and kfunc BTF ids / addresses (vmlinux, then modules)
 //   3. CO-RE: relocate every function against the kernel's BTF
 //   4. maps: reuse pinned ones, create the rest, fill and freeze global data;
 //      struct_ops maps resolved against the kernel's struct (struct_ops.ts)
