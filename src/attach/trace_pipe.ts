@@ -11,6 +11,7 @@ import createDebug from 'debug';
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.ts';
+import { DISPOSE } from '../util/dispose.ts';
 import { watchFd, type PollHandle } from '../ringbuf/common.ts';
 import { AttachError } from './errors.ts';
 import { tracefsPath, type TracefsOptions } from './tracefs.ts';
@@ -143,6 +144,11 @@ export class TracePipe implements AsyncIterable<TraceLine> {
     this.#queue.length = 0;
     for (const w of this.#waiters.splice(0)) w({ value: undefined, done: true });
     log('trace pipe closed');
+  }
+
+  /** close(), for `using`. */
+  [DISPOSE](): void {
+    this.close();
   }
 
   #watch(): void {

@@ -62,10 +62,10 @@ import {
 } from './types.ts';
 import { UsageError } from '../errors.ts';
 import { DISPOSE } from '../util/dispose.ts';
+import { F_DUPFD_CLOEXEC } from '../uapi/defines.ts';
 
 const log = createDebug('tsbpf:maps');
 
-const F_DUPFD_CLOEXEC = 1030;
 
 /** Batch size used when none is given: large enough to amortise the syscall, small enough to stay in cache. */
 const DEFAULT_BATCH_CHUNK = 1024;

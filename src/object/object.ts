@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { kernelModuleBtfNames, loadKernelBtf, loadModuleBtf, marshalBtf, openModuleBtfFds, parseBtf, sanitizeBtf, type Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from '../btf/index.ts';
 import { loadBtfIntoKernel } from '../btf/load.ts';
 import { btfFeatures, hasFeatureOverrides } from '../features/index.ts';
-import { BpfMap, effectiveMaxEntries, MapError, MapType, mapTypeName, type MapSpec } from '../maps/index.ts';
+import { BpfMap, BPF_F_MMAPABLE, effectiveMaxEntries, MapError, MapType, mapTypeName, type MapSpec } from '../maps/index.ts';
 import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../prog/insn.ts';
 import { Program, type LoadOptions } from '../prog/index.ts';
 import { BpfAttachType, BpfProgType } from '../prog/types.ts';
@@ -38,6 +38,7 @@ import { attachStructOps } from '../attach/struct_ops.ts';
 import { copyBytes } from '../util/bytes.ts';
 import { ASYNC_DISPOSE, DISPOSE } from '../util/dispose.ts';
 import { step } from '../util/pipeline.ts';
+import { PAGE_SIZE } from '../uapi/arch.ts';
 
 const log = createDebug('tsbpf:object');
 
@@ -867,7 +868,7 @@ export class BpfObject {
   #mapGlobals(): void {
     for (const [section, g] of this.#globals) {
       const om = this.map(section);
-      if (!om.loaded || (om.map.flags & (1 << 10)) === 0) continue; // autocreate off, or not mmapable: stays a copy
+      if (!om.loaded || (om.map.flags & BPF_F_MMAPABLE) === 0) continue; // autocreate off, or not mmapable: stays a copy
       let mapping: ReturnType<BpfMap['mmap']>;
       try {
         mapping = om.map.mmap();
@@ -1092,7 +1093,7 @@ const REJECTS_BTF = new Set<number>([
 
 /** Ring buffer sizes must be a power-of-2 multiple of the page size (libbpf rounds up the same way). */
 function roundUpPages(n: number): number {
-  let size = 4096;
+  let size = PAGE_SIZE;
   while (size < n) size *= 2;
   return size;
 }

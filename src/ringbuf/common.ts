@@ -171,11 +171,7 @@ export const YIELDED = 2;
 
 // ---------------------------------------------------------------- waiting
 
-export const POLLIN = 0x001;
-export const POLLOUT = 0x004;
-export const POLLERR = 0x008;
-export const POLLHUP = 0x010;
-export const POLLNVAL = 0x020;
+export { POLLIN, POLLOUT, POLLERR, POLLHUP, POLLNVAL } from '../uapi/defines.ts';
 
 /**
  * A reusable struct pollfd array for blocking poll(2) over a set of fds. The

@@ -17,18 +17,20 @@
 // Positions: u64 byte counters, read and written as their low 32 bits (the
 // distance head - tail never exceeds the ring size), the whole u64 stored
 // only when the low word wraps; see ringbuf.ts for the argument.
+import { FD, MapElemCommands, Mapping, MAP_SHARED, PAGE_SIZE, PERF_COUNT_SW_BPF_OUTPUT, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_SAMPLE_RAW, PERF_TYPE_SOFTWARE, PROT_READ, PROT_WRITE, PerfFlag, ioctl, perfEventOpen } from '../syscall/index.ts';
+import { MapType, PERF_MMAP_PAGE_DATA_HEAD, PERF_MMAP_PAGE_DATA_TAIL, PerfEventType } from '../uapi/kernel.ts';
 import type { BpfMap } from '../maps/map.ts';
-import { FD, Mapping, MAP_SHARED, PAGE_SIZE, PERF_COUNT_SW_BPF_OUTPUT, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_SAMPLE_RAW, PERF_TYPE_SOFTWARE, PROT_READ, PROT_WRITE, PerfFlag, ioctl, perfEventOpen } from '../syscall/index.ts';
 import { CAUGHT_UP, type DrainBudget, type MapSource, Pacer, type RecordCallback, RingBufferError, STOPPED, UNBOUNDED, UNBOUNDED_STRIDE, YIELDED, log, onlineCpus, openMap } from './common.ts';
 import { UsageError } from '../errors.ts';
 import { EventSource } from './source.ts';
 import { step } from '../util/pipeline.ts';
 
-export const BPF_MAP_TYPE_PERF_EVENT_ARRAY = 4;
-export const PERF_RECORD_LOST = 2;
-export const PERF_RECORD_SAMPLE = 9;
-const DATA_HEAD = 1024 / 4;
-const DATA_TAIL = 1032 / 4;
+const { BPF_MAP_TYPE_PERF_EVENT_ARRAY } = MapType;
+const { PERF_RECORD_LOST, PERF_RECORD_SAMPLE } = PerfEventType;
+export { PERF_RECORD_LOST, PERF_RECORD_SAMPLE };
+/** perf_event_mmap_page's data_head and data_tail, as Int32Array indexes of the page. */
+const DATA_HEAD = PERF_MMAP_PAGE_DATA_HEAD / 4;
+const DATA_TAIL = PERF_MMAP_PAGE_DATA_TAIL / 4;
 
 export interface PerfBufferOptions {
   /** Data pages per CPU, a power of two. Default 64 (256 KiB). */

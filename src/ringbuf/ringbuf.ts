@@ -61,14 +61,13 @@
 import { Mapping, MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../syscall/index.ts';
 import type { BpfMap } from '../maps/map.ts';
 import { type BatchCallback, CAUGHT_UP, type DrainBudget, type MapSource, Pacer, type RecordCallback, RingBufferError, STOPPED, UNBOUNDED, UNBOUNDED_STRIDE, YIELDED, log, openMap } from './common.ts';
+import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, MapType } from '../uapi/kernel.ts';
 import { EventSource } from './source.ts';
 import { UsageError } from '../errors.ts';
 import { step } from '../util/pipeline.ts';
 
-export const BPF_MAP_TYPE_RINGBUF = 27;
-export const BPF_RINGBUF_BUSY_BIT = 1 << 31;
-export const BPF_RINGBUF_DISCARD_BIT = 1 << 30;
-export const BPF_RINGBUF_HDR_SZ = 8;
+const { BPF_MAP_TYPE_RINGBUF } = MapType;
+export { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ };
 const LEN_MASK = 0x3fffffff;
 const MAX_RING = 1 << 30;
 /** Most bytes consumed between two publications of consumer_pos (see the header). */

@@ -13,14 +13,14 @@
 //   submit/discard: atomically exchange the header to the final length,
 //            clearing BUSY (and setting DISCARD for a discard)
 // Reservations are committed in any order; the kernel drains in order.
+import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, MapType } from '../uapi/kernel.ts';
 import { UsageError } from '../errors.ts';
 import type { BpfMap } from '../maps/map.ts';
 import { Mapping, MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../syscall/index.ts';
 import { PollSet, POLLOUT, type MapSource, RingBufferError, log, openMap } from './common.ts';
-import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT } from './ringbuf.ts';
 import { DISPOSE } from '../util/dispose.ts';
 
-export const BPF_MAP_TYPE_USER_RINGBUF = 31;
+const { BPF_MAP_TYPE_USER_RINGBUF } = MapType;
 
 /**
  * A producer into one BPF_MAP_TYPE_USER_RINGBUF. It holds its own duplicate

@@ -5,6 +5,7 @@
 // generated module only names things: every offset and size comes from the
 // object's BTF, through its codecs.
 import { UsageError } from '../errors.ts';
+import { ASYNC_DISPOSE } from '../util/dispose.ts';
 import type { AutoAttachOptions, Link } from '../attach/index.ts';
 import { BpfObject, type GlobalData, type ObjectMap, type OpenOptions } from '../object/index.ts';
 import { BPF_ANY, type BatchOptions, type BpfMap } from '../maps/index.ts';
@@ -81,7 +82,13 @@ export class Skeleton {
     await this.obj.destroy();
   }
 
-  [Symbol.asyncDispose](): Promise<void> {
+  /** destroy(), under the name every owner has. */
+  close(): Promise<void> {
+    return this.destroy();
+  }
+
+  /** destroy(), for `await using`. */
+  [ASYNC_DISPOSE](): Promise<void> {
     return this.destroy();
   }
 }

@@ -13,6 +13,8 @@ import { SyscallError } from './errors.ts';
 import { errno, libcMmap, libcMunmap, viewOf } from './libc.ts';
 import { UsageError } from '../errors.ts';
 import { DISPOSE } from '../util/dispose.ts';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE } from '../uapi/defines.ts';
+import { PAGE_SIZE } from '../uapi/arch.ts';
 
 const log = createDebug('tsbpf:mmap');
 
@@ -22,16 +24,7 @@ const zeroPages = new FinalizationRegistry<{ addr: number | bigint; length: numb
   log('unmapped the zero pages of %s (its last view was collected)', what);
 });
 
-export const PROT_NONE = 0;
-export const PROT_READ = 1;
-export const PROT_WRITE = 2;
-export const MAP_SHARED = 0x01;
-export const MAP_PRIVATE = 0x02;
-export const MAP_FIXED = 0x10;
-export const MAP_ANONYMOUS = 0x20;
-export const MAP_NORESERVE = 0x4000;
-
-export const PAGE_SIZE = 4096;
+export { PROT_NONE, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS, MAP_NORESERVE, PAGE_SIZE };
 
 export class Mapping {
   #addr: number | bigint;
