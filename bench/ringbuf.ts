@@ -21,6 +21,10 @@
 //               latency_poll: the same with tsbpf's blocking RingBuffer.poll, the
 //               like-for-like of ring_buffer__poll (both sleep in the kernel until
 //               the ring is readable), measured in the same rounds
+//   latency_worker: the same with RingBufferWorker (dist/): the ring consumed on a
+//               worker thread blocked in poll(2), the handler running there
+//               (bench/ringbuf_worker_handler.mjs); the main loop stays free.
+//               Every latency metric has its p99 twin (`<metric>_p99`)
 //   stream_drops_max: the most records one stream run dropped (the metric
 //               stream_drops is the median over runs, which can hide a bad run)
 //
@@ -31,6 +35,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { writeDist } from '../scripts/build.ts';
 import { bundleForNode } from './lib/bundle.ts';
 import { buildC, median, printResult, type Metric } from './lib/contract.ts';
 import type { ChildOptions } from './ringbuf_child.ts';
@@ -63,10 +69,12 @@ function runC(args: string[]): Record<string, number>[] {
 }
 
 // ---------------------------------------------------------------- the tsbpf side, in child processes
+await writeDist(); // the worker mode runs from dist/ (measure the current src/)
 const childScript = await bundleForNode(new URL('./ringbuf_child.ts', import.meta.url).pathname);
 const childOpts: ChildOptions = {
   object: OBJECT, producer: cBin, runs: 3, records: RECORDS, drainRing: DRAIN_RING, streamSeconds: STREAM_SECONDS,
   streamPerTrigger: STREAM_PER_TRIGGER, streamRing: STREAM_RING, latSamples: LAT_SAMPLES, latIntervalUs: LAT_INTERVAL_US,
+  dist: new URL('../dist/index.cjs', import.meta.url).pathname, workerHandler: pathToFileURL(new URL('./ringbuf_worker_handler.mjs', import.meta.url).pathname).href,
 };
 function runTs<T>(mode: string): T {
   const out = execFileSync(process.execPath, [childScript, mode, JSON.stringify(childOpts)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
@@ -76,7 +84,7 @@ type Lat = { p50: number; p99: number };
 const tsDrain = () => runTs<{ values: number[] }>('drain').values;
 const tsPerfDrain = () => runTs<{ values: number[] }>('perf_drain').values;
 const tsStream = () => runTs<{ rate: number; dropped: number }>('stream');
-const tsLatency = () => runTs<{ start: Lat; poll: Lat }>('latency');
+const tsLatency = () => runTs<{ start: Lat; poll: Lat; worker: Lat }>('latency');
 
 // ---------------------------------------------------------------- run, interleaved
 const res = {
@@ -85,6 +93,9 @@ const res = {
   stream: { ts: [] as number[], c: [] as number[], tsDrop: [] as number[], cDrop: [] as number[] },
   p50: { ts: [] as number[], c: [] as number[] },
   p50poll: { ts: [] as number[] },
+  p99poll: { ts: [] as number[] },
+  p50worker: { ts: [] as number[] },
+  p99worker: { ts: [] as number[] },
   p99: { ts: [] as number[], c: [] as number[] },
 };
 
@@ -116,14 +127,17 @@ for (let round = 0; round < STREAM_ROUNDS; round++) {
   if (only.has('latency')) {
     const runCLat = () => runC(['latency', OBJECT, String(LAT_SAMPLES), String(LAT_INTERVAL_US)])[0]!;
     let cl = cFirst ? runCLat() : undefined;
-    const { start: l, poll: lp } = tsLatency();
+    const { start: l, poll: lp, worker: lw } = tsLatency();
     cl ??= runCLat();
     res.p50poll.ts.push(lp.p50);
+    res.p99poll.ts.push(lp.p99);
+    res.p50worker.ts.push(lw.p50);
+    res.p99worker.ts.push(lw.p99);
     res.p50.ts.push(l.p50);
     res.p99.ts.push(l.p99);
     res.p50.c.push(cl.p50_ns!);
     res.p99.c.push(cl.p99_ns!);
-    if (!json) console.error(`latency p50 ts ${l.p50} (poll ${lp.p50}) c ${cl.p50_ns}, p99 ts ${l.p99} c ${cl.p99_ns}`);
+    if (!json) console.error(`latency p50 ts ${l.p50} (poll ${lp.p50}, worker ${lw.p50}) c ${cl.p50_ns}, p99 ts ${l.p99} (poll ${lp.p99}, worker ${lw.p99}) c ${cl.p99_ns}`);
   }
 }
 
@@ -137,6 +151,9 @@ const metrics: Metric[] = [
   m('latency', 'ns (p50)', med(res.p50.ts), med(res.p50.c), med(res.p50.ts) / med(res.p50.c)),
   m('latency_p99', 'ns', med(res.p99.ts), med(res.p99.c), med(res.p99.ts) / med(res.p99.c)),
   m('latency_poll', 'ns (p50)', med(res.p50poll.ts), med(res.p50.c), med(res.p50poll.ts) / med(res.p50.c)),
+  m('latency_poll_p99', 'ns', med(res.p99poll.ts), med(res.p99.c), med(res.p99poll.ts) / med(res.p99.c)),
+  m('latency_worker', 'ns (p50)', med(res.p50worker.ts), med(res.p50.c), med(res.p50worker.ts) / med(res.p50.c)),
+  m('latency_worker_p99', 'ns', med(res.p99worker.ts), med(res.p99.c), med(res.p99worker.ts) / med(res.p99.c)),
   m('perf_drain', 'ns/record', med(res.perf.ts), med(res.perf.c), med(res.perf.ts) / med(res.perf.c)),
 ];
 printResult('ringbuf', metrics, json);
