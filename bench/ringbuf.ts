@@ -7,6 +7,9 @@
 //   drain       ns per 16-byte record, draining a 16 MiB ring pre-filled with
 //               600k records by one getpgid (nobody consuming meanwhile); the
 //               callback reads one field. tsbpf consume() vs ring_buffer__consume
+//   drain_256   the same with 256-byte records (60k records per run)
+//   drain_mixed the same with mixed sizes (16, 40, 256, 104 bytes in turn) and every
+//               7th record discarded (120k records per run; ns per delivered record)
 //   perf_drain  the same with pb_produce: PerfBuffer.consume vs perf_buffer__consume
 //   stream      records/s consumed while a producer process (`ringbuf_bench
 //               produce`, spawned the same way for both sides, the BPF program
@@ -39,13 +42,14 @@ import { pathToFileURL } from 'node:url';
 import { writeDist } from '../scripts/build.ts';
 import { bundleForNode } from './lib/bundle.ts';
 import { buildC, median, printResult, type Metric } from './lib/contract.ts';
+import { DRAIN_SHAPES } from './lib/ringbuf_shapes.ts';
 import type { ChildOptions } from './ringbuf_child.ts';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
 // --only=drain,perf_drain,stream,latency runs a subset (for investigation; the contract runs all)
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
-const only = new Set(onlyArg ? onlyArg.slice(7).split(',') : ['drain', 'perf_drain', 'stream', 'latency']);
+const only = new Set(onlyArg ? onlyArg.slice(7).split(',') : ['drain', 'drain_256', 'drain_mixed', 'perf_drain', 'stream', 'latency']);
 const ROUNDS = quick ? 3 : 5;
 const STREAM_ROUNDS = quick ? 3 : 5;
 const RECORDS = 600_000;
@@ -81,7 +85,7 @@ function runTs<T>(mode: string): T {
   return JSON.parse(out.trim().split('\n').pop()!) as T;
 }
 type Lat = { p50: number; p99: number };
-const tsDrain = () => runTs<{ values: number[] }>('drain').values;
+const tsDrain = (shape: keyof typeof DRAIN_SHAPES) => runTs<{ values: number[] }>(shape).values;
 const tsPerfDrain = () => runTs<{ values: number[] }>('perf_drain').values;
 const tsStream = () => runTs<{ rate: number; dropped: number }>('stream');
 const tsLatency = () => runTs<{ start: Lat; poll: Lat; worker: Lat }>('latency');
@@ -89,6 +93,8 @@ const tsLatency = () => runTs<{ start: Lat; poll: Lat; worker: Lat }>('latency')
 // ---------------------------------------------------------------- run, interleaved
 const res = {
   drain: { ts: [] as number[], c: [] as number[] },
+  drain_256: { ts: [] as number[], c: [] as number[] },
+  drain_mixed: { ts: [] as number[], c: [] as number[] },
   perf: { ts: [] as number[], c: [] as number[] },
   stream: { ts: [] as number[], c: [] as number[], tsDrop: [] as number[], cDrop: [] as number[] },
   p50: { ts: [] as number[], c: [] as number[] },
@@ -100,15 +106,21 @@ const res = {
 };
 
 for (let round = 0; round < ROUNDS; round++) {
-  if (only.has('drain')) {
-    res.drain.ts.push(median(tsDrain()));
-    res.drain.c.push(median(runC(['drain', OBJECT, String(RECORDS), '4']).slice(1).map((r) => r.ns_per_record!)));
+  for (const shape of ['drain', 'drain_256', 'drain_mixed'] as const) {
+    if (!only.has(shape)) continue;
+    const { records, recSize, discardEvery } = DRAIN_SHAPES[shape];
+    const runCDrain = () => median(runC(['drain', OBJECT, String(records), '4', String(recSize), String(discardEvery)]).slice(1).map((r) => r.ns_per_record!));
+    // the side that goes first alternates per round
+    if (round % 2 === 1) res[shape].c.push(runCDrain());
+    res[shape].ts.push(median(tsDrain(shape)));
+    if (round % 2 === 0) res[shape].c.push(runCDrain());
+    if (!json) console.error(`round ${round + 1}/${ROUNDS}: ${shape} ts ${res[shape].ts.at(-1)?.toFixed(2)} c ${res[shape].c.at(-1)?.toFixed(2)}`);
   }
   if (only.has('perf_drain')) {
     res.perf.c.push(median(runC(['perf_drain', OBJECT, String(RECORDS), '4']).slice(1).map((r) => r.ns_per_record!)));
     res.perf.ts.push(median(tsPerfDrain()));
   }
-  if (!json && (only.has('drain') || only.has('perf_drain'))) console.error(`round ${round + 1}/${ROUNDS}: drain ts ${res.drain.ts.at(-1)?.toFixed(2)} c ${res.drain.c.at(-1)?.toFixed(2)}; perf ts ${res.perf.ts.at(-1)?.toFixed(2)} c ${res.perf.c.at(-1)?.toFixed(2)}`);
+  if (!json && only.has('perf_drain')) console.error(`round ${round + 1}/${ROUNDS}: perf ts ${res.perf.ts.at(-1)?.toFixed(2)} c ${res.perf.c.at(-1)?.toFixed(2)}`);
 }
 for (let round = 0; round < STREAM_ROUNDS; round++) {
   // the side that goes first alternates per round (background load drifts)
@@ -145,6 +157,8 @@ const m = (id: string, unit: string, ts: number, c: number, ratio: number | null
 const med = (xs: number[]) => (xs.length > 0 ? median(xs) : NaN);
 const metrics: Metric[] = [
   m('drain', 'ns/record', med(res.drain.ts), med(res.drain.c), med(res.drain.ts) / med(res.drain.c)),
+  m('drain_256', 'ns/record', med(res.drain_256.ts), med(res.drain_256.c), med(res.drain_256.ts) / med(res.drain_256.c)),
+  m('drain_mixed', 'ns/record', med(res.drain_mixed.ts), med(res.drain_mixed.c), med(res.drain_mixed.ts) / med(res.drain_mixed.c)),
   m('stream', 'records/s', med(res.stream.ts), med(res.stream.c), med(res.stream.c) / med(res.stream.ts)),
   m('stream_drops', 'records/run', med(res.stream.tsDrop), med(res.stream.cDrop), med(res.stream.cDrop) === 0 ? (med(res.stream.tsDrop) === 0 ? 1 : null) : med(res.stream.tsDrop) / med(res.stream.cDrop)),
   m('stream_drops_max', 'records/run', res.stream.tsDrop.length ? Math.max(...res.stream.tsDrop) : NaN, res.stream.cDrop.length ? Math.max(...res.stream.cDrop) : NaN, null),

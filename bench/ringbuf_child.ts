@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { BpfObject } from '../src/object/index.ts';
 import { PerfBuffer, RingBuffer } from '../src/ringbuf/index.ts';
 import { libcGetpgid } from '../src/syscall/index.ts';
+import { DRAIN_SHAPES } from './lib/ringbuf_shapes.ts';
 
 /** What the parent passes (see bench/ringbuf.ts for the meaning of each). */
 export interface ChildOptions {
@@ -64,17 +65,29 @@ const readField = (v: DataView, off: number): void => {
 };
 
 // ---------------------------------------------------------------- drain
-async function tsDrain(runs: number): Promise<number[]> {
-  const obj = setup('rb_produce', process.pid, RECORDS, DRAIN_RING);
+
+async function tsDrain(runs: number, shape: keyof typeof DRAIN_SHAPES): Promise<number[]> {
+  const { records, recSize, discardEvery } = DRAIN_SHAPES[shape];
+  const obj = BpfObject.open(OBJECT);
+  for (const p of obj.programs.values()) p.autoload = p.name === 'rb_produce';
+  obj.map('rb').maxEntries = DRAIN_RING;
+  obj.rodata.set('target_pid', process.pid);
+  obj.data.set('nr_records', records);
+  obj.data.set('rec_size', recSize);
+  obj.load();
+  obj.attach('rb_produce', { mount: true });
+  obj.bss.set('discard_every', discardEvery);
   const rb = new RingBuffer(obj.map('rb').map!);
   const out: number[] = [];
   try {
     for (let i = 0; i < runs + 1; i++) {
-      libcGetpgid(0); // bpf_loop writes RECORDS records before this returns
+      const before = Number(obj.bss.get('submitted'));
+      libcGetpgid(0); // bpf_loop writes the records before this returns
+      const expected = Number(obj.bss.get('submitted')) - before;
       const t0 = process.hrtime.bigint();
       const n = rb.consume(readField);
       const dt = Number(process.hrtime.bigint() - t0);
-      if (n !== RECORDS) throw new Error(`drain: ${n} records, expected ${RECORDS}`);
+      if (n !== expected || Number(obj.bss.get('dropped')) !== 0) throw new Error(`${shape}: ${n} records, expected ${expected} (dropped ${obj.bss.get('dropped')})`);
       if (i > 0) out.push(dt / n); // the first run warms the JIT and faults the pages in
     }
   } finally {
@@ -194,7 +207,9 @@ async function tsLatency(mode: 'start' | 'poll'): Promise<{ p50: number; p99: nu
 async function main(): Promise<unknown> {
   switch (mode) {
     case 'drain':
-      return { values: await tsDrain(o.runs) };
+    case 'drain_256':
+    case 'drain_mixed':
+      return { values: await tsDrain(o.runs, mode) };
     case 'perf_drain':
       return { values: await tsPerfDrain(o.runs) };
     case 'stream':
