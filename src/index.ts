@@ -63,6 +63,14 @@ export type {
   PerfEventOptions, XdpOptions, TcxOptions, CgroupOptions, IterOptions,
 } from './attach/index.ts';
 
+// multi-probe links (kprobe.multi, uprobe.multi)
+export { attachKprobeMulti, attachUprobeMulti, KprobeMultiLink, UprobeMultiLink } from './attach/index.ts';
+export type { KprobeMultiOptions, UprobeMultiOptions } from './attach/index.ts';
+
+// USDT probes (libbpf's usdt.bpf.h on the BPF side)
+export { findUsdtProbes, parseUsdtNotes, UsdtArgType, UsdtError, UsdtLink } from './attach/index.ts';
+export type { UsdtOptions, UsdtProbes, UsdtSite, UsdtNote, UsdtArg } from './attach/index.ts';
+
 // bpf_printk output (tracefs trace_pipe)
 export { TracePipe, parseTraceLine } from './attach/index.ts';
 export type { TraceLine, TracePipeOptions } from './attach/index.ts';

@@ -13,6 +13,7 @@ import { attachCgroup } from './cgroup.ts';
 import { AttachError } from './errors.ts';
 import { attachIter, type IterOptions } from './iter.ts';
 import { attachKprobe, attachKsyscall } from './kprobe.ts';
+import { attachKprobeMulti } from './kprobe_multi.ts';
 import type { AttachableProgram, Link } from './link.ts';
 import { attachNetns } from './netns.ts';
 import { attachRawTracepoint } from './raw_tracepoint.ts';
@@ -22,6 +23,8 @@ import { attachTracepoint } from './tracepoint.ts';
 import { attachTracing } from './tracing.ts';
 import type { TracefsOptions } from './tracefs.ts';
 import { attachUprobe } from './uprobe.ts';
+import type { UsdtManager } from './usdt.ts';
+import { attachUprobeMulti } from './uprobe_multi.ts';
 import { attachXdp, type XdpOptions } from './xdp.ts';
 
 export interface AutoAttachOptions extends TracefsOptions {
@@ -31,8 +34,10 @@ export interface AutoAttachOptions extends TracefsOptions {
   probeMode?: 'auto' | 'pmu' | 'legacy';
   /** Attach tracepoints/kprobes/uprobes with PERF_EVENT_IOC_SET_BPF instead of a BPF link. */
   forceIoctl?: boolean;
-  /** uprobes: only this process. */
+  /** uprobes, USDT: only this process. */
   pid?: number;
+  /** USDT: the object's USDT state (its usdt.bpf.h maps); BpfObject.attach() passes its own. */
+  usdtManager?: () => UsdtManager;
   /** xdp, tc, tcx: the interface (name or ifindex). */
   ifname?: string | number;
   /** xdp: the mode. */
@@ -67,8 +72,12 @@ export function attachesByName(target: AttachTarget): boolean {
     case 'kprobe':
     case 'ksyscall':
     case 'uprobe':
+    case 'usdt':
     case 'iter':
       return true;
+    case 'kprobe_multi':
+    case 'uprobe_multi':
+      return !target.session;
     case 'xdp':
     case 'tcx':
     case 'cgroup':
@@ -76,9 +85,6 @@ export function attachesByName(target: AttachTarget): boolean {
     case 'none':
       return false;
     // PENDING kinds: true once their attach step lands below.
-    case 'kprobe_multi':
-    case 'uprobe_multi':
-    case 'usdt':
     case 'struct_ops':
       return false;
   }
@@ -106,6 +112,9 @@ export function attachTarget(program: AttachableProgram, target: AttachTarget, o
       return attachKsyscall(program, target.syscall, { ...perf, retprobe: target.retprobe, mode: opts.probeMode });
     case 'uprobe':
       return attachUprobe(program, target.binary, { ...perf, symbol: target.func, offset: target.offset, retprobe: target.retprobe, pid: opts.pid, mode: opts.probeMode });
+    case 'usdt':
+      if (!opts.usdtManager) return fail("a USDT program reads its arguments through its object's usdt.bpf.h maps: attach it through BpfObject.attach() or BpfObject.attachUsdt()");
+      return opts.usdtManager().attach(program, { path: target.binary, provider: target.provider, name: target.name, pid: opts.pid, mode: opts.probeMode, forceIoctl: opts.forceIoctl, mount: opts.mount, paths: opts.paths });
     case 'iter':
       return attachIter(program, { ...opts.iter, targetName: target.target });
     case 'xdp':
@@ -122,10 +131,13 @@ export function attachTarget(program: AttachableProgram, target: AttachTarget, o
       if (!opts.netns) return fail(`${what} program needs a network namespace: pass {netns: "/proc/self/ns/net"} or call attachNetns()`);
       return attachNetns(program, target.attachType, opts.netns);
     }
-    // PENDING kinds: replace the throw with the attach call when it lands.
     case 'kprobe_multi':
+      if (target.session) throw new NotSupportedError('kprobe.session', `program "${program.name}": cannot attach to ${where}: kprobe.session links are not implemented`);
+      return attachKprobeMulti(program, { pattern: target.pattern, retprobe: target.retprobe, mount: opts.mount, paths: opts.paths });
     case 'uprobe_multi':
-    case 'usdt':
+      if (target.session) throw new NotSupportedError('uprobe.session', `program "${program.name}": cannot attach to ${where}: uprobe.session links are not implemented`);
+      return attachUprobeMulti(program, target.binary, { pattern: target.pattern, retprobe: target.retprobe, pid: opts.pid });
+    // PENDING kinds: replace the throw with the attach call when it lands.
     case 'struct_ops':
       throw new NotSupportedError(target.kind, `program "${program.name}": cannot attach to ${where}: ${target.kind} auto-attach is not implemented yet`);
     case 'none':

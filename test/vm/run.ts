@@ -1,10 +1,11 @@
-// npm run test:vm [-- [--shell CMD] [--keep] [--verbose] [vitest args...]]
+// npm run test:vm [-- [--kernel 6.1|6.12|all] [--shell CMD] [--keep] [--verbose] [vitest args...]]
 //
-// Boots Debian bookworm's 6.1 kernel under QEMU (microvm, TCG unless the CPU
-// has real VT-x/AMD-V), shares the host root read-only over 9p and runs the
-// VM test suite (test/vm/suite) chrooted into it. The guest's stdout and
-// stderr come back on two virtio serial ports, its exit status through a
-// scratch 9p share; that status becomes ours. See test/vm/README.md.
+// Boots each Debian bookworm kernel of the matrix (6.1, 6.12) under QEMU
+// (microvm, TCG unless the CPU has real VT-x/AMD-V) in turn, shares the host
+// root read-only over 9p and runs the VM test suite (test/vm/suite) chrooted
+// into it. The guest's stdout and stderr come back on two virtio serial
+// ports, its exit status through a scratch 9p share; the first failing
+// guest's status becomes ours. See test/vm/README.md.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildInitramfs } from './initramfs.ts';
-import { prepareKernel } from './kernel.ts';
+import { KERNELS, kernelById, prepareKernel, type KernelArtifacts, type KernelSpec } from './kernel.ts';
 import { hostTscKhz, pickAccel, qemuArgs, type QemuConfig } from './qemu.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -28,17 +29,19 @@ kill $w 2>/dev/null
 exit $rc`;
 
 const USAGE = `usage: npm run test:vm -- [options] [vitest args...]
+  --kernel K    ${KERNELS.map((k) => k.id).join('|')}|all (default all; repeatable): the guests to boot, one after another
   --shell CMD   run CMD (sh syntax, cwd = repo) in the guest instead of the VM suite
   --prepare     only download and unpack the kernel into the cache, then exit
   --keep        keep the temp dir (console log, scratch share) and print its path
   --verbose     copy the guest's kernel console to stderr as it arrives
-  --timeout S   overall timeout in seconds (default: $TSBPF_VM_TIMEOUT or 480)
+  --timeout S   timeout per guest in seconds (default: $TSBPF_VM_TIMEOUT or 900)
   -h, --help    this text
 env: TSBPF_VM_TIMEOUT (seconds), TSBPF_VM_ACCEL=tcg|kvm, TSBPF_VM_MEMORY (2G), TSBPF_VM_SMP (2),
      TSBPF_VM_CACHE (default <repo>/.cache/vm). DEBUG, FORCE_COLOR, NO_COLOR, CI and TSBPF_* are passed to the guest.
 exit status: the guest command's; ${EXIT_TIMEOUT} on timeout; ${EXIT_GUEST_FAILED} when the guest died before reporting one.`;
 
 interface Options {
+  kernels: KernelSpec[];
   shell?: string;
   prepare: boolean;
   keep: boolean;
@@ -48,7 +51,10 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { prepare: false, keep: false, verbose: false, timeoutSec: Number(process.env.TSBPF_VM_TIMEOUT ?? 480), vitestArgs: [] };
+  const o: Options = { kernels: [], prepare: false, keep: false, verbose: false, timeoutSec: Number(process.env.TSBPF_VM_TIMEOUT ?? 900), vitestArgs: [] };
+  const addKernel = (id: string) => {
+    for (const k of id === 'all' ? KERNELS : [kernelById(id)]) if (!o.kernels.includes(k)) o.kernels.push(k);
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -56,7 +62,9 @@ function parseArgs(argv: string[]): Options {
       if (v === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
       return v;
     };
-    if (a === '--shell') o.shell = value();
+    if (a === '--kernel') addKernel(value());
+    else if (a.startsWith('--kernel=')) addKernel(a.slice(9));
+    else if (a === '--shell') o.shell = value();
     else if (a.startsWith('--shell=')) o.shell = a.slice(8);
     else if (a === '--keep') o.keep = true;
     else if (a === '--prepare') o.prepare = true;
@@ -68,6 +76,7 @@ function parseArgs(argv: string[]): Options {
       process.exit(0);
     } else o.vitestArgs.push(a);
   }
+  if (o.kernels.length === 0) o.kernels = [...KERNELS];
   if (!(o.timeoutSec > 0)) throw new Error(`bad timeout: ${o.timeoutSec}`);
   if (o.shell !== undefined && o.vitestArgs.length) throw new Error(`--shell takes no extra arguments: ${o.vitestArgs.join(' ')}`);
   return o;
@@ -76,7 +85,7 @@ function parseArgs(argv: string[]): Options {
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** The script the guest runs (inside the chroot, as root, cwd = repo). */
-function commandScript(o: Options): string {
+function commandScript(o: Options, kernel: KernelArtifacts): string {
   const cmd =
     o.shell ??
     [
@@ -99,12 +108,15 @@ function commandScript(o: Options): string {
     LANG: 'C.UTF-8',
     TSBPF_VM: '1',
     TSBPF_VM_SCRATCH: GUEST_SCRATCH,
+    TSBPF_VM_KERNEL: kernel.spec.id,
+    // modules the tests may insmod (uncompressed, with extra.load, their load order)
+    TSBPF_VM_MODULES: kernel.extraDir,
   };
   // The kernel hands init TERM=linux; say what the host's stdout really is.
   env.TERM = process.stdout.isTTY ? (process.env.TERM ?? 'xterm') : 'dumb';
   if (process.stdout.isTTY && !process.env.NO_COLOR) env.FORCE_COLOR = '1';
   for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || k === 'TSBPF_VM_TIMEOUT' || k === 'TSBPF_VM_ACCEL') continue;
+    if (v === undefined || k === 'TSBPF_VM_TIMEOUT' || k === 'TSBPF_VM_ACCEL' || k in env) continue;
     if (/^(DEBUG|DEBUG_.*|FORCE_COLOR|NO_COLOR|CI|TSBPF_.*)$/.test(k) && !(k in env)) env[k] = v;
   }
   return [
@@ -165,19 +177,34 @@ function tail(file: string, lines: number): string {
   }
 }
 
+const log = (msg: string) => process.stderr.write(`[vm] ${msg}\n`);
+
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
-  const log = (msg: string) => process.stderr.write(`[vm] ${msg}\n`);
-  const t0 = performance.now();
-  const secs = (t: number) => ((t - t0) / 1000).toFixed(2);
-
   const cacheRoot = process.env.TSBPF_VM_CACHE ?? join(REPO, '.cache', 'vm');
   mkdirSync(cacheRoot, { recursive: true });
-  const kernel = prepareKernel(cacheRoot);
+  const kernels = o.kernels.map((k) => prepareKernel(cacheRoot, k));
   if (o.prepare) {
-    log(`kernel ready: ${kernel.vmlinux}`);
+    for (const k of kernels) log(`kernel ${k.spec.id} ready: ${k.vmlinux}`);
     return 0;
   }
+  const results: { id: string; rc: number; secs: number }[] = [];
+  for (const k of kernels) {
+    const t = performance.now();
+    log(`== guest ${k.spec.id} (${k.release}) ==`);
+    const rc = await runGuest(o, k);
+    results.push({ id: k.spec.id, rc, secs: (performance.now() - t) / 1000 });
+  }
+  if (results.length > 1) {
+    log(`guests: ${results.map((r) => `${r.id} exit ${r.rc} in ${r.secs.toFixed(1)} s`).join(', ')}`);
+  }
+  return results.find((r) => r.rc !== 0)?.rc ?? 0;
+}
+
+/** Boots one guest, runs the command in it; resolves to its exit status. */
+async function runGuest(o: Options, kernel: KernelArtifacts): Promise<number> {
+  const t0 = performance.now();
+  const secs = (t: number) => ((t - t0) / 1000).toFixed(2);
   const initramfs = buildInitramfs(kernel, join(HERE, 'init.sh'), { msize: 512000, rootCache: 'cache=loose' });
   const { accel, why } = pickAccel(process.env.TSBPF_VM_ACCEL);
 
@@ -187,7 +214,7 @@ async function main(): Promise<number> {
   const scratch = join(tmp, 'scratch');
   mkdirSync(scratch);
   chmodSync(scratch, 0o1777);
-  writeFileSync(join(scratch, 'cmd.sh'), commandScript(o));
+  writeFileSync(join(scratch, 'cmd.sh'), commandScript(o, kernel));
   // init.sh keeps a repo that lives under /tmp visible through the guest's own tmpfs /tmp.
   writeFileSync(join(scratch, 'repo'), REPO);
   const cfg: QemuConfig = {
@@ -223,14 +250,14 @@ async function main(): Promise<number> {
     }
     else rmSync(tmp, { recursive: true, force: true });
   };
+  const onSignal = (sig: NodeJS.Signals) => {
+    log(`${sig}: stopping qemu`);
+    cleanup();
+    process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   process.on('exit', cleanup);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => {
-      log(`${sig}: stopping qemu`);
-      cleanup();
-      process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
-    });
-  }
+  for (const sig of signals) process.on(sig, onSignal);
 
   let tBoot: number | undefined;
   const firstOutput = () => (tBoot ??= performance.now());
@@ -239,7 +266,7 @@ async function main(): Promise<number> {
   await Promise.all([out.server, err.server].map((s) => new Promise((r) => s.once('listening', r))));
 
   log(
-    `kernel ${kernel.release}, accel ${accel} (${why}), ${cfg.smp} vCPU, ${cfg.memory}` +
+    `kernel ${kernel.spec.id} (${kernel.release}), accel ${accel} (${why}), ${cfg.smp} vCPU, ${cfg.memory}` +
       (cfg.tscKhz ? `, tsc_early_khz=${cfg.tscKhz}` : '') +
       `, timeout ${o.timeoutSec} s; running: ${o.shell ?? 'VM suite (test/vm/suite)'}`,
   );
@@ -308,6 +335,8 @@ async function main(): Promise<number> {
     rc = guestRc;
   }
   cleanup();
+  process.off('exit', cleanup);
+  for (const sig of signals) process.off(sig, onSignal);
   return rc;
 }
 

@@ -13,7 +13,7 @@ const REPO = resolve(import.meta.dirname, '..', '..', '..');
 const fdCount = () => readdirSync('/proc/self/fd').length;
 const SLOT = { kprobe: 8, kretprobe: 9, ksyscall: 10 };
 
-describe.skipIf(process.env.TSBPF_VM !== '1')('kprobes (6.1 guest)', () => {
+describe.skipIf(process.env.TSBPF_VM !== '1')(`kprobes (${process.env.TSBPF_VM_KERNEL} guest)`, () => {
   let obj: BpfObject;
   const count = (slot: number) => Buffer.from(obj.bss.raw('counts')).readBigUInt64LE(slot * 8);
   const prog = (name: string) => obj.program(name);

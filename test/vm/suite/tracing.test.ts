@@ -11,7 +11,7 @@ import { autoAttach, destroyLinks } from '../../../src/attach/index.ts';
 const REPO = resolve(import.meta.dirname, '..', '..', '..');
 const fdCount = () => readdirSync('/proc/self/fd').length;
 
-describe.skipIf(process.env.TSBPF_VM !== '1')('fentry/fexit/tp_btf (6.1 guest)', () => {
+describe.skipIf(process.env.TSBPF_VM !== '1')(`fentry/fexit/tp_btf (${process.env.TSBPF_VM_KERNEL} guest)`, () => {
   let obj: BpfObject;
   const count = (slot: number) => Buffer.from(obj.bss.raw('counts')).readBigUInt64LE(slot * 8);
   const prog = (name: string) => obj.program(name);
