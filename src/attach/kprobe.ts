@@ -4,7 +4,7 @@
 //    function name's address in config1 and the offset in config2;
 //  - legacy tracefs: write "p:kprobes/<event> <func>+<off>" to kprobe_events,
 //    open the resulting tracepoint, and remove the event on destroy.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENOENT, EINVAL, SyscallError, addressOf, perfEventOpen, type FD } from '../syscall/index.ts';
@@ -15,7 +15,7 @@ import { PMU_DIR, createLegacyEvent, legacyEventName, probePmu } from './probe_e
 import { kernelSymbolExists } from '../features/index.ts';
 import { tracefsPath, type TracefsOptions } from './tracefs.ts';
 
-const log = createDebug('tsbpf:attach');
+const log = createLog('tsbpf:attach');
 
 export interface KprobeOptions extends PerfAttachOptions, TracefsOptions {
   /** Byte offset into the function (kprobes only). */

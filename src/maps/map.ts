@@ -8,7 +8,7 @@
 // address lookup per call. Sizes are checked before the syscall, so the
 // kernel only ever reads or writes inside these buffers.
 import { unlinkSync } from 'node:fs';
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import {
   BpfCmd,
   BpfSyscallError,
@@ -62,7 +62,7 @@ import {
 import { UsageError } from '../errors.ts';
 import { DISPOSE } from '../util/dispose.ts';
 
-const log = createDebug('tsbpf:maps');
+const log = createLog('tsbpf:maps');
 
 const F_DUPFD_CLOEXEC = 1030;
 

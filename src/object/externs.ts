@@ -5,7 +5,7 @@
 //   __ksym    typed variables -> their BTF id in vmlinux; typeless -> kallsyms address;
 //   kfuncs    -> the FUNC's BTF id in vmlinux.
 // A weak extern that cannot be resolved is zero; a strong one is an error.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { type Btf, BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, BTF_KIND_ARRAY, BTF_KIND_ENUM, BTF_KIND_FUNC, BTF_KIND_INT, BTF_KIND_VAR, resolveType } from '../btf/index.ts';
 import { ObjectError } from './errors.ts';
 import { kernelVersionCode, readKernelConfig } from './kconfig.ts';
@@ -13,7 +13,7 @@ import { kernelSymbolAddresses } from '../features/index.ts';
 import { linkProgram } from './linker.ts';
 import type { CollectionSpec, ExternSpec, FunctionSpec } from './spec.ts';
 
-const log = createDebug('tsbpf:object');
+const log = createLog('tsbpf:object');
 
 export interface ResolvedExtern {
   spec: ExternSpec;

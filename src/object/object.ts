@@ -9,7 +9,7 @@
 //   5. programs: link subprograms, point map/extern references at fds, BPF_PROG_LOAD
 //   6. initial slots of prog arrays and map-in-maps; mmap global data
 // Any failure releases everything created so far.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadKernelBtf, marshalBtf, parseBtf, sanitizeBtf, type Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from '../btf/index.ts';
@@ -36,7 +36,7 @@ import { refuseStructOps } from './struct_ops.ts';
 import { copyBytes } from '../util/bytes.ts';
 import { ASYNC_DISPOSE, DISPOSE } from '../util/dispose.ts';
 
-const log = createDebug('tsbpf:object');
+const log = createLog('tsbpf:object');
 
 export interface OpenOptions {
   /** Name used in messages and internal map names (default: from the file name). */

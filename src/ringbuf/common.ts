@@ -3,10 +3,10 @@
 // callback types, waiting for readiness (blocking poll(2) or libuv's poll on
 // the main loop), and the CPU lists the perf buffer needs.
 import { TsbpfError } from '../errors.ts';
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { MapInfo, libcPoll, lastErrno, nodePoll, objGetInfo, EINTR, SyscallError } from '../syscall/index.ts';
 
-export const log = createDebug('tsbpf:ringbuf');
+export const log = createLog('tsbpf:ringbuf');
 
 /** A map to read from: a BpfMap (src/maps), anything exposing its fd, or a raw fd. */
 export type MapSource = number | { readonly fd: number };

@@ -6,13 +6,13 @@
 // leave a hole: it maps anonymous zero pages over the same range (MAP_FIXED),
 // and stale views read zeros instead of crashing. Those pages are then owned
 // by the process until exit, a few pages per closed ring, by design.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { SyscallError } from './errors.ts';
 import { errno, libcMmap, libcMunmap, viewOf } from './libc.ts';
 import { UsageError } from '../errors.ts';
 import { DISPOSE } from '../util/dispose.ts';
 
-const log = createDebug('tsbpf:mmap');
+const log = createLog('tsbpf:mmap');
 
 export const PROT_NONE = 0;
 export const PROT_READ = 1;

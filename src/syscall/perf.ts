@@ -1,13 +1,13 @@
 // perf_event_open(2) and the perf ioctls: how tracepoints, kprobes, uprobes
 // and perf_event programs get an event to attach to, and how the perf buffer
 // gets its per-CPU rings.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { SyscallError } from './errors.ts';
 import { FD } from './fd.ts';
 import { Layout, type Values, u16, u32, u64, s32 } from './layout.ts';
 import { SYS_perf_event_open, errno, libcIoctlInt, sysPerfEventOpen } from './libc.ts';
 
-const log = createDebug('tsbpf:syscall');
+const log = createLog('tsbpf:syscall');
 
 /** struct perf_event_attr (PERF_ATTR_SIZE_VER8). */
 export const PerfEventAttr = new Layout('perf_event_attr', 136, {
