@@ -11,6 +11,13 @@
 //   drain_mixed the same with mixed sizes (16, 40, 256, 104 bytes in turn) and every
 //               7th record discarded (120k records per run; ns per delivered record)
 //   perf_drain  the same with pb_produce: PerfBuffer.consume vs perf_buffer__consume
+//   drain_decode  ns per bootstrap struct event (184 bytes; bpf/event_bench.bpf.o
+//               writes 150k per getpgid), the callback reading pid, ppid,
+//               exit_code, duration_ns and exit_event through the skeleton's
+//               generated view (drain_decode) vs C reading the same fields;
+//               drain_decode_comm: the same plus comm (a JS string from the view;
+//               strnlen in C); drain_decode_copy: the copying decoder (every field,
+//               both strings, into a fresh object) vs C's drain_decode_comm
 //   stream      records/s consumed while a producer process (`ringbuf_bench
 //               produce`, spawned the same way for both sides, the BPF program
 //               filtering on ITS pid) calls getpgid in a loop, 64 records per
@@ -49,7 +56,7 @@ const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
 // --only=drain,perf_drain,stream,latency runs a subset (for investigation; the contract runs all)
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
-const only = new Set(onlyArg ? onlyArg.slice(7).split(',') : ['drain', 'drain_256', 'drain_mixed', 'perf_drain', 'stream', 'latency']);
+const only = new Set(onlyArg ? onlyArg.slice(7).split(',') : ['drain', 'drain_256', 'drain_mixed', 'perf_drain', 'drain_decode', 'stream', 'latency']);
 const ROUNDS = quick ? 3 : 5;
 const STREAM_ROUNDS = quick ? 3 : 5;
 const RECORDS = 600_000;
@@ -61,6 +68,9 @@ const LAT_SAMPLES = quick ? 1000 : 3000;
 const LAT_INTERVAL_US = 200;
 
 const OBJECT = new URL('../bpf/ringbuf_bench.bpf.o', import.meta.url).pathname;
+const EVENT_OBJECT = new URL('../bpf/event_bench.bpf.o', import.meta.url).pathname;
+const EVENT_RECORDS = 150_000; // 192 bytes each in the ring with its header
+const EVENT_RING = 1 << 25;
 const cBin = buildC(new URL('./c/ringbuf_bench.c', import.meta.url).pathname, join(tmpdir(), 'tsbpf-bench-ringbuf', 'ringbuf_bench'));
 
 function runC(args: string[]): Record<string, number>[] {
@@ -79,6 +89,7 @@ const childOpts: ChildOptions = {
   object: OBJECT, producer: cBin, runs: 3, records: RECORDS, drainRing: DRAIN_RING, streamSeconds: STREAM_SECONDS,
   streamPerTrigger: STREAM_PER_TRIGGER, streamRing: STREAM_RING, latSamples: LAT_SAMPLES, latIntervalUs: LAT_INTERVAL_US,
   dist: new URL('../dist/index.cjs', import.meta.url).pathname, workerHandler: pathToFileURL(new URL('./ringbuf_worker_handler.mjs', import.meta.url).pathname).href,
+  eventObject: EVENT_OBJECT, eventRecords: EVENT_RECORDS, eventRing: EVENT_RING,
 };
 function runTs<T>(mode: string): T {
   const out = execFileSync(process.execPath, [childScript, mode, JSON.stringify(childOpts)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
@@ -87,6 +98,7 @@ function runTs<T>(mode: string): T {
 type Lat = { p50: number; p99: number };
 const tsDrain = (shape: keyof typeof DRAIN_SHAPES) => runTs<{ values: number[] }>(shape).values;
 const tsPerfDrain = () => runTs<{ values: number[] }>('perf_drain').values;
+const tsDrainDecode = () => runTs<{ view: number[]; viewComm: number[]; copy: number[] }>('drain_decode');
 const tsStream = () => runTs<{ rate: number; dropped: number }>('stream');
 const tsLatency = () => runTs<{ start: Lat; poll: Lat; worker: Lat }>('latency');
 
@@ -96,6 +108,7 @@ const res = {
   drain_256: { ts: [] as number[], c: [] as number[] },
   drain_mixed: { ts: [] as number[], c: [] as number[] },
   perf: { ts: [] as number[], c: [] as number[] },
+  decode: { view: [] as number[], viewComm: [] as number[], copy: [] as number[], c: [] as number[], cComm: [] as number[] },
   stream: { ts: [] as number[], c: [] as number[], tsDrop: [] as number[], cDrop: [] as number[] },
   p50: { ts: [] as number[], c: [] as number[] },
   p50poll: { ts: [] as number[] },
@@ -119,6 +132,15 @@ for (let round = 0; round < ROUNDS; round++) {
   if (only.has('perf_drain')) {
     res.perf.c.push(median(runC(['perf_drain', OBJECT, String(RECORDS), '4']).slice(1).map((r) => r.ns_per_record!)));
     res.perf.ts.push(median(tsPerfDrain()));
+  }
+  if (only.has('drain_decode')) {
+    const d = tsDrainDecode();
+    res.decode.view.push(median(d.view));
+    res.decode.viewComm.push(median(d.viewComm));
+    res.decode.copy.push(median(d.copy));
+    res.decode.c.push(median(runC(['drain_decode', EVENT_OBJECT, String(EVENT_RECORDS), '4', 'num']).slice(1).map((r) => r.ns_per_record!)));
+    res.decode.cComm.push(median(runC(['drain_decode', EVENT_OBJECT, String(EVENT_RECORDS), '4', 'comm']).slice(1).map((r) => r.ns_per_record!)));
+    if (!json) console.error(`round ${round + 1}/${ROUNDS}: drain_decode view ${res.decode.view.at(-1)?.toFixed(2)} c ${res.decode.c.at(-1)?.toFixed(2)}; with comm view ${res.decode.viewComm.at(-1)?.toFixed(2)} copy ${res.decode.copy.at(-1)?.toFixed(2)} c ${res.decode.cComm.at(-1)?.toFixed(2)} ns/record`);
   }
   if (!json && only.has('perf_drain')) console.error(`round ${round + 1}/${ROUNDS}: perf ts ${res.perf.ts.at(-1)?.toFixed(2)} c ${res.perf.c.at(-1)?.toFixed(2)}`);
 }
@@ -169,5 +191,8 @@ const metrics: Metric[] = [
   m('latency_worker', 'ns (p50)', med(res.p50worker.ts), med(res.p50.c), med(res.p50worker.ts) / med(res.p50.c)),
   m('latency_worker_p99', 'ns', med(res.p99worker.ts), med(res.p99.c), med(res.p99worker.ts) / med(res.p99.c)),
   m('perf_drain', 'ns/record', med(res.perf.ts), med(res.perf.c), med(res.perf.ts) / med(res.perf.c)),
+  m('drain_decode', 'ns/record', med(res.decode.view), med(res.decode.c), med(res.decode.view) / med(res.decode.c)),
+  m('drain_decode_comm', 'ns/record', med(res.decode.viewComm), med(res.decode.cComm), med(res.decode.viewComm) / med(res.decode.cComm)),
+  m('drain_decode_copy', 'ns/record', med(res.decode.copy), med(res.decode.cComm), med(res.decode.copy) / med(res.decode.cComm)),
 ];
 printResult('ringbuf', metrics, json);

@@ -14,6 +14,7 @@ import { BpfObject, ObjectError } from '../src/object/index.ts';
 import { parseObject } from '../src/object/parse.ts';
 import { patchObjectBtf } from '../src/object/btf_fixup.ts';
 import { ProgramLoadError } from '../src/prog/index.ts';
+import { BPF_F_LINK, MapType } from '../src/maps/index.ts';
 import { RelocationError } from '../src/relo/index.ts';
 import { NotSupportedError, TsbpfError } from '../src/errors.ts';
 import { BtfError, BTF_FUNC_GLOBAL, BTF_FUNC_STATIC, BTF_INT_SIGNED, BTF_KIND_FUNC, BTF_KIND_INT, marshalBtf, parseBtf, type BtfFunc } from '../src/btf/index.ts';
@@ -212,16 +213,20 @@ describe.skipIf(needsRoot)('differential runs: the same return values and map co
   }
 });
 
-describe('struct_ops is refused until it is implemented', () => {
-  it('tcp_cc: load() throws NotSupportedError naming both sections and creates nothing', async () => {
+describe('struct_ops maps are parsed from their sections (no kernel)', () => {
+  it('tcp_cc: one map per variable, the programs its function pointers name, BPF_F_LINK on .struct_ops.link', async () => {
     const o = BpfObject.open(obj('tcp_cc'));
     expect(o.programs.size).toBe(3);
-    const e = thrown(() => o.load());
-    expect(e).toBeInstanceOf(NotSupportedError);
-    expect((e as NotSupportedError).feature).toBe('struct_ops');
-    expect(e.message).toMatch(/^tcp_cc: section \.struct_ops \(map tsbpf_cc\), section \.struct_ops\.link \(map tsbpf_cc_link\): /);
-    expect(o.state).toBe('opened');
-    expect([...o.programs.values()].every((p) => p.prog === undefined)).toBe(true);
+    const maps = [...o.maps.values()].filter((m) => m.spec.origin === 'struct_ops');
+    expect(maps.map((m) => [m.name, m.spec.structOps!.section, m.spec.structOps!.typeName, m.spec.spec.type, m.spec.spec.flags])).toEqual([
+      ['tsbpf_cc', '.struct_ops', 'tcp_congestion_ops', MapType.BPF_MAP_TYPE_STRUCT_OPS, 0],
+      ['tsbpf_cc_link', '.struct_ops.link', 'tcp_congestion_ops', MapType.BPF_MAP_TYPE_STRUCT_OPS, BPF_F_LINK],
+    ]);
+    for (const m of maps) {
+      expect(Object.fromEntries(m.spec.structOps!.programs)).toEqual({ ssthresh: 'cc_ssthresh', undo_cwnd: 'cc_undo_cwnd', cong_avoid: 'cc_cong_avoid' });
+      // the name is data, copied into the kernel's struct at load
+      expect(Buffer.from(m.spec.structOps!.data).includes(Buffer.from(`${m.name}\0`))).toBe(true);
+    }
     await o.destroy();
   });
 });

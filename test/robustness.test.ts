@@ -9,6 +9,7 @@ import {
 } from '../src/btf/index.ts';
 import { parseElf } from '../src/elf/index.ts';
 import { ObjectError, parseObject } from '../src/object/index.ts';
+import { resolveExterns } from '../src/object/externs.ts';
 import { CoreError, typesAreCompat, typesMatch } from '../src/relo/index.ts';
 import { typeHead } from '../src/relo/btf_util.ts';
 
@@ -137,5 +138,31 @@ describe('sizes from the file are checked before anything is allocated', () => {
     const symtab = elf.sections[elf.symtabIndex]!;
     new DataView(bytes.buffer).setBigUint64(symtab.offset + sym.index * 24 + 8, BigInt(data.size), true);
     expect(() => parseObject(bytes, { name: 'globals' })).toThrow(/runs past the section/);
+  });
+});
+
+describe('.kconfig values are checked against the layout and the type', () => {
+  const kconfig = { CONFIG_HZ: '250', CONFIG_BPF_SYSCALL: 'y', CONFIG_BPF_JIT: 'y', CONFIG_MODULES: 'm', CONFIG_LOCALVERSION: '"-x"', CONFIG_TSBPF_MISSING: 'n', CONFIG_TSBPF_MISSING_INT: '1' };
+  const noKernelBtf = (): never => { throw new Error('no kernel BTF needed'); };
+  const spec = () => parseObject(new Uint8Array(readFileSync('bpf/kconfig.bpf.o')), { name: 'kconfig' });
+
+  it('a well-formed set of values is written', () => {
+    const r = resolveExterns(spec(), { kernelBtf: noKernelBtf, kconfig });
+    const e = spec().externs.find((x) => x.name === 'CONFIG_HZ')!;
+    expect(new DataView(r.kconfigData!.buffer).getInt32(e.kconfigOffset!, true)).toBe(250);
+  });
+
+  it('an unterminated string for a char array is an ObjectError, not a SyntaxError', () => {
+    expect(() => resolveExterns(spec(), { kernelBtf: noKernelBtf, kconfig: { ...kconfig, CONFIG_LOCALVERSION: '"-x' } }))
+      .toThrow(/kconfig: extern CONFIG_LOCALVERSION: value "-x is not a well-formed quoted string/);
+  });
+
+  it('a tristate whose BTF enum is not 4 bytes is an ObjectError, not a RangeError', () => {
+    const s = spec();
+    const e = s.externs.find((x) => x.name === 'CONFIG_BPF_JIT')!;
+    e.kconfigSize = 1;
+    expect(() => resolveExterns(s, { kernelBtf: noKernelBtf, kconfig })).toThrow(/extern CONFIG_BPF_JIT: a tristate must be 4 bytes/);
+    e.kconfigSize = 0;
+    expect(() => resolveExterns(s, { kernelBtf: noKernelBtf, kconfig })).toThrow(ObjectError);
   });
 });

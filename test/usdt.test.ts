@@ -144,10 +144,11 @@ function expected(r: number): Record<string, bigint[][]> {
       [R, 3n * R],
       [5n * R, 7n],
     ],
+    global_twice: [[v[4]!], [v[4]!]],
     noargs: [[]],
   };
 }
-const PROBES = ['regs', 'frame', 'consts', 'globals', 'twice', 'noargs'] as const;
+const PROBES = ['regs', 'frame', 'consts', 'globals', 'twice', 'global_twice', 'noargs'] as const;
 
 const sortArgs = (l: bigint[][]) => l.map((a) => a.join(',')).sort();
 
@@ -171,6 +172,8 @@ describe.skipIf(missing)('USDT', () => {
     expect(args.some((a) => a.type === UsdtArgType.BPF_USDT_ARG_REG && a.size === 1)).toBe(true); // %dil, %sil
     expect(args.some((a) => a.reg === 'rip')).toBe(true); // sym(%rip)
     expect(findUsdtProbes(TARGET, 'tsbpf_test', 'twice').sites.length).toBe(2);
+    const gt = findUsdtProbes(TARGET, 'tsbpf_test', 'global_twice').sites;
+    expect(gt.map((x) => x.note.args)).toEqual(['-4@g_s32(%rip)', '-4@g_s32(%rip)']);
     expect(findUsdtProbes(LIB, 'tsbpf_lib', 'guarded').sites[0]!.semaphoreOffset).toBeGreaterThan(0n);
   });
 
@@ -186,13 +189,14 @@ describe.skipIf(missing)('USDT', () => {
         // Without cookies the address of a probe in a PIE binary is per process: a pid is needed.
         const pid = mode === 'cookies' ? undefined : t.pid;
         const links = PROBES.map((name, i) => obj.attachUsdt('usdt_all', { path: TARGET, provider: 'tsbpf_test', name, cookie: BigInt(i + 1), pid }));
-        expect(links.map((l) => l.sites)).toEqual([1, 1, 1, 1, 2, 1]);
-        // twice: two call sites with different operands -> two specs; the others one each
-        expect(obj.usdtManager().idsInUse).toBe(7);
+        expect(links.map((l) => l.sites)).toEqual([1, 1, 1, 1, 2, 2, 1]);
+        // twice: two call sites with different operands -> two specs; global_twice: the same
+        // operand text, relative to two addresses -> two specs; the others one each
+        expect(obj.usdtManager().idsInUse).toBe(9);
         for (const round of [1, 2, 37]) {
           await t.fire(round);
           const events = drain();
-          expect(events.length).toBe(7);
+          expect(events.length).toBe(9);
           const want = expected(round);
           PROBES.forEach((name, i) => {
             const mine = events.filter((e) => e.cookie === BigInt(i + 1));
@@ -205,7 +209,7 @@ describe.skipIf(missing)('USDT', () => {
           });
         }
         if (mode === 'address map') {
-          expect([...obj.map('__bpf_usdt_ip_to_spec_id').map!.keys()].length).toBe(7);
+          expect([...obj.map('__bpf_usdt_ip_to_spec_id').map!.keys()].length).toBe(9);
           expect(() => obj.attachUsdt('usdt_all', { path: TARGET, provider: 'tsbpf_test', name: 'consts' })).toThrow(/position-independent.*pass a pid/);
           // the same sites again: their addresses are taken
           expect(() => obj.attachUsdt('usdt_all', { path: TARGET, provider: 'tsbpf_test', name: 'consts', pid: t.pid })).toThrow(/already attached by another USDT link/);
@@ -250,7 +254,7 @@ describe.skipIf(missing)('USDT', () => {
         const { ring, drain } = eventReader(obj);
         expect(t.readSemaphore()).toBe(0);
         expect(await t.fire(1)).toBe(false);
-        const link = obj.attachUsdt('usdt_all', { path: LIB, provider: 'tsbpf_lib', name: 'guarded', cookie: 42n, mode, mount: true });
+        const link = obj.attachUsdt(obj.program('usdt_all'), { path: LIB, provider: 'tsbpf_lib', name: 'guarded', cookie: 42n, mode, mount: true });
         expect(link.links[0]!.constructor.name).toBe(mode === 'pmu' ? 'PerfEventLink' : 'LegacyProbeLink');
         expect(t.readSemaphore()).toBeGreaterThan(0);
         expect(await t.fire(2)).toBe(true);
@@ -333,6 +337,23 @@ describe.skipIf(missing)('USDT', () => {
     }
   });
 
+  it('a library named in the section is found through LD_LIBRARY_PATH without a pid (as ld.so and libbpf)', async () => {
+    const t = await start();
+    const obj = BpfObject.openAndLoad(OBJ);
+    const saved = process.env.LD_LIBRARY_PATH;
+    try {
+      process.env.LD_LIBRARY_PATH = `/nonexistent:${BUILD}`;
+      const link = obj.attach('usdt_lib');
+      expect(link.target).toBe(`usdt ${LIB}:tsbpf_lib:plain`);
+      await t.fire(21);
+      expect(obj.bss.get('lib_last')).toBe(21n);
+    } finally {
+      if (saved === undefined) delete process.env.LD_LIBRARY_PATH;
+      else process.env.LD_LIBRARY_PATH = saved;
+      await obj.destroy();
+    }
+  });
+
   it('names what is wrong: unknown probe, a binary without notes, a malformed section, an object without usdt.bpf.h', async () => {
     const obj = BpfObject.openAndLoad(OBJ);
     try {
@@ -358,6 +379,28 @@ describe.skipIf(missing)('USDT', () => {
       expect(() => plain.usdtManager()).toThrow(/no __bpf_usdt_specs and __bpf_usdt_ip_to_spec_id maps: its BPF code must include <bpf\/usdt\.bpf\.h>/);
     } finally {
       await plain.destroy();
+    }
+  });
+
+  it('spec ids run out cleanly: the failing attach releases what it took, and a detach makes room', async () => {
+    const obj = BpfObject.open(OBJ);
+    obj.map('__bpf_usdt_specs').maxEntries = 3; // BPF_USDT_MAX_SPEC_CNT, as a tool would shrink it
+    obj.load();
+    try {
+      const fds = fdCount();
+      const attach = (name: string) => obj.attachUsdt('usdt_all', { path: TARGET, provider: 'tsbpf_test', name });
+      const consts = attach('consts');
+      attach('noargs');
+      expect(obj.usdtManager().idsInUse).toBe(2);
+      // twice needs two ids: the first site gets the last one, the second fails
+      expect(() => attach('twice')).toThrow(/all 3 USDT spec ids of map "__bpf_usdt_specs" are in use/);
+      expect(obj.usdtManager().idsInUse).toBe(2);
+      expect(fdCount()).toBe(fds + 2 * 2); // consts and noargs: a perf event and a BPF link each
+      await consts.destroyAsync();
+      expect(attach('twice').sites).toBe(2);
+      expect(obj.usdtManager().idsInUse).toBe(3);
+    } finally {
+      await obj.destroy();
     }
   });
 

@@ -1,7 +1,7 @@
 // USDT notes and argument specs: pure parsing, no kernel. The layout checks
 // read the bytes back at the offsets of libbpf 1.1's struct __bpf_usdt_spec.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -178,6 +178,35 @@ describe('findUsdtProbes on a gcc-built binary', () => {
       expect(site.semaphoreOffset).toBe(fileOffset(site.note.semaphore));
     }
     expect(() => findUsdtProbes('/bin/sh')).toThrow(/no \.note\.stapsdt section/);
+  });
+
+  it('compensates prelink: sections and segments moved, notes not (.stapsdt.base says by how much)', (ctx) => {
+    if (why) return ctx.skip(why);
+    if (!existsSync(lib)) execFileSync('gcc', ['-O2', '-shared', '-fPIC', '-o', lib, join(REPO_ROOT, 'test', 'fixtures', 'usdt_lib.c')]);
+    // What prelink does to a library: every PT_LOAD and section moved by delta; the unallocated notes keep old addresses.
+    const b = Buffer.from(readFileSync(lib));
+    const delta = 0x10000n;
+    const phoff = Number(b.readBigUInt64LE(32));
+    for (let i = 0; i < b.readUInt16LE(56); i++) {
+      const o = phoff + i * b.readUInt16LE(54);
+      if (b.readUInt32LE(o) !== 1) continue; // PT_LOAD
+      b.writeBigUInt64LE(b.readBigUInt64LE(o + 16) + delta, o + 16);
+      b.writeBigUInt64LE(b.readBigUInt64LE(o + 24) + delta, o + 24);
+    }
+    const shoff = Number(b.readBigUInt64LE(40));
+    const shentsize = b.readUInt16LE(58);
+    for (let i = 0; i < b.readUInt16LE(60); i++) {
+      const o = shoff + i * shentsize;
+      const addr = b.readBigUInt64LE(o + 16);
+      if (addr) b.writeBigUInt64LE(addr + delta, o + 16);
+    }
+    const moved = join(build, 'libtsbpf_usdt_prelinked.so');
+    writeFileSync(moved, b);
+    const before = findUsdtProbes(lib).sites;
+    const after = findUsdtProbes(moved).sites;
+    expect(after.map((x) => x.note)).toEqual(before.map((x) => x.note));
+    expect(after.map((x) => x.address)).toEqual(before.map((x) => x.address + delta));
+    expect(after.map((x) => [x.fileOffset, x.semaphoreOffset])).toEqual(before.map((x) => [x.fileOffset, x.semaphoreOffset]));
   });
 });
 

@@ -26,6 +26,7 @@ import { attachUprobe } from './uprobe.ts';
 import type { UsdtManager } from './usdt.ts';
 import { attachUprobeMulti } from './uprobe_multi.ts';
 import { attachXdp, type XdpOptions } from './xdp.ts';
+import { step } from '../util/pipeline.ts';
 
 export interface AutoAttachOptions extends TracefsOptions {
   /** bpf_get_attach_cookie() value where the attach kind supports one. */
@@ -95,6 +96,12 @@ export function attachesByName(target: AttachTarget): boolean {
  * messages ('section "tp/syscalls/sys_enter_getpgid"').
  */
 export function attachTarget(program: AttachableProgram, target: AttachTarget, opts: AutoAttachOptions = {}, where = `a ${target.kind} target`): Link {
+  const link = attachTargetOnce(program, target, opts, where);
+  step('attach', 'program "%s" -> %s (%s)', program.name, link.target, link.constructor.name);
+  return link;
+}
+
+function attachTargetOnce(program: AttachableProgram, target: AttachTarget, opts: AutoAttachOptions, where: string): Link {
   const fail = (reason: string): never => {
     throw new AttachError(program.name, where, reason);
   };

@@ -22,6 +22,7 @@ export * from './tc.ts';
 export * from './cgroup.ts';
 export * from './netns.ts';
 export * from './iter.ts';
+export * from './struct_ops.ts';
 export * from './sections.ts';
 export * from './auto.ts';
 export * from './trace_pipe.ts';

@@ -261,17 +261,22 @@ export class UsdtManager {
     };
 
     const link = new UsdtLink(prog.name, target, this);
-    const idByArgs = new Map<string, number>();
+    // Sites with identical specs share an id. (libbpf keys on the argument
+    // string; a symbol-relative operand reads differently at each site, so
+    // the key here is the encoded spec itself.)
+    const idBySpec = new Map<string, number>();
     try {
       for (const site of probes.sites) {
-        let id = idByArgs.get(site.note.args);
+        const spec = encodeUsdtSpec(site.args, opts.cookie ?? 0n);
+        const key = Buffer.from(spec).toString('hex');
+        let id = idBySpec.get(key);
         if (id === undefined) {
           id = this.#allocate();
           if (id === undefined)
-            throw new AttachError(prog.name, target, `all ${this.specs.maxEntries} USDT spec ids of map "${this.specs.name}" are in use (raise BPF_USDT_MAX_SPEC_CNT)`);
+            throw new AttachError(prog.name, target, `all ${this.specs.maxEntries} USDT spec ids of map "${USDT_SPECS_MAP}" are in use (raise BPF_USDT_MAX_SPEC_CNT, or its max_entries before load)`);
           link.specIds.push(id);
-          idByArgs.set(site.note.args, id);
-          this.specs.update(id, encodeUsdtSpec(site.args, opts.cookie ?? 0n));
+          idBySpec.set(key, id);
+          this.specs.update(id, spec);
         }
         if (!this.useCookie) {
           const ip = absolute(site);

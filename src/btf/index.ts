@@ -9,3 +9,4 @@ export * from './ext.ts';
 export * from './helpers.ts';
 export { sanitizeBtf, needsSanitization, ALL_BTF_FEATURES, ENUM64_PLACEHOLDER, type BtfFeatures } from './sanitize.ts';
 export { loadKernelBtf, loadModuleBtf, kernelModuleBtfNames, clearKernelBtfCache, KERNEL_BTF_DIR, VMLINUX_BTF_PATH } from './kernel.ts';
+export { openModuleBtfFds } from './module_fds.ts';

@@ -81,6 +81,8 @@ export class CDumper {
   readonly #tagCounts = new Map<string, number>();
   readonly #identCounts = new Map<string, number>();
   #queue: number[] = [];
+  /** alignof() per id, +1 (0 = not computed yet): struct definitions ask for the same member types again and again. */
+  readonly #aligns: Uint8Array;
 
   constructor(btf: Btf, write: (s: string) => void) {
     this.#btf = btf;
@@ -90,6 +92,7 @@ export class CDumper {
     this.#emit = new Uint8Array(n);
     this.#fwdEmitted = new Uint8Array(n);
     this.#referenced = new Uint8Array(n);
+    this.#aligns = new Uint8Array(n);
     this.#markReferenced();
   }
 
@@ -104,25 +107,22 @@ export class CDumper {
         case BTF_KIND_TYPE_TAG: case BTF_KIND_VAR: case BTF_KIND_FUNC: case BTF_KIND_DECL_TAG:
           ref[btf.sizeOrTypeOf(id)] = 1;
           break;
-        case BTF_KIND_ARRAY: {
-          const t = btf.type(id) as { type: number; indexType: number };
-          ref[t.type] = 1;
-          ref[t.indexType] = 1;
+        case BTF_KIND_ARRAY:
+          ref[btf.arrayType(id)] = 1;
           break;
-        }
         case BTF_KIND_STRUCT: case BTF_KIND_UNION: {
           const w = btf.memberWords(id);
           for (let i = 1; i < w.length; i += 3) ref[w[i]!] = 1;
           break;
         }
         case BTF_KIND_FUNC_PROTO: {
-          const t = btf.type(id) as BtfFuncProto;
+          const t = btf.decode(id) as BtfFuncProto;
           ref[t.type] = 1;
           for (const p of t.params) ref[p.type] = 1;
           break;
         }
         case BTF_KIND_DATASEC: {
-          const t = btf.type(id) as { vars: { type: number }[] };
+          const t = btf.decode(id) as { vars: { type: number }[] };
           for (const v of t.vars) ref[v.type] = 1;
           break;
         }
@@ -332,7 +332,7 @@ export class CDumper {
 
   #enumDef(id: number, lvl: number): string {
     const btf = this.#btf;
-    const t = btf.type(id) as BtfEnum | BtfEnum64;
+    const t = btf.decode(id) as BtfEnum | BtfEnum64;
     const name = t.name ? this.#name(id) : '';
     let s = `enum${name ? ` ${name}` : ''}`;
     if (t.values.length === 0) return s;
@@ -360,12 +360,20 @@ export class CDumper {
     return s;
   }
 
+  /** alignof(id), memoized (1 when it cannot be taken: void, functions). */
+  #align(id: number): number {
+    const known = this.#aligns[id]!;
+    if (known) return known - 1;
+    const a = safeAlign(this.#btf, id);
+    this.#aligns[id] = a + 1;
+    return a;
+  }
+
   /** Whether a struct's members sit off their natural alignment (it was declared packed). */
   #isPacked(t: BtfComposite): boolean {
-    const btf = this.#btf;
     let max = 1;
     for (const m of t.members) {
-      const a = alignof(btf, m.type);
+      const a = this.#align(m.type);
       if (m.bitfieldSize === 0 && m.bitOffset % (8 * a) !== 0) return true;
       max = Math.max(max, a);
     }
@@ -413,7 +421,7 @@ export class CDumper {
 
   #structDef(id: number, lvl: number): string {
     const btf = this.#btf;
-    const t = btf.type(id) as BtfComposite;
+    const t = btf.decode(id) as BtfComposite;
     const isStruct = t.kind === BTF_KIND_STRUCT;
     const packed = isStruct && this.#isPacked(t);
     const name = t.name ? this.#name(id) : '';
@@ -422,7 +430,7 @@ export class CDumper {
     let prevBitfield = false;
     for (const m of t.members) {
       const bits = m.bitfieldSize || legacyBitfield(btf, m.type);
-      const align = packed ? 1 : safeAlign(btf, m.type);
+      const align = packed ? 1 : this.#align(m.type);
       s += this.#padding(off, m.bitOffset, align, prevBitfield && bits !== 0, lvl + 1);
       s += `\n${pfx(lvl + 1)}${this.#decl(m.type, m.name, lvl + 1)}`;
       if (bits) {
@@ -435,7 +443,7 @@ export class CDumper {
       }
       s += ';';
     }
-    if (isStruct) s += this.#padding(off, t.size * 8, packed ? 1 : safeAlign(btf, id), false, lvl + 1);
+    if (isStruct) s += this.#padding(off, t.size * 8, packed ? 1 : this.#align(id), false, lvl + 1);
     s += t.members.length ? `\n${pfx(lvl)}}` : '}';
     if (packed) s += ' __attribute__((packed))';
     return s;

@@ -213,6 +213,7 @@ export class TsTypeEmitter {
     const k = this.#kind(id);
     const cname = this.#btf.nameOf(id);
     if (k === BTF_KIND_TYPEDEF) {
+      this.#resolve(id); // a typedef cycle is a CodegenError here, not endless recursion below
       // "typedef struct foo foo;" names one thing twice: the typedef is the struct's declaration.
       const target = this.#skipMods(this.#btf.sizeOrTypeOf(id));
       if (target !== 0 && this.#isDeclared(target) && this.#kind(target) !== BTF_KIND_TYPEDEF && this.#btf.nameOf(target) === cname) {

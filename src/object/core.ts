@@ -21,11 +21,17 @@ export interface CoreResult {
  * .text subprograms; libbpf skips programs that are not autoloaded, so an
  * unresolvable relocation there cannot fail the load).
  */
-export function applyCore(spec: CollectionSpec, targetBtf: () => Btf, isLoaded: (fn: FunctionSpec) => boolean): Map<FunctionSpec, CoreResult> {
+export function applyCore(
+  spec: CollectionSpec,
+  targetBtf: () => Btf,
+  isLoaded: (fn: FunctionSpec) => boolean,
+  moduleBtfs?: () => readonly Btf[],
+): Map<FunctionSpec, CoreResult> {
   const out = new Map<FunctionSpec, CoreResult>();
   const ext = spec.btfExt;
   if (!ext || !spec.btf || ext.coreRelos.length === 0) return out;
-  const cache = new CandidateCache();
+  // types vmlinux lacks are looked for in the modules' BTF (moduleBtfs), as libbpf does
+  const cache = new CandidateCache(moduleBtfs);
   const functions = [...spec.programs, ...spec.subprograms];
   for (const sec of ext.coreRelos) {
     const fns = functions.filter((f) => f.sectionName === sec.secName);

@@ -4,6 +4,9 @@
 //             written into the .kconfig map at the offsets parse.ts laid out;
 //   __ksym    typed variables -> their BTF id in vmlinux; typeless -> kallsyms address;
 //   kfuncs    -> the FUNC's BTF id in vmlinux.
+// A typed ksym or kfunc vmlinux lacks is looked up in the modules' split BTF
+// (/sys/kernel/btf/<module>), as libbpf does; the load then names the
+// module's BTF object by fd (object.ts).
 // A weak extern that cannot be resolved is zero; a strong one is an error.
 import { createLog } from '../util/log.ts';
 import { type Btf, BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, BTF_KIND_ARRAY, BTF_KIND_ENUM, BTF_KIND_FUNC, BTF_KIND_INT, BTF_KIND_VAR, resolveType } from '../btf/index.ts';
@@ -23,10 +26,14 @@ export interface ResolvedExtern {
   kernelBtfId: number;
   /** typeless ksym: kallsyms address. */
   addr: bigint;
+  /** ksym/kfunc found in a module's BTF (kernelBtfId is then an id of that split BTF). */
+  module?: string;
 }
 
 export interface ExternOptions {
   kernelBtf: () => Btf;
+  /** The loaded modules' BTF (split on vmlinux), searched when vmlinux lacks a ksym or kfunc. */
+  moduleBtfs?: () => readonly { name: string; btf: Btf }[];
   /** Extra/override kconfig values ("CONFIG_HZ" -> "250"). */
   kconfig?: Record<string, string>;
   /** Path of a kernel config to read instead of /proc/config.gz or /boot/config-$(uname -r). */
@@ -86,15 +93,26 @@ export function resolveExterns(spec: CollectionSpec, opts: ExternOptions): Resol
     }
     const kbtf = opts.kernelBtf();
     const wantKind = e.kind === 'kfunc' ? BTF_KIND_FUNC : BTF_KIND_VAR;
-    const id = kbtf.findByNameKind(e.name, wantKind);
+    let id = kbtf.findByNameKind(e.name, wantKind);
+    let module: string | undefined;
+    if (id <= 0) {
+      for (const m of opts.moduleBtfs?.() ?? []) {
+        const mid = m.btf.findByNameKind(e.name, wantKind);
+        if (mid >= m.btf.startId) {
+          id = mid;
+          module = m.name;
+          break;
+        }
+      }
+    }
     if (id <= 0) {
       if (!e.weak) throw new ObjectError(objName, `${usersOf(spec, e.name)}extern ${e.kind === 'kfunc' ? 'kfunc' : '__ksym variable'} "${e.name}" does not exist in the kernel's BTF`);
       byName.set(e.name, { spec: e, isSet: false, kernelBtfId: 0, addr: 0n });
       log('%s %s: unresolved (weak)', e.kind, e.name);
       continue;
     }
-    byName.set(e.name, { spec: e, isSet: true, kernelBtfId: id, addr: 0n });
-    log('%s %s -> kernel BTF id %d', e.kind, e.name, id);
+    byName.set(e.name, { spec: e, isSet: true, kernelBtfId: id, addr: 0n, module });
+    log('%s %s -> %s BTF id %d', e.kind, e.name, module ?? 'vmlinux', id);
   }
   return { byName, kconfigData };
 }
@@ -144,11 +162,14 @@ function writeKconfigValue(btf: Btf, e: ExternSpec, raw: string, out: Uint8Array
   const fail = (why: string): never => {
     throw new ObjectError(objName, `extern ${e.name}: ${why}`);
   };
+  // The layout comes from the object's BTF: check it fits before writing (a crafted type may claim any size).
+  if (e.kconfigSize! < 1 || e.kconfigOffset! + e.kconfigSize! > out.length) fail(`its ${e.kconfigSize} bytes at offset ${e.kconfigOffset} do not fit the ${out.length}-byte .kconfig map`);
   const dv = new DataView(out.buffer, out.byteOffset + e.kconfigOffset!, e.kconfigSize!);
   const t = btf.type(e.typeId);
   const tri = raw === 'y' ? TRI_YES : raw === 'm' ? TRI_MODULE : raw === 'n' ? TRI_NO : undefined;
   if (t.kind === BTF_KIND_ENUM && t.name === 'libbpf_tristate') {
     if (tri === undefined) fail(`value "${raw}" is not y, m or n (the extern is a tristate)`);
+    if (e.kconfigSize !== 4) fail(`a tristate must be 4 bytes (its BTF says ${e.kconfigSize})`);
     dv.setInt32(0, tri!, true);
     return;
   }
@@ -163,7 +184,14 @@ function writeKconfigValue(btf: Btf, e: ExternSpec, raw: string, out: Uint8Array
   }
   if (t.kind === BTF_KIND_ARRAY) {
     if (!raw.startsWith('"')) fail(`value ${raw} is not a string (the extern is a char array)`);
-    const s = Buffer.from(JSON.parse(raw) as string, 'utf8');
+    let text: unknown;
+    try {
+      text = JSON.parse(raw);
+    } catch {
+      return fail(`value ${raw} is not a well-formed quoted string`);
+    }
+    if (typeof text !== 'string') fail(`value ${raw} is not a string (the extern is a char array)`);
+    const s = Buffer.from(text as string, 'utf8');
     const n = Math.min(s.length, e.kconfigSize! - 1);
     out.set(s.subarray(0, n), e.kconfigOffset!);
     out[e.kconfigOffset! + n] = 0;

@@ -1,21 +1,22 @@
 // BpfObject: the lifecycle of one `.bpf.o`, as a libbpf user knows it:
 //   open (parse; customise programs, maps and globals) -> load -> attach -> destroy.
-// Loading follows libbpf's bpf_object__load order:
-//   0. refuse what is not implemented (struct_ops)
+// Loading follows libbpf's bpf_object__load, with CO-RE ahead of map creation:
 //   1. BTF: fix DATASEC layouts and extern entries, sanitize for this kernel, BPF_BTF_LOAD
-//   2. externs: .kconfig values, __ksym and kfunc BTF ids / addresses
-//   3. maps: reuse pinned ones, create the rest, fill and freeze global data
-//   4. CO-RE: relocate every function against the kernel's BTF
+//   2. externs: .kconfig values, __ksym and kfunc BTF ids / addresses (vmlinux, then modules)
+//   3. CO-RE: relocate every function against the kernel's BTF
+//   4. maps: reuse pinned ones, create the rest, fill and freeze global data;
+//      struct_ops maps resolved against the kernel's struct (struct_ops.ts)
 //   5. programs: link subprograms, point map/extern references at fds, BPF_PROG_LOAD
-//   6. initial slots of prog arrays and map-in-maps; mmap global data
+//   6. initial slots of prog arrays and map-in-maps; mmap global data; the
+//      struct_ops values (program fds in place), written when attached
 // Any failure releases everything created so far.
 import { createLog } from '../util/log.ts';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadKernelBtf, marshalBtf, parseBtf, sanitizeBtf, type Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from '../btf/index.ts';
+import { kernelModuleBtfNames, loadKernelBtf, loadModuleBtf, marshalBtf, openModuleBtfFds, parseBtf, sanitizeBtf, type Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from '../btf/index.ts';
 import { loadBtfIntoKernel } from '../btf/load.ts';
 import { btfFeatures, hasFeatureOverrides } from '../features/index.ts';
-import { BpfMap, effectiveMaxEntries, MapError, MapType, type MapSpec } from '../maps/index.ts';
+import { BpfMap, effectiveMaxEntries, MapError, MapType, mapTypeName, type MapSpec } from '../maps/index.ts';
 import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../prog/insn.ts';
 import { Program, type LoadOptions } from '../prog/index.ts';
 import { BpfAttachType, BpfProgType } from '../prog/types.ts';
@@ -25,16 +26,18 @@ import { numPossibleCpus } from '../util/cpus.ts';
 import { applyCore, resultAt, type CoreOutcome } from './core.ts';
 import { patchObjectBtf } from './btf_fixup.ts';
 import { ObjectError } from './errors.ts';
-import { TsbpfError, UsageError } from '../errors.ts';
+import { NotSupportedError, TsbpfError, UsageError } from '../errors.ts';
 import { resolveExterns, type ResolvedExterns } from './externs.ts';
 import { GlobalData } from './globals.ts';
 import { encodeFuncInfo, encodeLineInfo, linkProgram, type LinkedProgram } from './linker.ts';
 import { objectNameOf, parseObject } from './parse.ts';
 import type { CollectionSpec, FunctionSpec, ObjectMapSpec, ObjectProgramSpec } from './spec.ts';
 import { explainFailure } from './explain.ts';
-import { refuseStructOps } from './struct_ops.ts';
+import { buildStructOpsValue, resolveStructOps, type StructOpsLayout } from './struct_ops.ts';
+import { attachStructOps } from '../attach/struct_ops.ts';
 import { copyBytes } from '../util/bytes.ts';
 import { ASYNC_DISPOSE, DISPOSE } from '../util/dispose.ts';
+import { step } from '../util/pipeline.ts';
 
 const log = createLog('tsbpf:object');
 
@@ -116,6 +119,9 @@ export class ObjectMap {
    * load with an ObjectError naming both (turn their autoload off too).
    */
   autocreate = true;
+  /** struct_ops maps (after load): the kernel layout, and the value attach() writes to register it. */
+  structOpsLayout: StructOpsLayout | undefined;
+  structOpsValue: Uint8Array | undefined;
 
   constructor(
     readonly spec: ObjectMapSpec,
@@ -152,6 +158,11 @@ export class BpfObject {
   #state: 'opened' | 'loaded' | 'destroyed' = 'opened';
   #btfFd: FD | undefined;
   #kernelBtf: Btf | undefined;
+  #moduleBtfs: { name: string; btf: Btf }[] | undefined;
+  /** The kernel BTF objects of the modules whose kfuncs/ksyms the programs use, by module name. */
+  #moduleBtfFds = new Map<string, FD>();
+  /** The load's fd_array: [0, module BTF fds...]; a kfunc call's insn.off is its module's index (0 is vmlinux). */
+  #fdArray: number[] = [];
   readonly #links: Destroyable[] = [];
   /** USDT spec ids and maps (created by the first USDT attach). */
   #usdt: UsdtManager | undefined;
@@ -165,6 +176,9 @@ export class BpfObject {
     const pinRoot = options.pinRoot ?? '/sys/fs/bpf';
     for (const p of spec.programs) this.programs.set(p.name, new ObjectProgram(p));
     for (const m of spec.maps) this.maps.set(m.name, new ObjectMap(m, pinRoot));
+    // As libbpf (1.3+): a struct_ops program no struct_ops map points at is not loaded.
+    const used = new Set(spec.maps.flatMap((m) => [...(m.structOps?.programs.values() ?? [])]));
+    for (const p of this.programs.values()) if (p.type === BpfProgType.BPF_PROG_TYPE_STRUCT_OPS && !used.has(p.name)) p.autoload = false;
     for (const m of spec.maps) {
       if (m.origin !== 'data' || !m.initial) continue;
       this.#globals.set(m.name, new GlobalData(spec.name, m.name, spec.globals.filter((g) => g.map === m.name), spec.btf, copyBytes(m.initial)));
@@ -240,26 +254,49 @@ export class BpfObject {
     return this.#kernelBtf;
   }
 
+  /**
+   * The loaded modules' BTF, split on vmlinux (/sys/kernel/btf/<module>), for
+   * kfuncs, ksyms and CO-RE types vmlinux lacks. None when relocating against
+   * another kernel's BTF (kernelBtfPath).
+   */
+  moduleBtfs(): readonly { name: string; btf: Btf }[] {
+    if (this.#options.kernelBtfPath) return [];
+    this.#moduleBtfs ??= kernelModuleBtfNames().flatMap((name) => {
+      const btf = loadModuleBtf(name, { base: this.kernelBtf() });
+      return btf ? [{ name, btf }] : [];
+    });
+    return this.#moduleBtfs;
+  }
+
   /** Create maps and load programs into the kernel. */
   load(): void {
     if (this.#state !== 'opened') throw new ObjectError(this.name, `load() on an object that is already ${this.#state}`);
-    refuseStructOps(this.spec); // until struct_ops is implemented: before any kernel object exists
     try {
       const t0 = performance.now();
       this.#loadBtf();
       const t1 = performance.now();
-      const externs = resolveExterns(this.spec, { kernelBtf: () => this.kernelBtf(), kconfig: this.#options.kconfig, kconfigPath: this.#options.kconfigPath });
-      this.#createMaps(externs);
-      const t2 = performance.now();
+      const externs = resolveExterns(this.spec, {
+        kernelBtf: () => this.kernelBtf(),
+        moduleBtfs: () => this.moduleBtfs(),
+        kconfig: this.#options.kconfig,
+        kconfigPath: this.#options.kconfigPath,
+      });
+      this.#openModuleBtfs(externs);
+      // CO-RE before maps (libbpf does maps first; neither depends on the other): a relocation
+      // that cannot be resolved fails the load before any kernel object exists
       const code = this.#relocateCore();
+      const t2 = performance.now();
+      step('CO-RE', '%s: %d relocations against %s', this.name, [...code.values()].reduce((n, c) => n + c.outcomes.length, 0), this.#kernelBtf ? (this.#options.kernelBtfPath ?? 'the running kernel\'s BTF') : 'no kernel BTF (none needed)');
+      this.#createMaps(externs);
       const t3 = performance.now();
       this.#loadPrograms(code, externs);
       this.#initSlots();
       this.#mapGlobals();
+      this.#buildStructOpsValues();
       this.#state = 'loaded';
       this.#pinnedByLoad.length = 0;
       const ms = (a: number, b: number) => (b - a).toFixed(2);
-      log('%s loaded in %s ms (BTF %s, externs+maps %s, CO-RE %s, programs %s)', this.name, ms(t0, performance.now()), ms(t0, t1), ms(t1, t2), ms(t2, t3), ms(t3, performance.now()));
+      log('%s loaded in %s ms (BTF %s, externs+CO-RE %s, maps %s, programs %s)', this.name, ms(t0, performance.now()), ms(t0, t1), ms(t1, t2), ms(t2, t3), ms(t3, performance.now()));
     } catch (err) {
       for (const path of this.#pinnedByLoad.splice(0)) rmSync(path, { force: true });
       this.#release();
@@ -301,7 +338,7 @@ export class BpfObject {
     }
   }
 
-  // ---------------------------------------------------------------- 3. maps
+  // ---------------------------------------------------------------- 4. maps
 
   #createMaps(externs: ResolvedExterns): void {
     for (const om of this.maps.values()) {
@@ -314,6 +351,7 @@ export class BpfObject {
       } catch (err) {
         throw this.#mapFailure(om, err);
       }
+      if (om.map) step('maps', '%s: map "%s" (%s) fd %d%s', this.name, om.name, mapTypeName(om.map.type), om.map.fd, om.reusedPin ? ' (reused pin)' : '');
     }
   }
 
@@ -324,6 +362,10 @@ export class BpfObject {
       return;
     }
     const s = om.spec;
+    if (s.structOps) {
+      this.#createStructOpsMap(om);
+      return;
+    }
     // BpfMap.create owns the defaults: a perf event array's max_entries 0, the inner map template
     const spec: MapSpec = { ...s.spec, maxEntries: om.maxEntries, flags: om.flags, numaNode: om.numaNode, innerMap: om.innerSpec };
     if (spec.type === MapType.BPF_MAP_TYPE_RINGBUF || spec.type === MapType.BPF_MAP_TYPE_USER_RINGBUF) spec.maxEntries = roundUpPages(spec.maxEntries);
@@ -354,6 +396,51 @@ export class BpfObject {
       this.#pinnedByLoad.push(om.pinPath);
       log('map "%s" pinned at %s', s.name, om.pinPath);
     }
+  }
+
+  /**
+   * A struct_ops map: its value type is the kernel's `bpf_struct_ops_<name>`
+   * (its size is the map's value size), named by btf_vmlinux_value_type_id;
+   * the kernel insists on the object's BTF fd alongside.
+   */
+  #createStructOpsMap(om: ObjectMap): void {
+    const so = om.spec.structOps!;
+    const btfFd = this.#btfFd?.value;
+    if (btfFd === undefined || !this.spec.btf) throw new ObjectError(this.name, `struct_ops map "${om.name}": the kernel did not take the object's BTF, which struct_ops maps need`);
+    const layout = resolveStructOps(so, this.spec.btf, this.kernelBtf(), this.name, om.name);
+    try {
+      om.map = BpfMap.create({ ...om.spec.spec, valueSize: layout.valueSize, flags: om.flags, btfVmlinuxValueTypeId: layout.valueTypeId }, { btfFd });
+    } catch (err) {
+      // 6.1 knows struct_ops maps but not BPF_F_LINK on them (6.4+)
+      if (so.link && err instanceof TsbpfError && err.code === 'EINVAL')
+        throw new NotSupportedError('struct_ops links', `${this.name}: struct_ops map "${om.name}" (section ${so.section}): this kernel refused a struct_ops map registered by a link (BPF_F_LINK, Linux 6.4+)`, { cause: err });
+      throw err;
+    }
+    om.structOpsLayout = layout;
+    log('struct_ops map "%s": struct %s (id %d), value %d bytes', om.name, so.typeName, layout.kernTypeId, layout.valueSize);
+  }
+
+  /** Each struct_ops map's value, with its programs' fds in place (written at attach). */
+  #buildStructOpsValues(): void {
+    for (const om of this.maps.values()) {
+      if (!om.structOpsLayout) continue;
+      om.structOpsValue = buildStructOpsValue(om.structOpsLayout, (name) => this.programs.get(name)?.prog?.fd, this.name, om.name);
+    }
+  }
+
+  /** The kernel struct id and member index a struct_ops program is loaded for (from the map that points at it). */
+  #structOpsTarget(op: ObjectProgram): { attachBtfId: number; expectedAttachType: number } {
+    let found: { attachBtfId: number; expectedAttachType: number; map: string } | undefined;
+    for (const om of this.maps.values()) {
+      const member = om.structOpsLayout?.members.find((m) => m.program === op.name);
+      if (!member) continue;
+      const t = { attachBtfId: om.structOpsLayout!.kernTypeId, expectedAttachType: member.kernIndex, map: om.name };
+      if (found && (found.attachBtfId !== t.attachBtfId || found.expectedAttachType !== t.expectedAttachType))
+        throw new ObjectError(this.name, `program "${op.name}" is used by struct_ops maps "${found.map}" and "${om.name}" at different members; a program serves one member`);
+      found = t;
+    }
+    if (!found) throw new ObjectError(this.name, `program "${op.name}" (section ${op.sectionName}): no struct_ops map points at it`);
+    return found;
   }
 
   /**
@@ -390,10 +477,29 @@ export class BpfObject {
     return m;
   }
 
-  // ---------------------------------------------------------------- 4. CO-RE
+  // ---------------------------------------------------------------- 3. CO-RE
 
   #relocateCore(): Map<FunctionSpec, { insns: Uint8Array; outcomes: CoreOutcome[] }> {
-    return applyCore(this.spec, () => this.kernelBtf(), (fn) => fn.isSubprog || this.programs.get(fn.name)?.autoload === true);
+    return applyCore(
+      this.spec,
+      () => this.kernelBtf(),
+      (fn) => fn.isSubprog || this.programs.get(fn.name)?.autoload === true,
+      () => this.moduleBtfs().map((m) => m.btf),
+    );
+  }
+
+  /**
+   * Open the kernel BTF objects of the modules that define a resolved kfunc
+   * or ksym, and lay out the fd_array (libbpf's order: externs by name,
+   * index 0 left for vmlinux).
+   */
+  #openModuleBtfs(externs: ResolvedExterns): void {
+    const used = [...externs.byName.values()].filter((e) => e.isSet && e.module).sort((a, b) => (a.spec.name < b.spec.name ? -1 : 1));
+    if (used.length === 0) return;
+    this.#moduleBtfFds = openModuleBtfFds(new Set(used.map((e) => e.module!)));
+    const order = [...new Set(used.filter((e) => e.spec.kind === 'kfunc').map((e) => e.module!))];
+    this.#fdArray = order.length ? [0, ...order.map((m) => this.#moduleBtfFds.get(m)!.value)] : [];
+    log('module BTF objects: %s', [...this.#moduleBtfFds.keys()].join(', '));
   }
 
   // ---------------------------------------------------------------- 5. programs
@@ -407,7 +513,9 @@ export class BpfObject {
       this.#applyDataRelocs(op, linked, externs);
       op.insns = linked.insns;
       op.coreOutcomes = linked.placed.flatMap(({ fn, start }) => (core.get(fn)?.outcomes ?? []).map((o) => resultAt(o, o.insnIdx - fn.secInsnOff + start)));
-      const attachBtfId = op.spec.def.needsAttachBtfId ? this.#attachBtfId(op) : undefined;
+      step('relocations and linking', '%s: program "%s": %d instructions with %d subprograms, %d data relocations', this.name, op.name, linked.insns.length / 8, linked.placed.length - 1, linked.placed.reduce((n, { fn }) => n + fn.relocs.length, 0));
+      const structOps = op.type === BpfProgType.BPF_PROG_TYPE_STRUCT_OPS ? this.#structOpsTarget(op) : undefined;
+      const attachBtfId = structOps?.attachBtfId ?? (op.spec.def.needsAttachBtfId ? this.#attachBtfId(op) : undefined);
       const btf =
         this.#btfFd && this.spec.btfExt
           ? {
@@ -430,7 +538,7 @@ export class BpfObject {
         {
           name: op.name,
           type: op.type,
-          expectedAttachType: op.expectedAttachType || undefined,
+          expectedAttachType: structOps?.expectedAttachType ?? (op.expectedAttachType || undefined),
           insns: linked.insns,
           license: this.spec.license,
           kernVersion: this.spec.kernVersion,
@@ -439,10 +547,12 @@ export class BpfObject {
           attachBtfId,
           btf,
           ifindex: op.ifindex || undefined,
+          fdArray: this.#fdArray.length ? this.#fdArray : undefined,
         },
         opts,
       );
       log('program "%s" (%s) loaded: %d instructions, %d subprograms', op.name, op.sectionName, linked.insns.length / 8, linked.placed.length - 1);
+      step('program load', '%s: program "%s" (%s) fd %d', this.name, op.name, BpfProgType[op.type], op.prog.fd);
     }
   }
 
@@ -479,7 +589,7 @@ export class BpfObject {
           } else if (ext.kernelBtfId && ext.isSet) {
             setSrc(i, BPF_PSEUDO_BTF_ID);
             setImm(i, ext.kernelBtfId);
-            setImm(i + 1, 0); // vmlinux: no module BTF fd
+            setImm(i + 1, ext.module ? this.#moduleBtfFds.get(ext.module)!.value : 0); // a module's BTF object, or vmlinux (0)
           } else {
             setImm(i, Number(BigInt.asIntN(32, ext.addr)));
             setImm(i + 1, Number(BigInt.asIntN(32, ext.addr >> 32n)));
@@ -491,7 +601,9 @@ export class BpfObject {
           setSrc(i, BPF_PSEUDO_KFUNC_CALL);
           // An unresolved weak kfunc keeps imm 0 (libbpf 1.1); the verifier rejects it only if reachable.
           setImm(i, ext.isSet ? ext.kernelBtfId : 0);
-          dv.setInt16(i * 8 + 2, 0, true);
+          // off: the index of the module's BTF fd in fd_array, 0 for vmlinux
+          const modFd = ext.isSet && ext.module ? this.#moduleBtfFds.get(ext.module)!.value : 0;
+          dv.setInt16(i * 8 + 2, modFd ? this.#fdArray.indexOf(modFd) : 0, true);
           break;
         }
         case 'call':
@@ -582,9 +694,10 @@ export class BpfObject {
    * site of USDT probe provider:name in `path` (libbpf's
    * bpf_program__attach_usdt). The link is kept and released by destroy().
    */
-  attachUsdt(name: string, opts: UsdtOptions): UsdtLink {
-    const p = this.program(name);
-    if (!p.prog) throw new ObjectError(this.name, `program "${name}" is not loaded (autoload off, or load() not called)`);
+  attachUsdt(program: string | ObjectProgram, opts: UsdtOptions): UsdtLink {
+    const p = typeof program === 'string' ? this.program(program) : program;
+    if (this.programs.get(p.name) !== p) throw new ObjectError(this.name, `program "${p.name}" belongs to another object`);
+    if (!p.prog) throw new ObjectError(this.name, `program "${p.name}" is not loaded (autoload off, or load() not called)`);
     return this.adopt(this.usdtManager().attach(p.prog, opts));
   }
 
@@ -625,7 +738,20 @@ export class BpfObject {
       if (!p.prog || !attachesByName(p.target)) continue;
       links.push(this.attach(p.name, opts));
     }
+    for (const m of this.maps.values()) if (m.structOpsValue) links.push(this.attachStructOps(m.name));
     return links;
+  }
+
+  /**
+   * Register a struct_ops map's structure with the kernel (libbpf's
+   * bpf_map__attach_struct_ops): `.struct_ops` maps by writing their value,
+   * `.struct_ops.link` maps through a BPF link. destroy() unregisters it.
+   */
+  attachStructOps(name: string): Link {
+    const m = this.map(name);
+    if (!m.spec.structOps) throw new UsageError(`${this.name}: map "${name}" is not a struct_ops map`);
+    if (!m.map || !m.structOpsValue) throw new UsageError(`${this.name}: struct_ops map "${name}" is not loaded (call load() first)`);
+    return this.adopt(attachStructOps(m.map, m.structOpsValue));
   }
 
   /**
@@ -697,6 +823,9 @@ export class BpfObject {
       m.map = undefined;
     }
     this.#btfFd?.close();
+    for (const fd of this.#moduleBtfFds.values()) fd.close();
+    this.#moduleBtfFds = new Map();
+    this.#fdArray = [];
     this.#btfFd = undefined;
     this.#usdt = undefined;
   }

@@ -27,11 +27,13 @@ import {
 import { MapType } from '../maps/index.ts';
 import { CALL, BPF_PSEUDO_CALL, LD_IMM64, readInsn } from '../prog/insn.ts';
 import { copyBytes } from '../util/bytes.ts';
+import { step } from '../util/pipeline.ts';
 
 import { ObjectError } from './errors.ts';
 import { parseSection, unknownSectionMessage } from '../attach/sections.ts';
 import { freezeSpec, type CodeReloc, type CollectionSpec, type ExternSpec, type FunctionSpec, type GlobalVarSpec, type ObjectMapSpec, type ObjectProgramSpec } from './spec.ts';
 import { parseBtfMaps } from './btf_maps.ts';
+import { parseStructOps } from './struct_ops.ts';
 
 const log = createLog('tsbpf:object');
 
@@ -91,6 +93,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Coll
   };
   const bytes = copyBytes(input);
   const elf = parseElf(bytes, objName);
+  step('ELF', '%s: %d bytes, %d sections, %d symbols', objName, bytes.length, elf.sections.length, elf.symbols.length);
 
   // 1. metadata and BTF
   const licenseSec = elf.sectionByName('license');
@@ -102,6 +105,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Coll
   const btfExtSec = elf.sectionByName('.BTF.ext');
   const btfExt = btfExtSec && btf ? parseBtfExt(btfExtSec.data, btf, `${objName} .BTF.ext`) : undefined;
   log('%s: license "%s", %s, %s', objName, license, btf ? `${btf.typeCount} BTF types` : 'no BTF', btfExt ? '.BTF.ext present' : 'no .BTF.ext');
+  step('BTF', '%s: %s, %s', objName, btf ? `.BTF with ${btf.typeCount} types` : 'no .BTF', btfExt ? `.BTF.ext with ${btfExt.coreRelos.reduce((n, s) => n + s.records.length, 0)} CO-RE relocations` : 'no .BTF.ext');
 
   // 2. functions
   const text = elf.sectionByName('.text');
@@ -156,6 +160,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Coll
   const maps: ObjectMapSpec[] = [];
   const mapsSec = elf.sectionByName('.maps');
   if (mapsSec) maps.push(...parseBtfMaps(elf, btf, mapsSec, objName));
+  maps.push(...parseStructOps(elf, btf, programs, objName));
   const legacySec = elf.sectionByName('maps');
   if (legacySec) maps.push(...parseLegacyMaps(elf, legacySec, objName));
   const globals: GlobalVarSpec[] = [];
@@ -221,6 +226,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Coll
   }
 
   log('%s: %d programs, %d subprograms, %d maps, %d externs', objName, programs.length, subprograms.length, maps.length, externs.length);
+  step('specs', '%s: programs %s; maps %s; %d subprograms, %d externs', objName, programs.map((p) => `${p.name} (${p.sectionName})`).join(', ') || 'none', maps.map((m) => m.name).join(', ') || 'none', subprograms.length, externs.length);
   return freezeSpec({ name: objName, elf, btf, btfExt, license, kernVersion, programs, subprograms, maps, globals, externs });
 }
 

@@ -10,6 +10,7 @@ import type { ElfFile } from '../elf/index.ts';
 import type { MapSpec } from '../maps/index.ts';
 import type { BpfAttachType, BpfProgType } from '../prog/types.ts';
 import type { AttachTarget, SectionDef } from '../attach/sections.ts';
+import type { StructOpsSpec } from './struct_ops.ts';
 
 /** One relocation of a program's code (libbpf's `reloc_desc`), insnIdx relative to the program's first instruction. */
 export type CodeReloc =
@@ -57,7 +58,7 @@ export interface ObjectProgramSpec extends FunctionSpec {
 }
 
 /** Where a map's definition came from. */
-export type MapOrigin = 'btf' | 'legacy' | 'data' | 'kconfig';
+export type MapOrigin = 'btf' | 'legacy' | 'data' | 'kconfig' | 'struct_ops';
 
 /** Initial slot values of a prog_array or map-in-map (`__array(values, ...)`). */
 export interface MapSlotInit {
@@ -87,6 +88,8 @@ export interface ObjectMapSpec {
   initial?: Uint8Array;
   /** Global data: .rodata and .kconfig are frozen after being filled, and read-only for programs. */
   readonly?: boolean;
+  /** struct_ops maps: the struct, its bytes and the programs its members point at. */
+  structOps?: StructOpsSpec;
 }
 
 /** A variable of a global data section, from the section's DATASEC. */

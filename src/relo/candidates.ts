@@ -60,6 +60,13 @@ export class CandidateCache {
   /** Number of candidate searches actually run (cache misses). */
   searches = 0;
 
+  /**
+   * `moduleBtfs`: the kernel modules' split BTF, searched (all of them, in
+   * order) only for a type the target has no candidate for, as libbpf's
+   * bpf_core_find_cands does; a module's candidates are its own types.
+   */
+  constructor(readonly moduleBtfs?: () => readonly Btf[]) {}
+
   #map(localBtf: Btf, targetBtf: Btf): Map<number, CoreCand[]> {
     let perTarget = this.#byLocal.get(localBtf);
     if (!perTarget) this.#byLocal.set(localBtf, (perTarget = new WeakMap()));
@@ -74,6 +81,9 @@ export class CandidateCache {
     if (!c) {
       this.searches++;
       c = findCandidates(localBtf, localId, targetBtf);
+      if (c.length === 0 && this.moduleBtfs) {
+        for (const mod of this.moduleBtfs()) c.push(...findCandidates(localBtf, localId, mod).filter((x) => x.id >= mod.startId));
+      }
       m.set(localId, c);
     }
     return c;

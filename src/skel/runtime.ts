@@ -264,6 +264,8 @@ abstract class EventMap<T, View> {
   readonly record: Codec<T> | undefined;
   readonly #viewClass: (new () => View & RecordView<T>) | undefined;
   #source: RingBuffer | PerfBuffer | undefined;
+  /** Set when destroy() closed the buffer: a handler that destroyed the skeleton ends the drain it is called from. */
+  #closed = false;
 
   constructor(skel: Skeleton, om: ObjectMap, record?: Codec<T>, viewClass?: new () => View & RecordView<T>) {
     this.skel = skel;
@@ -289,12 +291,16 @@ abstract class EventMap<T, View> {
     if (!this.#source) {
       const s = this.openSource();
       this.#source = s;
-      this.skel.adoptCloser(() => s.close());
+      this.skel.adoptCloser(() => {
+        this.#closed = true;
+        s.close();
+      });
     }
     return this.#source;
   }
 
   #check(size: number): void {
+    if (this.#closed) throw new UsageError(`map "${this.name}": the skeleton was destroyed`);
     if (this.record && size < this.record.size) throw new CodecError(`map "${this.name}"`, `a record of ${size} bytes is shorter than ${this.record.name} (${this.record.size} bytes)`);
   }
 
@@ -308,10 +314,13 @@ abstract class EventMap<T, View> {
     this.source.start(
       codec
         ? (view, off, size) => {
+            if (this.#closed) return;
             this.#check(size);
             handler(codec.decode(view, off));
           }
-        : (view, off, size) => handler(new Uint8Array(view.buffer, view.byteOffset + off, size).slice() as T),
+        : (view, off, size) => {
+            if (!this.#closed) handler(new Uint8Array(view.buffer, view.byteOffset + off, size).slice() as T);
+          },
     );
     return this;
   }
@@ -326,6 +335,7 @@ abstract class EventMap<T, View> {
     if (!View) throw new UsageError(`map "${this.name}" has no record view: generate the skeleton with its record type (--type NAME)`);
     const v = new View();
     this.source.start((dv, off, size) => {
+      if (this.#closed) return;
       this.#check(size);
       handler(v.$at(dv, off));
     });

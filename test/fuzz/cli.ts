@@ -42,6 +42,7 @@ const seen = new Set<string>();
 const outcomes: Record<string, number> = {};
 const t0 = Date.now();
 const deadline = t0 + seconds * 1000;
+let lastProgress = t0;
 
 function save(target: string, input: Uint8Array, f: Finding): void {
   if (args['no-save']) return;
@@ -98,6 +99,11 @@ function runWorker(start: number): Promise<number> {
       else {
         committed = m.outcomes;
         next = m.next;
+        if (Date.now() - lastProgress >= 30_000) {
+          lastProgress = Date.now();
+          const secs = (lastProgress - t0) / 1000;
+          console.log(`fuzz: ${next} executions in ${secs.toFixed(0)} s (${(next / secs).toFixed(0)}/s), ${findings.length} findings`);
+        }
         if (m.type === 'done') finish(m.next);
       }
     });

@@ -18,6 +18,8 @@ import { BpfObject, parseObject } from '../../src/object/index.ts';
 import { applyCore } from '../../src/object/core.ts';
 import { patchObjectBtf } from '../../src/object/btf_fixup.ts';
 import { linkProgram } from '../../src/object/linker.ts';
+import { generateSkeleton } from '../../src/skel/generate.ts';
+import { emitTsTypes } from '../../src/codegen/ts_types.ts';
 
 export interface FuzzTarget {
   /** Short name: corpus files are named `<target>-<hash>.bin`. */
@@ -237,5 +239,36 @@ registerFuzzTarget({
   run(input) {
     const target = parseBtf(input, { name: 'fuzz target BTF', lazy: (input.length & 1) === 1 });
     applyCore(coreObject(), () => target, () => true);
+  },
+});
+
+// ---- the skeleton generator and the TypeScript emitter (src/skel, src/codegen) ----
+
+registerFuzzTarget({
+  name: 'skeleton',
+  format: 'elf',
+  weight: 0.3,
+  seeds: objectSeeds,
+  run(input) {
+    // odd lengths also ask for a record type (a typed refusal when the BTF has none)
+    generateSkeleton(input, { name: 'fuzz', types: (input.length & 1) === 1 ? ['event'] : [] });
+  },
+});
+
+registerFuzzTarget({
+  name: 'ts_types',
+  format: 'btf',
+  weight: 0.3,
+  seeds: btfSeeds,
+  run(input) {
+    const btf = parseBtf(input, { name: 'fuzz', lazy: (input.length & 1) === 1 });
+    // each named type on its own (one it cannot describe is a typed refusal), with a view for structs
+    const last = Math.min(btf.typeCount, 400);
+    for (let id = 1; id <= last; id++) {
+      typed(() => {
+        const k = btf.kindOf(id);
+        emitTsTypes(btf, [id], { views: (k === BTF_KIND_STRUCT || k === BTF_KIND_UNION) && btf.nameOf(id) ? [id] : [] });
+      });
+    }
   },
 });

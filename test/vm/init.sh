@@ -18,6 +18,9 @@ finish() {
 }
 die() { log "FATAL: $*"; finish 125; }
 
+# loopback up: tests open TCP connections to 127.0.0.1
+ip link set lo up || log "cannot bring up lo"
+
 for m in $(cat /etc/modules.load); do
   insmod "/lib/modules/$m.ko" || die "insmod $m failed"
 done

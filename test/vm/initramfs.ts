@@ -8,7 +8,7 @@ import { writeCpio, type CpioEntry } from './cpio.ts';
 import type { KernelArtifacts } from './kernel.ts';
 
 export const BUSYBOX = '/bin/busybox';
-const APPLETS = ['sh', 'mount', 'umount', 'insmod', 'mkdir', 'ln', 'cat', 'cp', 'mv', 'echo', 'chroot', 'reboot', 'poweroff', 'sync', 'sleep', 'ls', 'dmesg'];
+const APPLETS = ['sh', 'mount', 'umount', 'insmod', 'mkdir', 'ln', 'cat', 'cp', 'mv', 'echo', 'chroot', 'reboot', 'poweroff', 'sync', 'sleep', 'ls', 'dmesg', 'ip'];
 
 export interface InitramfsOptions {
   msize: number;
