@@ -440,9 +440,10 @@ export class BpfMap {
    */
   lookup(key: MapKey, out?: Uint8Array, flags = 0): Uint8Array | undefined {
     this.#putKey(key);
-    if (out !== undefined) this.#checkOut(out);
-    if (!this.#ops.lookup(this.#key, this.#value, flags)) return undefined;
-    return this.#takeValue(out);
+    if (out === undefined) return this.#ops.lookup(this.#key, this.#value, flags) ? this.#value.slice() : undefined;
+    this.#checkOut(out);
+    // the kernel writes into `out` itself: no copy (the attr keeps its address while the caller reuses it)
+    return this.#ops.lookup(this.#key, out, flags) ? out : undefined;
   }
 
   /** Per-CPU maps: the value of each possible CPU (valueSize bytes each), or undefined when absent. */
