@@ -113,7 +113,7 @@ static struct bpf_object *setup(const char *path, const char *prog, int pid, uin
   if (rb_size && bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "rb"), rb_size)) die("set_max_entries");
   set_initial_u32(obj, ".rodata", "target_pid", pid);
   set_initial_u32(obj, ".data", "nr_records", nr_records);
-  set_initial_u32(obj, ".data", "rec_size", g_rec_size);
+  if (g_rec_size != 16) set_initial_u32(obj, ".data", "rec_size", g_rec_size); // (16 is the default; other objects have no rec_size)
   if (bpf_object__load(obj)) die("bpf_object__load");
   *link = bpf_program__attach(bpf_object__find_program_by_name(obj, prog));
   if (!*link) die("attach");
