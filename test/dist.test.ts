@@ -108,6 +108,31 @@ describe.skipIf(needsRoot)('the package from plain node', () => {
     expect(viaImport).toBe(want.join(' '));
     expect(viaRequire).toBe(want.join(' '));
   });
+
+  it('RingBufferWorker runs its thread from dist/ (ringbuf-worker.cjs) and delivers every record', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsbpf-worker-'));
+    try {
+      writeFileSync(join(dir, 'handler.mjs'), 'export default ({ data }) => { let n = 0, sum = 0; return { onRecord(v, off) { n++; sum += v.getUint32(off, true); }, onClose: () => ({ n, sum, data }) }; };\n');
+      const code = `import { BpfObject, RingBufferWorker } from 'tsbpf';
+        import koffi from 'koffi';
+        const getpgid = koffi.load('libc.so.6').func('int getpgid(int pid)');
+        const obj = BpfObject.open(${JSON.stringify(join(REPO, 'bpf', 'ringbuf_bench.bpf.o'))});
+        for (const p of obj.programs.values()) p.autoload = p.name === 'rb_produce';
+        obj.rodata.set('target_pid', process.pid);
+        obj.data.set('nr_records', 1000);
+        obj.load();
+        obj.attach('rb_produce', { mount: true });
+        const w = await RingBufferWorker.start(obj.map('rb').map, { module: ${JSON.stringify(join(dir, 'handler.mjs'))}, data: 'x' });
+        for (let i = 0; i < 10; i++) getpgid(0);
+        console.log(JSON.stringify({ ...(await w.close()), submitted: Number(obj.bss.get('submitted')) }));
+        await obj.destroy();`;
+      const r = JSON.parse(node(code, { TSBPF_COMPILE_CACHE: '0', DEBUG: '' })) as { n: number; sum: number; data: string; submitted: number };
+      // seq runs 0..submitted-1 (a 256 KiB ring holds the 10,000 16-byte records)
+      expect(r).toEqual({ n: 10_000, sum: (10_000 * 9_999) / 2, data: 'x', submitted: 10_000 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('the compile cache', () => {

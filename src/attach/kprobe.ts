@@ -4,7 +4,7 @@
 //    function name's address in config1 and the offset in config2;
 //  - legacy tracefs: write "p:kprobes/<event> <func>+<off>" to kprobe_events,
 //    open the resulting tracepoint, and remove the event on destroy.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENOENT, EINVAL, SyscallError, addressOf, perfEventOpen, type FD } from '../syscall/index.ts';
@@ -16,7 +16,7 @@ import { kernelSymbolExists } from '../features/index.ts';
 import { ARCH } from '../uapi/arch.ts';
 import { tracefsPath, type TracefsOptions } from './tracefs.ts';
 
-const log = createDebug('tsbpf:attach');
+const log = createLog('tsbpf:attach');
 
 export interface KprobeOptions extends PerfAttachOptions, TracefsOptions {
   /** Byte offset into the function (kprobes only). */

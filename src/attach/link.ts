@@ -19,13 +19,13 @@
 // cannot await), `destroyAsync()`/`destroyLinks()` close on the libuv
 // threadpool, at most `concurrency` at a time (default 2: enough to keep both
 // kernel mutexes busy, leaving the other pool threads to fs/dns/crypto).
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { unlinkSync } from 'node:fs';
 import { FD, LinkInfo, objGetInfo, objPin } from '../syscall/index.ts';
 import { AttachError } from './errors.ts';
 import { ASYNC_DISPOSE, DISPOSE } from '../util/dispose.ts';
 
-const log = createDebug('tsbpf:attach');
+const log = createLog('tsbpf:attach');
 
 /** enum bpf_link_type (src/uapi) */
 export { BpfLinkType } from '../uapi/kernel.ts';

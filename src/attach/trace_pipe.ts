@@ -7,7 +7,7 @@
 //   "            node-4242    [001] d..31  5301.236120: bpf_trace_printk: BPF triggered from PID 4242."
 // The pipe is one per system and reading consumes: two readers share the
 // lines between them.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.ts';
@@ -16,7 +16,7 @@ import { watchFd, type PollHandle } from '../ringbuf/common.ts';
 import { AttachError } from './errors.ts';
 import { tracefsPath, type TracefsOptions } from './tracefs.ts';
 
-const log = createDebug('tsbpf:attach');
+const log = createLog('tsbpf:attach');
 
 /** One parsed line of the trace pipe. */
 export interface TraceLine {

@@ -3,13 +3,13 @@
 //   u32 rec_size; { btf_ext_info_sec { u32 sec_name_off; u32 num_info; } + num_info * rec_size bytes }*
 // Records may be larger than the fields we know (newer producers): we read the
 // known prefix and skip the rest, as the kernel and libbpf do.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { BtfError } from './errors.ts';
 import { BTF_MAGIC } from './types.ts';
 import type { Btf } from './parse.ts';
 import { BpfCoreReloKind } from '../uapi/kernel.ts';
 
-const log = createDebug('tsbpf:btf');
+const log = createLog('tsbpf:btf');
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** enum bpf_core_relo_kind (src/uapi), one const per kind */

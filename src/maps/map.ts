@@ -8,7 +8,7 @@
 // address lookup per call. Sizes are checked before the syscall, so the
 // kernel only ever reads or writes inside these buffers.
 import { unlinkSync } from 'node:fs';
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import {
   BpfCmd,
   BpfSyscallError,
@@ -64,7 +64,7 @@ import { UsageError } from '../errors.ts';
 import { DISPOSE } from '../util/dispose.ts';
 import { F_DUPFD_CLOEXEC } from '../uapi/defines.ts';
 
-const log = createDebug('tsbpf:maps');
+const log = createLog('tsbpf:maps');
 
 
 /** Batch size used when none is given: large enough to amortise the syscall, small enough to stay in cache. */
@@ -455,9 +455,10 @@ export class BpfMap {
    */
   lookup(key: MapKey, out?: Uint8Array, flags = 0): Uint8Array | undefined {
     this.#putKey(key);
-    if (out !== undefined) this.#checkOut(out);
-    if (!this.#ops.lookup(this.#key, this.#value, flags)) return undefined;
-    return this.#takeValue(out);
+    if (out === undefined) return this.#ops.lookup(this.#key, this.#value, flags) ? this.#value.slice() : undefined;
+    this.#checkOut(out);
+    // the kernel writes into `out` itself: no copy (the attr keeps its address while the caller reuses it)
+    return this.#ops.lookup(this.#key, out, flags) ? out : undefined;
   }
 
   /** Per-CPU maps: the value of each possible CPU (valueSize bytes each), or undefined when absent. */

@@ -8,7 +8,7 @@
 // (/sys/kernel/btf/<module>), as libbpf does; the load then names the
 // module's BTF object by fd (object.ts).
 // A weak extern that cannot be resolved is zero; a strong one is an error.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { type Btf, BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, BTF_KIND_ARRAY, BTF_KIND_ENUM, BTF_KIND_FUNC, BTF_KIND_INT, BTF_KIND_VAR, resolveType } from '../btf/index.ts';
 import { ObjectError } from './errors.ts';
 import { kernelVersionCode, readKernelConfig } from './kconfig.ts';
@@ -17,7 +17,7 @@ import { BpfFuncId, BpfProgType } from '../uapi/kernel.ts';
 import { linkProgram } from './linker.ts';
 import type { CollectionSpec, ExternSpec, FunctionSpec } from './spec.ts';
 
-const log = createDebug('tsbpf:object');
+const log = createLog('tsbpf:object');
 
 export interface ResolvedExtern {
   spec: ExternSpec;

@@ -10,7 +10,7 @@
 //   6. initial slots of prog arrays and map-in-maps; mmap global data; the
 //      struct_ops values (program fds in place), written when attached
 // Any failure releases everything created so far.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { kernelModuleBtfNames, loadKernelBtf, loadModuleBtf, marshalBtf, openModuleBtfFds, parseBtf, sanitizeBtf, type Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from '../btf/index.ts';
@@ -40,7 +40,7 @@ import { ASYNC_DISPOSE, DISPOSE } from '../util/dispose.ts';
 import { step } from '../util/pipeline.ts';
 import { PAGE_SIZE } from '../uapi/arch.ts';
 
-const log = createDebug('tsbpf:object');
+const log = createLog('tsbpf:object');
 
 export interface OpenOptions {
   /** Name used in messages and internal map names (default: from the file name). */

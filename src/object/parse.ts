@@ -5,7 +5,7 @@
 //   3. maps: BTF-defined (.maps), legacy (maps), global data (.data/.rodata/.bss and .*.*)
 //   4. externs: undefined symbols, described by the .kconfig / .ksyms DATASECs
 //   5. code relocations: every SHT_REL entry against a program section, classified
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { alignof, parseBtf, parseBtfExt, resolveType, sizeof, type Btf, type BtfDatasec, BTF_KIND_DATASEC, BTF_KIND_FUNC, BTF_KIND_VAR } from '../btf/index.ts';
 import {
   parseElf,
@@ -35,7 +35,7 @@ import { freezeSpec, type CodeReloc, type CollectionSpec, type ExternSpec, type 
 import { parseBtfMaps } from './btf_maps.ts';
 import { parseStructOps } from './struct_ops.ts';
 
-const log = createDebug('tsbpf:object');
+const log = createLog('tsbpf:object');
 
 /**
  * The largest global data section (.data/.rodata/.bss/.kconfig) we accept. Its

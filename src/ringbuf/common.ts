@@ -4,11 +4,11 @@
 // readiness (blocking poll(2) or libuv's poll on the main loop), and the CPU
 // lists the perf buffer needs.
 import { TsbpfError } from '../errors.ts';
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { BpfMap } from '../maps/map.ts';
 import { libcPoll, lastErrno, nodePoll, EINTR, SyscallError } from '../syscall/index.ts';
 
-export const log = createDebug('tsbpf:ringbuf');
+export const log = createLog('tsbpf:ringbuf');
 
 /**
  * A map to read from: a BpfMap (src/maps), an ObjectMap of a loaded object

@@ -1,7 +1,7 @@
 // bpf(2), one typed wrapper per command. Callers pass typed values; the
 // layouts in attr.ts place them. Failures become BpfSyscallError carrying the
 // errno's name, the command and what tsbpf was doing.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { BpfCmd, FdOnlyAttr, GetIdAttr, LinkCreateAttr, LinkUpdateAttr, MapBatchAttr, MapCreateAttr, MapElemAttr, ObjInfoAttr, ObjPinAttr, ProgAttachAttr, ProgTestRunAttr, RawTracepointOpenAttr, RawTracepointOpenCookieAttr } from './attr.ts';
 import { BpfSyscallError, EAGAIN, ENOENT } from './errors.ts';
 import { FD } from './fd.ts';
@@ -9,7 +9,7 @@ import type { Field, Layout, Struct, Values } from './layout.ts';
 import { SYS_bpf, addressOf, errno, sysBpf, sysBpfAt } from './libc.ts';
 import { BPF_F_REPLACE } from '../uapi/defines.ts';
 
-const log = createDebug('tsbpf:syscall');
+const log = createLog('tsbpf:syscall');
 
 export interface RawResult {
   /** The syscall's return value (>= 0 on success). */

@@ -127,3 +127,10 @@ export const libcMount = libc.func('int mount(const char *source, const char *ta
 
 /** getpgid(2): a cheap syscall with its own tracepoint (syscalls/sys_enter_getpgid), for tests and benches. */
 export const libcGetpgid = libc.func('int getpgid(int pid)') as (pid: number) => number;
+
+// ---------------------------------------------------------------- waking a blocked thread (src/ringbuf/worker)
+
+/** eventfd(initval, flags): a counter fd that a poll(2) on another thread can wait on. */
+export const libcEventfd = libc.func('int eventfd(unsigned int initval, int flags)') as (initval: number, flags: number) => number;
+/** write(2) from a buffer (an eventfd takes one 8-byte counter increment). */
+export const libcWrite = libc.func('long write(int fd, void *buf, size_t count)') as (fd: number, buf: Uint8Array, count: number) => number;

@@ -8,7 +8,7 @@
 // while a view of them may still be read: once the garbage collector has
 // collected the mapping's ArrayBuffer (so no view of it is left anywhere),
 // they are unmapped for good, and the address range returns to the process.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { SyscallError } from './errors.ts';
 import { errno, libcMmap, libcMunmap, viewOf } from './libc.ts';
 import { UsageError } from '../errors.ts';
@@ -16,7 +16,7 @@ import { DISPOSE } from '../util/dispose.ts';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE } from '../uapi/defines.ts';
 import { PAGE_SIZE } from '../uapi/arch.ts';
 
-const log = createDebug('tsbpf:mmap');
+const log = createLog('tsbpf:mmap');
 
 /** The zero pages left by close(), unmapped once their ArrayBuffer (and so every view of it) is collected. */
 const zeroPages = new FinalizationRegistry<{ addr: number | bigint; length: number; what: string }>(({ addr, length, what }) => {

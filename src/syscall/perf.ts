@@ -1,7 +1,7 @@
 // perf_event_open(2) and the perf ioctls: how tracepoints, kprobes, uprobes
 // and perf_event programs get an event to attach to, and how the perf buffer
 // gets its per-CPU rings.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { SyscallError } from './errors.ts';
 import { FD } from './fd.ts';
 import { Layout, type Values } from './layout.ts';
@@ -9,7 +9,7 @@ import { PERF_ATTR_FLAGS, PERF_EVENT_ATTR, PerfEventSampleFormat, PerfSwIds, Per
 import { PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_RESET, PERF_EVENT_IOC_SET_BPF, PERF_FLAG_FD_CLOEXEC } from '../uapi/defines.ts';
 import { SYS_perf_event_open, errno, libcIoctlInt, sysPerfEventOpen } from './libc.ts';
 
-const log = createDebug('tsbpf:syscall');
+const log = createLog('tsbpf:syscall');
 
 /** struct perf_event_attr (PERF_ATTR_SIZE_VER8), laid out from the kernel's BTF. */
 export const PerfEventAttr = new Layout(PERF_EVENT_ATTR.name, PERF_EVENT_ATTR.size, PERF_EVENT_ATTR.fields);
