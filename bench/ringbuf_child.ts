@@ -130,6 +130,9 @@ async function tsPerfDrain(runs: number): Promise<number[]> {
  * duration_ns, exit_event and comm (as the C side does), through the
  * generated view (`view`: getters over the ring memory) or the copying
  * decoder (`copy`: event.decode, every field into a fresh object).
+ * The view reads duration_ns through its Number accessor (`duration_nsNumber`,
+ * two 32-bit halves, exact below 2**53); the copying decoder yields the exact
+ * BigInt. The C side reads the u64 field and truncates it to int32, like `| 0`.
  */
 async function tsDrainDecode(runs: number, how: 'view' | 'view_comm' | 'copy'): Promise<number[]> {
   const obj = BpfObject.open(o.eventObject);
@@ -142,11 +145,11 @@ async function tsDrainDecode(runs: number, how: 'view' | 'view_comm' | 'copy'): 
   const v = new eventView();
   const onView = (dv: DataView, off: number): void => {
     v.$at(dv, off);
-    acc = (acc + v.pid + v.ppid + v.exit_code + Number(BigInt.asIntN(32, v.duration_ns)) + (v.exit_event ? 1 : 0)) | 0;
+    acc = (acc + v.pid + v.ppid + v.exit_code + v.duration_nsNumber + (v.exit_event ? 1 : 0)) | 0;
   };
   const onViewComm = (dv: DataView, off: number): void => {
     v.$at(dv, off);
-    acc = (acc + v.pid + v.ppid + v.exit_code + Number(BigInt.asIntN(32, v.duration_ns)) + (v.exit_event ? 1 : 0) + v.comm.length) | 0;
+    acc = (acc + v.pid + v.ppid + v.exit_code + v.duration_nsNumber + (v.exit_event ? 1 : 0) + v.comm.length) | 0;
   };
   const onCopy = (dv: DataView, off: number): void => {
     const e = event.decode(dv, off);

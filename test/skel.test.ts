@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateAll, SKEL_DIR, BPF_DIR } from '../scripts/gen_skel.ts';
 import { generateSkeleton } from '../src/skel/generate.ts';
+import { readCString } from '../src/codegen/runtime.ts';
 import { TsbpfError } from '../src/errors.ts';
 import { UsageError } from '../src/errors.ts';
 import { Codec, kitchen, kitchenView, e8, e32, e64, type CodecLoaded } from '../bpf/skel/codec.skel.ts';
@@ -70,6 +71,25 @@ describe('the generator on bad input', () => {
   });
 });
 
+describe('readCString', () => {
+  it('reads short ASCII, long and UTF-8 text up to the NUL, a full array without one, and refuses a read past the view', () => {
+    const bytes = new Uint8Array(64);
+    const enc = new TextEncoder();
+    bytes.set(enc.encode('bash'), 0);
+    bytes.set(enc.encode('/usr/lib/systemd/systemd-journald'), 8);
+    bytes.set(enc.encode('héllo'), 48);
+    const dv = new DataView(bytes.buffer, 0, 64);
+    expect(readCString(dv, 0, 8)).toBe('bash');
+    expect(readCString(dv, 8, 40)).toBe('/usr/lib/systemd/systemd-journald');
+    expect(readCString(dv, 8, 20)).toBe('/usr/lib/systemd/sys');
+    expect(readCString(dv, 48, 16)).toBe('héllo');
+    expect(readCString(dv, 0, 3)).toBe('bas');
+    // a view that starts inside its buffer
+    expect(readCString(new DataView(bytes.buffer, 8, 16), 0, 16)).toBe('/usr/lib/systemd');
+    expect(() => readCString(dv, 60, 8)).toThrow(RangeError);
+  });
+});
+
 /** What codec.bpf.c's fill() writes, and check() expects. */
 const KNOWN: kitchen = {
   u8v: 250, s8v: -100, u16v: 65000, s16v: -30000, u32v: 4000000000, s32v: -2000000000,
@@ -109,6 +129,10 @@ describe('generated codecs against the C compiler (struct kitchen)', () => {
       expect(view.bf_e).toBe(0xfedcba9876n);
       expect(view.names).toEqual(['alpha', 'beta']);
       expect(view.u.parts.hi).toBe(0x01234567);
+      // the BigInt-free accessors of 64-bit fields round exactly as Number(bigint) does (both values here are above 2**53)
+      expect(view.u64vNumber).toBe(Number(KNOWN.u64v));
+      expect(view.s64vNumber).toBe(Number(KNOWN.s64v));
+      expect(view.name).toBe('kitchen');
       expect(view.toObject()).toEqual(KNOWN);
 
       // TypeScript -> C: every field compared by the program (0 = all equal, else the first field that differs)

@@ -99,11 +99,23 @@ export class eventView implements $RecordView<event> {
   get duration_ns(): bigint {
     return this.$dv.getBigUint64(this.$off + 16, true);
   }
+  /** duration_ns as a number: exact below 2**53 in magnitude, rounded above (duration_ns is always exact). */
+  get duration_nsNumber(): number {
+    return this.$dv.getUint32(this.$off + 20, true) * 4294967296 + this.$dv.getUint32(this.$off + 16, true);
+  }
   get start_time(): bigint {
     return this.$dv.getBigUint64(this.$off + 24, true);
   }
+  /** start_time as a number: exact below 2**53 in magnitude, rounded above (start_time is always exact). */
+  get start_timeNumber(): number {
+    return this.$dv.getUint32(this.$off + 28, true) * 4294967296 + this.$dv.getUint32(this.$off + 24, true);
+  }
   get start_boottime(): bigint {
     return this.$dv.getBigUint64(this.$off + 32, true);
+  }
+  /** start_boottime as a number: exact below 2**53 in magnitude, rounded above (start_boottime is always exact). */
+  get start_boottimeNumber(): number {
+    return this.$dv.getUint32(this.$off + 36, true) * 4294967296 + this.$dv.getUint32(this.$off + 32, true);
   }
   get comm(): string {
     return $readCString(this.$dv, this.$off + 40, 16);

@@ -390,8 +390,16 @@ export class kitchenView implements $RecordView<kitchen> {
   get u64v(): __u64 {
     return this.$dv.getBigUint64(this.$off + 16, true);
   }
+  /** u64v as a number: exact below 2**53 in magnitude, rounded above (u64v is always exact). */
+  get u64vNumber(): number {
+    return this.$dv.getUint32(this.$off + 20, true) * 4294967296 + this.$dv.getUint32(this.$off + 16, true);
+  }
   get s64v(): __s64 {
     return this.$dv.getBigInt64(this.$off + 24, true);
+  }
+  /** s64v as a number: exact below 2**53 in magnitude, rounded above (s64v is always exact). */
+  get s64vNumber(): number {
+    return this.$dv.getInt32(this.$off + 28, true) * 4294967296 + this.$dv.getUint32(this.$off + 24, true);
   }
   get flag(): bool {
     return this.$dv.getUint8(this.$off + 32) !== 0;

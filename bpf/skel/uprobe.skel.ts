@@ -103,11 +103,23 @@ export class eventView implements $RecordView<event> {
   get arg0(): __s64 {
     return this.$dv.getBigInt64(this.$off + 8, true);
   }
+  /** arg0 as a number: exact below 2**53 in magnitude, rounded above (arg0 is always exact). */
+  get arg0Number(): number {
+    return this.$dv.getInt32(this.$off + 12, true) * 4294967296 + this.$dv.getUint32(this.$off + 8, true);
+  }
   get arg1(): __s64 {
     return this.$dv.getBigInt64(this.$off + 16, true);
   }
+  /** arg1 as a number: exact below 2**53 in magnitude, rounded above (arg1 is always exact). */
+  get arg1Number(): number {
+    return this.$dv.getInt32(this.$off + 20, true) * 4294967296 + this.$dv.getUint32(this.$off + 16, true);
+  }
   get ret(): __s64 {
     return this.$dv.getBigInt64(this.$off + 24, true);
+  }
+  /** ret as a number: exact below 2**53 in magnitude, rounded above (ret is always exact). */
+  get retNumber(): number {
+    return this.$dv.getInt32(this.$off + 28, true) * 4294967296 + this.$dv.getUint32(this.$off + 24, true);
   }
   get comm(): string {
     return $readCString(this.$dv, this.$off + 32, 16);

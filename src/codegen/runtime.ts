@@ -43,26 +43,42 @@ export interface RecordView<T> {
   toObject(): T;
 }
 
-const utf8 = new TextDecoder('utf-8');
 const utf8Encoder = new TextEncoder();
 
 /** A C string stored in `len` bytes at `off`: up to the first NUL (or all `len` bytes), decoded as UTF-8. */
+// One Buffer over the ArrayBuffer last read: a ring buffer's records all live in
+// one mapping, so this cache turns every C string read into plain byte indexing
+// (a documented cache of one entry; it holds no more than that one buffer).
+let bytesBuffer: ArrayBufferLike | undefined;
+let bytes: Buffer = Buffer.alloc(0);
+
+function bytesOf(dv: DataView): Buffer {
+  if (dv.buffer !== bytesBuffer) {
+    bytesBuffer = dv.buffer;
+    bytes = Buffer.from(dv.buffer as ArrayBuffer);
+  }
+  return bytes;
+}
+
+/** Read the C string in `len` bytes at `off` (up to the first NUL; UTF-8, invalid bytes replaced). */
 export function readCString(dv: DataView, off: number, len: number): string {
-  // ASCII is decoded by hand: no subarray or decoder call for the common case.
+  if (off < 0 || off + len > dv.byteLength) throw new RangeError(`C string of ${len} bytes at ${off} is outside the ${dv.byteLength}-byte view`);
+  const b = bytesOf(dv);
+  const start = dv.byteOffset + off;
+  const end = start + len;
+  // short ASCII (a comm, a name) is built by hand; longer or non-ASCII text is one native decode
   let s = '';
-  for (let i = 0; i < len; i++) {
-    const c = dv.getUint8(off + i);
+  for (let i = start; i < end; i++) {
+    const c = b[i]!;
     if (c === 0) return s;
-    if (c >= 0x80) return readUtf8(dv, off, len);
+    if (c >= 0x80 || i - start === 16) {
+      let nul = i;
+      while (nul < end && b[nul] !== 0) nul++;
+      return b.toString('utf8', start, nul);
+    }
     s += String.fromCharCode(c);
   }
   return s;
-}
-
-function readUtf8(dv: DataView, off: number, len: number): string {
-  const bytes = new Uint8Array(dv.buffer, dv.byteOffset + off, len);
-  const nul = bytes.indexOf(0);
-  return utf8.decode(nul < 0 ? bytes : bytes.subarray(0, nul));
 }
 
 /** Write `value` as a C string into `len` bytes at `off` (NUL-padded; exactly `len` bytes leaves no NUL, as C allows). */

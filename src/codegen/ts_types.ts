@@ -764,10 +764,12 @@ export class TsTypeEmitter {
     const tsName = this.#tsType(id, 0);
     const codec = this.#isDeclared(this.#skipMods(id)) ? this.#codecName(this.#skipMods(id)) : undefined;
     const members = this.#flatMembers(r, 0);
+    const names = new Set(members.map((m) => m.name));
     const getters = members.flatMap((m) => [
       `  get ${m.name}(): ${this.#memberType(m, 1)} {`,
       `    return ${this.#memberDecode(m, 'this.$dv', 'this.$off', 1)};`,
       `  }`,
+      ...this.#numberGetter(m, names),
     ]);
     return [
       `/** ${this.cName(id)} read in place: valid while its memory is (during a ring buffer callback); toObject() keeps a copy. */`,
@@ -789,6 +791,27 @@ export class TsTypeEmitter {
       `  }`,
       `}`,
     ].join('\n');
+  }
+
+  /**
+   * For a 64-bit integer member, a second getter `<name>Number` reading it as a
+   * number without a BigInt: two 32-bit halves, exact while |value| < 2**53
+   * (beyond that, rounded to the nearest double). None when the name is taken.
+   */
+  #numberGetter(m: FlatMember, names: Set<string>): string[] {
+    if (m.bitfield || names.has(`${m.name}Number`)) return [];
+    const r = this.#resolve(m.type);
+    if (r === 0 || this.#kind(r) !== BTF_KIND_INT) return [];
+    const s = this.#intShape(r);
+    if (s.size !== 8 || s.bool) return [];
+    const lo = add('this.$off', m.bitOffset / 8);
+    const hi = add('this.$off', m.bitOffset / 8 + 4);
+    return [
+      `  /** ${m.name} as a number: exact below 2**53 in magnitude, rounded above (${m.name} is always exact). */`,
+      `  get ${m.name}Number(): number {`,
+      `    return this.$dv.get${s.signed ? 'Int32' : 'Uint32'}(${hi}, true) * 4294967296 + this.$dv.getUint32(${lo}, true);`,
+      `  }`,
+    ];
   }
 
   /** Every declaration asked for so far (and what they use), then the import line they need. */
