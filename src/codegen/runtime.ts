@@ -46,16 +46,18 @@ export interface RecordView<T> {
 const utf8Encoder = new TextEncoder();
 
 /** A C string stored in `len` bytes at `off`: up to the first NUL (or all `len` bytes), decoded as UTF-8. */
-// One Buffer over the ArrayBuffer last read: a ring buffer's records all live in
-// one mapping, so this cache turns every C string read into plain byte indexing
-// (a documented cache of one entry; it holds no more than that one buffer).
-let bytesBuffer: ArrayBufferLike | undefined;
-let bytes: Buffer = Buffer.alloc(0);
+const utf8 = new TextDecoder('utf-8');
 
-function bytesOf(dv: DataView): Buffer {
+// One Uint8Array over the ArrayBuffer last read: a ring buffer's records all
+// live in one mapping, so this cache turns every C string read into plain byte
+// indexing (a documented cache of one entry; it holds no more than that buffer).
+let bytesBuffer: ArrayBufferLike | undefined;
+let bytes: Uint8Array = new Uint8Array(0);
+
+function bytesOf(dv: DataView): Uint8Array {
   if (dv.buffer !== bytesBuffer) {
     bytesBuffer = dv.buffer;
-    bytes = Buffer.from(dv.buffer as ArrayBuffer);
+    bytes = new Uint8Array(dv.buffer);
   }
   return bytes;
 }
@@ -65,20 +67,35 @@ export function readCString(dv: DataView, off: number, len: number): string {
   if (off < 0 || off + len > dv.byteLength) throw new RangeError(`C string of ${len} bytes at ${off} is outside the ${dv.byteLength}-byte view`);
   const b = bytesOf(dv);
   const start = dv.byteOffset + off;
-  const end = start + len;
-  // short ASCII (a comm, a name) is built by hand; longer or non-ASCII text is one native decode
-  let s = '';
-  for (let i = start; i < end; i++) {
-    const c = b[i]!;
-    if (c === 0) return s;
-    if (c >= 0x80 || i - start === 16) {
-      let nul = i;
-      while (nul < end && b[nul] !== 0) nul++;
-      return b.toString('utf8', start, nul);
-    }
-    s += String.fromCharCode(c);
+  const limit = start + len;
+  let end = start;
+  let high = 0;
+  for (; end < limit; end++) {
+    const c = b[end]!;
+    if (c === 0) break;
+    high |= c;
   }
-  return s;
+  // ASCII (a comm, a path) is built from char codes: one string, no decoder call
+  if (high < 0x80 && end - start <= 64) return ascii(b, start, end - start);
+  return utf8.decode(b.subarray(start, end));
+}
+
+const fromCharCode = String.fromCharCode;
+
+/** `n` ASCII bytes at `s` as a string, eight char codes per call. */
+function ascii(b: Uint8Array, s: number, n: number): string {
+  switch (n) {
+    case 0: return '';
+    case 1: return fromCharCode(b[s]!);
+    case 2: return fromCharCode(b[s]!, b[s + 1]!);
+    case 3: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!);
+    case 4: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!);
+    case 5: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!);
+    case 6: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!);
+    case 7: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!);
+    case 8: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!);
+    default: return ascii(b, s, 8) + ascii(b, s + 8, n - 8);
+  }
 }
 
 /** Write `value` as a C string into `len` bytes at `off` (NUL-padded; exactly `len` bytes leaves no NUL, as C allows). */
