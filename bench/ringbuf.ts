@@ -14,10 +14,12 @@
 //   drain_decode  ns per bootstrap struct event (184 bytes; bpf/event_bench.bpf.o
 //               writes 150k per getpgid), the callback reading pid, ppid,
 //               exit_code, duration_ns and exit_event through the skeleton's
-//               generated view (drain_decode) vs C reading the same fields;
+//               generated view (drain_decode; duration_ns through its Number
+//               accessor duration_nsNumber, no BigInt) vs C reading the same fields;
 //               drain_decode_comm: the same plus comm (a JS string from the view;
 //               strnlen in C); drain_decode_copy: the copying decoder (every field,
-//               both strings, into a fresh object) vs C's drain_decode_comm
+//               both strings, into a fresh object; the three u64 as BigInts)
+//               vs C's drain_decode_comm
 //   stream      records/s consumed while a producer process (`ringbuf_bench
 //               produce`, spawned the same way for both sides, the BPF program
 //               filtering on ITS pid) calls getpgid in a loop, 64 records per
