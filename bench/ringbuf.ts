@@ -7,6 +7,9 @@
 //   drain       ns per 16-byte record, draining a 16 MiB ring pre-filled with
 //               600k records by one getpgid (nobody consuming meanwhile); the
 //               callback reads one field. tsbpf consume() vs ring_buffer__consume
+//   drain_256   the same with 256-byte records (60k records per run)
+//   drain_mixed the same with mixed sizes (16, 40, 256, 104 bytes in turn) and every
+//               7th record discarded (120k records per run; ns per delivered record)
 //   perf_drain  the same with pb_produce: PerfBuffer.consume vs perf_buffer__consume
 //   drain_decode  ns per bootstrap struct event (184 bytes; bpf/event_bench.bpf.o
 //               writes 150k per getpgid), the callback reading pid, ppid,
@@ -28,6 +31,10 @@
 //               latency_poll: the same with tsbpf's blocking RingBuffer.poll, the
 //               like-for-like of ring_buffer__poll (both sleep in the kernel until
 //               the ring is readable), measured in the same rounds
+//   latency_worker: the same with RingBufferWorker (dist/): the ring consumed on a
+//               worker thread blocked in poll(2), the handler running there
+//               (bench/ringbuf_worker_handler.mjs); the main loop stays free.
+//               Every latency metric has its p99 twin (`<metric>_p99`)
 //   stream_drops_max: the most records one stream run dropped (the metric
 //               stream_drops is the median over runs, which can hide a bad run)
 //
@@ -38,15 +45,18 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { writeDist } from '../scripts/build.ts';
 import { bundleForNode } from './lib/bundle.ts';
 import { buildC, median, printResult, type Metric } from './lib/contract.ts';
+import { DRAIN_SHAPES } from './lib/ringbuf_shapes.ts';
 import type { ChildOptions } from './ringbuf_child.ts';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
 // --only=drain,perf_drain,stream,latency runs a subset (for investigation; the contract runs all)
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
-const only = new Set(onlyArg ? onlyArg.slice(7).split(',') : ['drain', 'perf_drain', 'drain_decode', 'stream', 'latency']);
+const only = new Set(onlyArg ? onlyArg.slice(7).split(',') : ['drain', 'drain_256', 'drain_mixed', 'perf_drain', 'drain_decode', 'stream', 'latency']);
 const ROUNDS = quick ? 3 : 5;
 const STREAM_ROUNDS = quick ? 3 : 5;
 const RECORDS = 600_000;
@@ -73,10 +83,12 @@ function runC(args: string[]): Record<string, number>[] {
 }
 
 // ---------------------------------------------------------------- the tsbpf side, in child processes
+await writeDist(); // the worker mode runs from dist/ (measure the current src/)
 const childScript = await bundleForNode(new URL('./ringbuf_child.ts', import.meta.url).pathname);
 const childOpts: ChildOptions = {
   object: OBJECT, producer: cBin, runs: 3, records: RECORDS, drainRing: DRAIN_RING, streamSeconds: STREAM_SECONDS,
   streamPerTrigger: STREAM_PER_TRIGGER, streamRing: STREAM_RING, latSamples: LAT_SAMPLES, latIntervalUs: LAT_INTERVAL_US,
+  dist: new URL('../dist/index.cjs', import.meta.url).pathname, workerHandler: pathToFileURL(new URL('./ringbuf_worker_handler.mjs', import.meta.url).pathname).href,
   eventObject: EVENT_OBJECT, eventRecords: EVENT_RECORDS, eventRing: EVENT_RING,
 };
 function runTs<T>(mode: string): T {
@@ -84,27 +96,38 @@ function runTs<T>(mode: string): T {
   return JSON.parse(out.trim().split('\n').pop()!) as T;
 }
 type Lat = { p50: number; p99: number };
-const tsDrain = () => runTs<{ values: number[] }>('drain').values;
+const tsDrain = (shape: keyof typeof DRAIN_SHAPES) => runTs<{ values: number[] }>(shape).values;
 const tsPerfDrain = () => runTs<{ values: number[] }>('perf_drain').values;
 const tsDrainDecode = () => runTs<{ view: number[]; viewComm: number[]; copy: number[] }>('drain_decode');
 const tsStream = () => runTs<{ rate: number; dropped: number }>('stream');
-const tsLatency = () => runTs<{ start: Lat; poll: Lat }>('latency');
+const tsLatency = () => runTs<{ start: Lat; poll: Lat; worker: Lat }>('latency');
 
 // ---------------------------------------------------------------- run, interleaved
 const res = {
   drain: { ts: [] as number[], c: [] as number[] },
+  drain_256: { ts: [] as number[], c: [] as number[] },
+  drain_mixed: { ts: [] as number[], c: [] as number[] },
   perf: { ts: [] as number[], c: [] as number[] },
   decode: { view: [] as number[], viewComm: [] as number[], copy: [] as number[], c: [] as number[], cComm: [] as number[] },
   stream: { ts: [] as number[], c: [] as number[], tsDrop: [] as number[], cDrop: [] as number[] },
   p50: { ts: [] as number[], c: [] as number[] },
   p50poll: { ts: [] as number[] },
+  p99poll: { ts: [] as number[] },
+  p50worker: { ts: [] as number[] },
+  p99worker: { ts: [] as number[] },
   p99: { ts: [] as number[], c: [] as number[] },
 };
 
 for (let round = 0; round < ROUNDS; round++) {
-  if (only.has('drain')) {
-    res.drain.ts.push(median(tsDrain()));
-    res.drain.c.push(median(runC(['drain', OBJECT, String(RECORDS), '4']).slice(1).map((r) => r.ns_per_record!)));
+  for (const shape of ['drain', 'drain_256', 'drain_mixed'] as const) {
+    if (!only.has(shape)) continue;
+    const { records, recSize, discardEvery } = DRAIN_SHAPES[shape];
+    const runCDrain = () => median(runC(['drain', OBJECT, String(records), '4', String(recSize), String(discardEvery)]).slice(1).map((r) => r.ns_per_record!));
+    // the side that goes first alternates per round
+    if (round % 2 === 1) res[shape].c.push(runCDrain());
+    res[shape].ts.push(median(tsDrain(shape)));
+    if (round % 2 === 0) res[shape].c.push(runCDrain());
+    if (!json) console.error(`round ${round + 1}/${ROUNDS}: ${shape} ts ${res[shape].ts.at(-1)?.toFixed(2)} c ${res[shape].c.at(-1)?.toFixed(2)}`);
   }
   if (only.has('perf_drain')) {
     res.perf.c.push(median(runC(['perf_drain', OBJECT, String(RECORDS), '4']).slice(1).map((r) => r.ns_per_record!)));
@@ -119,7 +142,7 @@ for (let round = 0; round < ROUNDS; round++) {
     res.decode.cComm.push(median(runC(['drain_decode', EVENT_OBJECT, String(EVENT_RECORDS), '4', 'comm']).slice(1).map((r) => r.ns_per_record!)));
     if (!json) console.error(`round ${round + 1}/${ROUNDS}: drain_decode view ${res.decode.view.at(-1)?.toFixed(2)} c ${res.decode.c.at(-1)?.toFixed(2)}; with comm view ${res.decode.viewComm.at(-1)?.toFixed(2)} copy ${res.decode.copy.at(-1)?.toFixed(2)} c ${res.decode.cComm.at(-1)?.toFixed(2)} ns/record`);
   }
-  if (!json && (only.has('drain') || only.has('perf_drain'))) console.error(`round ${round + 1}/${ROUNDS}: drain ts ${res.drain.ts.at(-1)?.toFixed(2)} c ${res.drain.c.at(-1)?.toFixed(2)}; perf ts ${res.perf.ts.at(-1)?.toFixed(2)} c ${res.perf.c.at(-1)?.toFixed(2)}`);
+  if (!json && only.has('perf_drain')) console.error(`round ${round + 1}/${ROUNDS}: perf ts ${res.perf.ts.at(-1)?.toFixed(2)} c ${res.perf.c.at(-1)?.toFixed(2)}`);
 }
 for (let round = 0; round < STREAM_ROUNDS; round++) {
   // the side that goes first alternates per round (background load drifts)
@@ -138,14 +161,17 @@ for (let round = 0; round < STREAM_ROUNDS; round++) {
   if (only.has('latency')) {
     const runCLat = () => runC(['latency', OBJECT, String(LAT_SAMPLES), String(LAT_INTERVAL_US)])[0]!;
     let cl = cFirst ? runCLat() : undefined;
-    const { start: l, poll: lp } = tsLatency();
+    const { start: l, poll: lp, worker: lw } = tsLatency();
     cl ??= runCLat();
     res.p50poll.ts.push(lp.p50);
+    res.p99poll.ts.push(lp.p99);
+    res.p50worker.ts.push(lw.p50);
+    res.p99worker.ts.push(lw.p99);
     res.p50.ts.push(l.p50);
     res.p99.ts.push(l.p99);
     res.p50.c.push(cl.p50_ns!);
     res.p99.c.push(cl.p99_ns!);
-    if (!json) console.error(`latency p50 ts ${l.p50} (poll ${lp.p50}) c ${cl.p50_ns}, p99 ts ${l.p99} c ${cl.p99_ns}`);
+    if (!json) console.error(`latency p50 ts ${l.p50} (poll ${lp.p50}, worker ${lw.p50}) c ${cl.p50_ns}, p99 ts ${l.p99} (poll ${lp.p99}, worker ${lw.p99}) c ${cl.p99_ns}`);
   }
 }
 
@@ -153,12 +179,17 @@ const m = (id: string, unit: string, ts: number, c: number, ratio: number | null
 const med = (xs: number[]) => (xs.length > 0 ? median(xs) : NaN);
 const metrics: Metric[] = [
   m('drain', 'ns/record', med(res.drain.ts), med(res.drain.c), med(res.drain.ts) / med(res.drain.c)),
+  m('drain_256', 'ns/record', med(res.drain_256.ts), med(res.drain_256.c), med(res.drain_256.ts) / med(res.drain_256.c)),
+  m('drain_mixed', 'ns/record', med(res.drain_mixed.ts), med(res.drain_mixed.c), med(res.drain_mixed.ts) / med(res.drain_mixed.c)),
   m('stream', 'records/s', med(res.stream.ts), med(res.stream.c), med(res.stream.c) / med(res.stream.ts)),
   m('stream_drops', 'records/run', med(res.stream.tsDrop), med(res.stream.cDrop), med(res.stream.cDrop) === 0 ? (med(res.stream.tsDrop) === 0 ? 1 : null) : med(res.stream.tsDrop) / med(res.stream.cDrop)),
   m('stream_drops_max', 'records/run', res.stream.tsDrop.length ? Math.max(...res.stream.tsDrop) : NaN, res.stream.cDrop.length ? Math.max(...res.stream.cDrop) : NaN, null),
   m('latency', 'ns (p50)', med(res.p50.ts), med(res.p50.c), med(res.p50.ts) / med(res.p50.c)),
   m('latency_p99', 'ns', med(res.p99.ts), med(res.p99.c), med(res.p99.ts) / med(res.p99.c)),
   m('latency_poll', 'ns (p50)', med(res.p50poll.ts), med(res.p50.c), med(res.p50poll.ts) / med(res.p50.c)),
+  m('latency_poll_p99', 'ns', med(res.p99poll.ts), med(res.p99.c), med(res.p99poll.ts) / med(res.p99.c)),
+  m('latency_worker', 'ns (p50)', med(res.p50worker.ts), med(res.p50.c), med(res.p50worker.ts) / med(res.p50.c)),
+  m('latency_worker_p99', 'ns', med(res.p99worker.ts), med(res.p99.c), med(res.p99worker.ts) / med(res.p99.c)),
   m('perf_drain', 'ns/record', med(res.perf.ts), med(res.perf.c), med(res.perf.ts) / med(res.perf.c)),
   m('drain_decode', 'ns/record', med(res.decode.view), med(res.decode.c), med(res.decode.view) / med(res.decode.c)),
   m('drain_decode_comm', 'ns/record', med(res.decode.viewComm), med(res.decode.cComm), med(res.decode.viewComm) / med(res.decode.cComm)),

@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { BpfObject } from '../src/object/index.ts';
 import { PerfBuffer, RingBuffer } from '../src/ringbuf/index.ts';
 import { libcGetpgid } from '../src/syscall/index.ts';
+import { DRAIN_SHAPES } from './lib/ringbuf_shapes.ts';
 import { event, eventView } from '../bpf/skel/bootstrap.skel.ts';
 
 /** What the parent passes (see bench/ringbuf.ts for the meaning of each). */
@@ -22,6 +23,10 @@ export interface ChildOptions {
   streamRing: number;
   latSamples: number;
   latIntervalUs: number;
+  /** dist/index.cjs: the worker mode runs from the published package (its worker script lives there) */
+  dist: string;
+  /** bench/ringbuf_worker_handler.mjs, as a file: URL */
+  workerHandler: string;
   /** bpf/event_bench.bpf.o (bootstrap's struct event in bulk) and how many per drain. */
   eventObject: string;
   eventRecords: number;
@@ -65,17 +70,29 @@ const readField = (v: DataView, off: number): void => {
 };
 
 // ---------------------------------------------------------------- drain
-async function tsDrain(runs: number): Promise<number[]> {
-  const obj = setup('rb_produce', process.pid, RECORDS, DRAIN_RING);
-  const rb = new RingBuffer(obj.map('rb').map!);
+
+async function tsDrain(runs: number, shape: keyof typeof DRAIN_SHAPES): Promise<number[]> {
+  const { records, recSize, discardEvery } = DRAIN_SHAPES[shape];
+  const obj = BpfObject.open(OBJECT);
+  for (const p of obj.programs.values()) p.autoload = p.name === 'rb_produce';
+  obj.map('rb').maxEntries = DRAIN_RING;
+  obj.rodata.set('target_pid', process.pid);
+  obj.data.set('nr_records', records);
+  obj.data.set('rec_size', recSize);
+  obj.load();
+  obj.attach('rb_produce', { mount: true });
+  obj.bss.set('discard_every', discardEvery);
+  const rb = new RingBuffer(obj.map('rb').map);
   const out: number[] = [];
   try {
     for (let i = 0; i < runs + 1; i++) {
-      libcGetpgid(0); // bpf_loop writes RECORDS records before this returns
+      const before = Number(obj.bss.get('submitted'));
+      libcGetpgid(0); // bpf_loop writes the records before this returns
+      const expected = Number(obj.bss.get('submitted')) - before;
       const t0 = process.hrtime.bigint();
       const n = rb.consume(readField);
       const dt = Number(process.hrtime.bigint() - t0);
-      if (n !== RECORDS) throw new Error(`drain: ${n} records, expected ${RECORDS}`);
+      if (n !== expected || Number(obj.bss.get('dropped')) !== 0) throw new Error(`${shape}: ${n} records, expected ${expected} (dropped ${obj.bss.get('dropped')})`);
       if (i > 0) out.push(dt / n); // the first run warms the JIT and faults the pages in
     }
   } finally {
@@ -89,7 +106,7 @@ async function tsPerfDrain(runs: number): Promise<number[]> {
   const obj = setup('pb_produce', process.pid, RECORDS);
   let pages = 1; // a 16-byte sample takes 32 bytes of ring
   while (pages * 4096 < RECORDS * 32 + 4096) pages <<= 1;
-  const pb = new PerfBuffer(obj.map('pb').map!, { pageCount: pages });
+  const pb = new PerfBuffer(obj.map('pb').map, { pageCount: pages });
   const out: number[] = [];
   try {
     for (let i = 0; i < runs + 1; i++) {
@@ -121,7 +138,7 @@ async function tsDrainDecode(runs: number, how: 'view' | 'view_comm' | 'copy'): 
   obj.data.set('nr_records', o.eventRecords);
   obj.load();
   obj.attach('ev_produce', { mount: true });
-  const rb = new RingBuffer(obj.map('rb').map!);
+  const rb = new RingBuffer(obj.map('rb').map);
   const v = new eventView();
   const onView = (dv: DataView, off: number): void => {
     v.$at(dv, off);
@@ -157,7 +174,7 @@ async function tsDrainDecode(runs: number, how: 'view' | 'view_comm' | 'copy'): 
 async function tsStream(seconds: number): Promise<{ rate: number; dropped: number }> {
   const p = spawnProducer(seconds, 0);
   const obj = setup('rb_produce', p.child.pid!, STREAM_PER_TRIGGER, STREAM_RING);
-  const rb = new RingBuffer(obj.map('rb').map!);
+  const rb = new RingBuffer(obj.map('rb').map);
   try {
     let n = 0;
     rb.start((v, off) => {
@@ -178,11 +195,31 @@ async function tsStream(seconds: number): Promise<{ rate: number; dropped: numbe
   }
 }
 
+/** Latency samples on a RingBufferWorker (the handler runs in its thread: bench/ringbuf_worker_handler.mjs). */
+async function tsLatencyWorker(): Promise<{ p50: number; p99: number }> {
+  const { RingBufferWorker } = require(o.dist) as typeof import('../src/index.ts');
+  const p = spawnProducer(120, LAT_INTERVAL_US);
+  const obj = setup('rb_produce_ts', p.child.pid!, 1);
+  try {
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
+    const w = await RingBufferWorker.start(obj.map('rb_ts').map!, { module: o.workerHandler, export: 'latency', data: { samples: LAT_SAMPLES }, onMessage: () => done() });
+    p.go();
+    await finished;
+    const r = (await w.close()) as { p50: number; p99: number };
+    p.child.stdin!.end();
+    await p.exited;
+    return r;
+  } finally {
+    await obj.destroy();
+  }
+}
+
 /** Latency samples through the event-driven mode (`start`) or blocking `poll` calls. */
 async function tsLatency(mode: 'start' | 'poll'): Promise<{ p50: number; p99: number }> {
   const p = spawnProducer(120, LAT_INTERVAL_US);
   const obj = setup('rb_produce_ts', p.child.pid!, 1);
-  const rb = new RingBuffer(obj.map('rb_ts').map!);
+  const rb = new RingBuffer(obj.map('rb_ts').map);
   try {
     const lat = new Float64Array(LAT_SAMPLES);
     let k = 0;
@@ -221,7 +258,9 @@ async function tsLatency(mode: 'start' | 'poll'): Promise<{ p50: number; p99: nu
 async function main(): Promise<unknown> {
   switch (mode) {
     case 'drain':
-      return { values: await tsDrain(o.runs) };
+    case 'drain_256':
+    case 'drain_mixed':
+      return { values: await tsDrain(o.runs, mode) };
     case 'perf_drain':
       return { values: await tsPerfDrain(o.runs) };
     case 'drain_decode':
@@ -230,7 +269,7 @@ async function main(): Promise<unknown> {
       await tsStream(0.3); // warm-up: the consumer's code is compiled and optimized before the measured run
       return tsStream(o.streamSeconds);
     case 'latency':
-      return { start: await tsLatency('start'), poll: await tsLatency('poll') };
+      return { start: await tsLatency('start'), poll: await tsLatency('poll'), worker: await tsLatencyWorker() };
     default:
       throw new Error(`ringbuf_child: unknown mode ${mode}`);
   }

@@ -15,6 +15,9 @@
  *                seq % k == k - 1 is reserved and then discarded
  *   submit_flags  flags for bpf_ringbuf_submit/discard/output: 0 (default,
  *                adaptive wakeup), BPF_RB_NO_WAKEUP (1), BPF_RB_FORCE_WAKEUP (2)
+ *   rec_size     bytes per rb_produce record: 16 (default), 256, or 0 for
+ *                mixed sizes (16, 40, 256, 104 by bpf_loop index % 4); the
+ *                first 16 bytes are always struct rec (in .data)
  * Counters (.bss):
  *   next_seq     next sequence number (continues across triggers)
  *   submitted    records submitted to rb (or written to pb)
@@ -53,6 +56,7 @@ const volatile int target_pid = 0;
 
 /* knobs: nr_records lands in .data, the zero ones in .bss */
 __u32 nr_records = 1;
+__u32 rec_size = 16;
 __u32 discard_every = 0;
 __u64 submit_flags = 0;
 
@@ -95,12 +99,28 @@ static __always_inline bool wanted(void)
 	return !target_pid || pid == target_pid;
 }
 
+/* bpf_ringbuf_reserve wants a constant size: one call per size */
+static __always_inline struct rec *reserve_rec(__u32 idx)
+{
+	switch (rec_size ? rec_size : (idx & 3) + 1000) {
+	case 256:
+	case 1002:
+		return bpf_ringbuf_reserve(&rb, 256, 0);
+	case 1001:
+		return bpf_ringbuf_reserve(&rb, 40, 0);
+	case 1003:
+		return bpf_ringbuf_reserve(&rb, 104, 0);
+	default:
+		return bpf_ringbuf_reserve(&rb, sizeof(struct rec), 0);
+	}
+}
+
 static int rb_cb(__u32 idx, void *data)
 {
 	struct rec *r;
 	__u64 seq;
 
-	r = bpf_ringbuf_reserve(&rb, sizeof(*r), 0);
+	r = reserve_rec(idx);
 	if (!r) {
 		__sync_fetch_and_add(&dropped, 1);
 		return 0;

@@ -45,7 +45,7 @@ describe('the package for TypeScript users', () => {
     "  obj.program('handle_exec').autoload = false;",
     '  obj.load();',
     '  obj.attachAll({ mount: true });',
-    "  const rb = new RingBuffer(obj.map('rb').map!);",
+    "  const rb = new RingBuffer(obj.map('rb').map);",
     '  rb.start((view: DataView, offset: number, size: number) => { view.getUint32(offset, true) + size; });',
     '  const n: number = rb.consume();',
     '  for (const link of obj.links) console.log(link.target, link.isBpfLink ? link.info().id : 0);',
@@ -96,10 +96,10 @@ describe.skipIf(needsRoot)('the package from plain node', () => {
   it('import and require both load a CO-RE object, with the tags the sources give', async () => {
     const obj = BpfObject.open(CORE);
     obj.load();
-    const want = [...obj.programs.values()].filter((p) => p.prog).map((p) => `${p.name}=${p.prog!.tag()}`).sort();
+    const want = [...obj.programs.values()].filter((p) => p.loaded).map((p) => `${p.name}=${p.prog.tag()}`).sort();
     await obj.destroy();
     const body = (api: string) => `const o = ${api}.BpfObject.open(${JSON.stringify(CORE)}); o.load();
-      console.log([...o.programs.values()].filter((p) => p.prog).map((p) => p.name + '=' + p.prog.tag()).sort().join(' '));
+      console.log([...o.programs.values()].filter((p) => p.loaded).map((p) => p.name + '=' + p.prog.tag()).sort().join(' '));
       o.destroy().then(() => {});`;
     const env = { TSBPF_COMPILE_CACHE: '0', DEBUG: '' };
     const viaImport = node(`import * as tsbpf from 'tsbpf';\n${body('tsbpf')}`, env).trim();
@@ -107,6 +107,31 @@ describe.skipIf(needsRoot)('the package from plain node', () => {
     expect(want.length).toBe(2);
     expect(viaImport).toBe(want.join(' '));
     expect(viaRequire).toBe(want.join(' '));
+  });
+
+  it('RingBufferWorker runs its thread from dist/ (ringbuf-worker.cjs) and delivers every record', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsbpf-worker-'));
+    try {
+      writeFileSync(join(dir, 'handler.mjs'), 'export default ({ data }) => { let n = 0, sum = 0; return { onRecord(v, off) { n++; sum += v.getUint32(off, true); }, onClose: () => ({ n, sum, data }) }; };\n');
+      const code = `import { BpfObject, RingBufferWorker } from 'tsbpf';
+        import koffi from 'koffi';
+        const getpgid = koffi.load('libc.so.6').func('int getpgid(int pid)');
+        const obj = BpfObject.open(${JSON.stringify(join(REPO, 'bpf', 'ringbuf_bench.bpf.o'))});
+        for (const p of obj.programs.values()) p.autoload = p.name === 'rb_produce';
+        obj.rodata.set('target_pid', process.pid);
+        obj.data.set('nr_records', 1000);
+        obj.load();
+        obj.attach('rb_produce', { mount: true });
+        const w = await RingBufferWorker.start(obj.map('rb').map, { module: ${JSON.stringify(join(dir, 'handler.mjs'))}, data: 'x' });
+        for (let i = 0; i < 10; i++) getpgid(0);
+        console.log(JSON.stringify({ ...(await w.close()), submitted: Number(obj.bss.get('submitted')) }));
+        await obj.destroy();`;
+      const r = JSON.parse(node(code, { TSBPF_COMPILE_CACHE: '0', DEBUG: '' })) as { n: number; sum: number; data: string; submitted: number };
+      // seq runs 0..submitted-1 (a 256 KiB ring holds the 10,000 16-byte records)
+      expect(r).toEqual({ n: 10_000, sum: (10_000 * 9_999) / 2, data: 'x', submitted: 10_000 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

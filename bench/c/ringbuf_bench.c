@@ -7,6 +7,8 @@
 //   ringbuf_bench perf_drain <obj> <records> <runs>   ns/record per run (pb_produce)
 //   ringbuf_bench stream     <obj> <seconds> <records_per_trigger> <ring_bytes>
 //        records/s and drops while a `produce` child calls getpgid in a loop
+//   ringbuf_bench drain      <obj> <records> <runs> <rec_size> <discard_every>
+//        the same with rb_produce's rec_size (16, 256, 0 = mixed) and discards
 //   ringbuf_bench latency    <obj> <samples> <interval_us>
 //        rb_produce_ts, a `produce` child triggering every interval: p50/p99 ns
 //   ringbuf_bench drain_decode <event_obj> <records> <runs> num|comm
@@ -99,6 +101,9 @@ static uint64_t read_bss_u64(struct bpf_object *obj, const char *name) {
   return v;
 }
 
+/** rb_produce's record size (.data rec_size: 16, 256, 0 = mixed), set by drain. */
+static uint32_t g_rec_size = 16;
+
 /** Open the object, size rb, set target_pid and nr_records, load only `prog`, attach it. */
 static struct bpf_object *setup(const char *path, const char *prog, int pid, uint32_t nr_records, uint32_t rb_size, struct bpf_link **link) {
   struct bpf_object *obj = bpf_object__open_file(path, NULL);
@@ -108,10 +113,21 @@ static struct bpf_object *setup(const char *path, const char *prog, int pid, uin
   if (rb_size && bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "rb"), rb_size)) die("set_max_entries");
   set_initial_u32(obj, ".rodata", "target_pid", pid);
   set_initial_u32(obj, ".data", "nr_records", nr_records);
+  if (g_rec_size != 16) set_initial_u32(obj, ".data", "rec_size", g_rec_size); // (16 is the default; other objects have no rec_size)
   if (bpf_object__load(obj)) die("bpf_object__load");
   *link = bpf_program__attach(bpf_object__find_program_by_name(obj, prog));
   if (!*link) die("attach");
   return obj;
+}
+
+/** After load: write a u32 of .bss through the kernel (read-modify-write of the one-entry array). */
+static void write_bss_u32(struct bpf_object *obj, const char *name, uint32_t value) {
+  struct bpf_map *m = find_map(obj, ".bss");
+  static char buf[4096];
+  uint32_t k = 0;
+  if (bpf_map_lookup_elem(bpf_map__fd(m), &k, buf)) die("reading .bss");
+  memcpy(buf + var_offset(obj, ".bss", name), &value, 4);
+  if (bpf_map_update_elem(bpf_map__fd(m), &k, buf, 0)) die("writing .bss");
 }
 
 static void teardown(struct bpf_object *obj, struct bpf_link *link) {
@@ -141,18 +157,22 @@ static void on_perf_sample(void *ctx, int cpu, void *data, __u32 size) {
 static uint64_t perf_lost;
 static void on_perf_lost(void *ctx, int cpu, __u64 cnt) { (void)ctx; (void)cpu; perf_lost += cnt; }
 
-static int drain(const char *path, int records, int runs) {
+static int drain(const char *path, int records, int runs, uint32_t rec_size, uint32_t discard_every) {
   struct bpf_link *link;
+  g_rec_size = rec_size;
   struct bpf_object *obj = setup(path, "rb_produce", getpid(), records, 1 << 24, &link);
   struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(bpf_object__find_map_by_name(obj, "rb")), on_sample, NULL, NULL);
   if (!rb) die("ring_buffer__new");
+  if (discard_every) write_bss_u32(obj, "discard_every", discard_every);
   for (int r = 0; r < runs; r++) {
+    uint64_t before = read_bss_u64(obj, "submitted");
     trigger();
+    int expected = (int)(read_bss_u64(obj, "submitted") - before);
     double t0 = now_ns();
     int n = ring_buffer__consume(rb);
     double dt = now_ns() - t0;
     sink = acc;
-    if (n != records) { fprintf(stderr, "drain: %d records, expected %d\n", n, records); return 1; }
+    if (n != expected || read_bss_u64(obj, "dropped")) { fprintf(stderr, "drain: %d records, expected %d (dropped %llu)\n", n, expected, (unsigned long long)read_bss_u64(obj, "dropped")); return 1; }
     printf("drain ns_per_record=%.3f records=%d\n", dt / n, n);
   }
   ring_buffer__free(rb);
@@ -328,7 +348,8 @@ int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   libbpf_set_print(NULL);
   const char *mode = argv[1];
-  if (!strcmp(mode, "drain") && argc == 5) return drain(argv[2], atoi(argv[3]), atoi(argv[4]));
+  if (!strcmp(mode, "drain") && argc == 5) return drain(argv[2], atoi(argv[3]), atoi(argv[4]), 16, 0);
+  if (!strcmp(mode, "drain") && argc == 7) return drain(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]));
   if (!strcmp(mode, "drain_decode") && argc == 6) return drain_decode(argv[2], atoi(argv[3]), atoi(argv[4]), argv[5]);
   if (!strcmp(mode, "perf_drain") && argc == 5) return perf_drain(argv[2], atoi(argv[3]), atoi(argv[4]));
   if (!strcmp(mode, "stream") && argc == 6) return stream("/proc/self/exe", argv[2], atof(argv[3]), atoi(argv[4]), atoi(argv[5]));

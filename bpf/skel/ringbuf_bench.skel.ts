@@ -91,6 +91,13 @@ export class RingbufBench$data {
   set nr_records(value: __u32) {
     this.$g.write(0, __u32, value, "nr_records");
   }
+  /** __u32 rec_size (4 bytes at 4) */
+  get rec_size(): __u32 {
+    return this.$g.read(4, __u32);
+  }
+  set rec_size(value: __u32) {
+    this.$g.write(4, __u32, value, "rec_size");
+  }
 }
 
 /** .bss of ringbuf_bench: read and written live through the mmap'd map after load(). */

@@ -3,14 +3,14 @@
 // perf links (BPF_LINK_CREATE, attach type BPF_PERF_EVENT, with an optional
 // bpf_cookie since 5.15 too); older ones take PERF_EVENT_IOC_SET_BPF and
 // PERF_EVENT_IOC_ENABLE on the perf fd.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { FD, PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_SET_BPF, ioctl, linkCreate } from '../syscall/index.ts';
 import { BpfAttachType } from '../prog/index.ts';
 import { hasPerfLink } from '../features/index.ts';
 import { AttachError } from './errors.ts';
 import { PerfEventLink, type AttachableProgram } from './link.ts';
 
-const log = createDebug('tsbpf:attach');
+const log = createLog('tsbpf:attach');
 
 export interface PerfAttachOptions {
   /** bpf_get_attach_cookie() value (BPF perf links only). */

@@ -1,13 +1,13 @@
 // What kprobes and uprobes share: the dynamic PMUs that create them in one
 // perf_event_open (Linux 4.17+), and the legacy tracefs interface
 // (kprobe_events / uprobe_events) used when a PMU is absent or when forced.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PERF_TYPE_TRACEPOINT, perfEventOpen, type FD } from '../syscall/index.ts';
 import { AttachError } from './errors.ts';
 
-const log = createDebug('tsbpf:attach');
+const log = createLog('tsbpf:attach');
 
 // The PMUs themselves are probed in src/features/pmu.ts.
 export { PMU_DIR, probePmu, type ProbeKind, type ProbePmu } from '../features/index.ts';

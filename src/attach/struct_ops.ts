@@ -8,14 +8,14 @@
 //  - `.struct_ops.link` maps (BPF_F_LINK, Linux 6.4+): the update only fills
 //    the value; BPF_LINK_CREATE (prog_fd = the map's fd, attach type
 //    BPF_STRUCT_OPS) registers it, and closing the link unregisters it.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { BPF_F_LINK } from '../maps/types.ts';
 import { BpfAttachType } from '../prog/index.ts';
 import { linkCreate, type FD } from '../syscall/index.ts';
 import { AttachError } from './errors.ts';
 import { BpfLink, Link } from './link.ts';
 
-const log = createDebug('tsbpf:attach');
+const log = createLog('tsbpf:attach');
 
 /** What registration needs of a struct_ops map (src/maps' BpfMap has it). */
 export interface StructOpsMap {

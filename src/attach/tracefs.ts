@@ -2,14 +2,14 @@
 // legacy kprobes/uprobes are created (kprobe_events, uprobe_events). It is
 // often not mounted (this project's CI machine boots without it); we find it,
 // mount it when the caller allows, or say exactly what is missing.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { existsSync, mkdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SyscallError, lastErrno, libcMount } from '../syscall/index.ts';
 import { AttachError } from './errors.ts';
 import { BPF_FS_MAGIC } from '../maps/pin.ts';
 
-const log = createDebug('tsbpf:attach');
+const log = createLog('tsbpf:attach');
 
 /** statfs f_type of tracefs and debugfs (include/uapi/linux/magic.h). */
 const TRACEFS_MAGIC = 0x74726163;

@@ -5,7 +5,7 @@
 // for a given pid, /proc/<pid>/maps. Then either the uprobe PMU (path address
 // in config1, offset in config2, ref_ctr_offset in config's high bits) or
 // legacy tracefs uprobe_events.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { SyscallError, addressOf, perfEventOpen, type FD } from '../syscall/index.ts';
@@ -16,7 +16,7 @@ import { attachToPerfEvent, type PerfAttachOptions } from './perf_attach.ts';
 import { PMU_DIR, createLegacyEvent, legacyEventName, probePmu } from './probe_events.ts';
 import { tracefsPath, type TracefsOptions } from './tracefs.ts';
 
-const log = createDebug('tsbpf:attach');
+const log = createLog('tsbpf:attach');
 
 export interface UprobeOptions extends PerfAttachOptions, TracefsOptions {
   /** Function to probe; its file offset is looked up in the binary. */

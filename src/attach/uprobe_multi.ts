@@ -5,7 +5,7 @@
 // and optional USDT semaphore (ref_ctr_offset). Places are given as function
 // names, as a glob pattern over the file's function symbols (.symtab and
 // .dynsym, as libbpf), or as file offsets.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { release } from 'node:os';
 import { NotSupportedError, UsageError } from '../errors.ts';
 import { BpfAttachType } from '../prog/index.ts';
@@ -15,11 +15,12 @@ import { AttachError } from './errors.ts';
 import { globMatch } from './kprobe_multi.ts';
 import { BpfLink, type AttachableProgram } from './link.ts';
 import { resolveBinaryPath } from './uprobe.ts';
+import { BPF_F_UPROBE_MULTI_RETURN } from '../uapi/kernel.ts';
 
-const log = createDebug('tsbpf:attach');
+const log = createLog('tsbpf:attach');
 
 /** BPF_F_UPROBE_MULTI_RETURN: the link's probes are return probes. */
-export const BPF_F_UPROBE_MULTI_RETURN = 1;
+export { BPF_F_UPROBE_MULTI_RETURN };
 
 export interface UprobeMultiOptions {
   /** Function names in the binary. */

@@ -20,7 +20,7 @@
 //   4. a uprobe per call site with the spec id as its cookie.
 // Destroying the link detaches the uprobes, removes its address entries and
 // hands its spec ids back.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { readFileSync, realpathSync } from 'node:fs';
 import { ET_DYN, ET_EXEC } from '../elf/constants.ts';
 import { BPF_NOEXIST, MapType, type BpfMap } from '../maps/index.ts';
@@ -44,7 +44,7 @@ import {
   type UsdtNote,
 } from './usdt_notes.ts';
 
-const log = createDebug('tsbpf:attach');
+const log = createLog('tsbpf:attach');
 
 /** The map names <bpf/usdt.bpf.h> declares. */
 export const USDT_SPECS_MAP = '__bpf_usdt_specs';
@@ -92,7 +92,13 @@ export interface UsdtProbes {
  * both are omitted). Throws UsdtError naming the file, probe and reason.
  */
 export function findUsdtProbes(path: string, provider?: string, name?: string): UsdtProbes {
-  const elf = new HostElf(path);
+  let elf: HostElf;
+  try {
+    elf = new HostElf(path);
+  } catch (e) {
+    if (e instanceof TsbpfError) throw e;
+    throw new UsdtError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
   try {
     if (elf.type !== ET_EXEC && elf.type !== ET_DYN) throw new UsdtError(`${path}: ELF type ${elf.type} is neither an executable nor a shared library`);
     const data = elf.readSection(USDT_NOTE_SECTION);

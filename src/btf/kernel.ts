@@ -22,13 +22,13 @@
 // another kernel, for tests) are read, never mapped: a regular file truncated
 // while mapped would turn reads into SIGBUS.
 import { existsSync, readdirSync } from 'node:fs';
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { readFileRaw, type Mapping } from '../syscall/index.ts';
 import { mapFileReadOnly } from '../syscall/file.ts';
 import { BtfError } from './errors.ts';
 import { parseBtf, type Btf } from './parse.ts';
 
-const log = createDebug('tsbpf:btf');
+const log = createLog('tsbpf:btf');
 
 export const KERNEL_BTF_DIR = '/sys/kernel/btf';
 export const VMLINUX_BTF_PATH = `${KERNEL_BTF_DIR}/vmlinux`;

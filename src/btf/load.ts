@@ -1,11 +1,11 @@
 // BPF_BTF_LOAD: hand a BTF blob to the kernel and get an fd back. Like program
 // loading, the first attempt has no log; a failure is retried with one so the
 // error can quote the kernel's reason.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { BtfLoadAttr, ENOSPC, FD, btfLoadRaw, errnoDescription, errnoName } from '../syscall/index.ts';
 import { BtfError } from './errors.ts';
 
-const log = createDebug('tsbpf:btf');
+const log = createLog('tsbpf:btf');
 
 /** The kernel refused a BTF blob; `log` is its BTF verifier log. */
 export class BtfLoadError extends BtfError {

@@ -1,7 +1,7 @@
 // Writing BTF: a mutable builder (add/replace types, intern strings) and the
 // encoder that lays types out as the kernel expects:
 //   btf_header | type section (btf_type + kind-specific tail, all u32) | string section
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { BtfError } from './errors.ts';
 import { parseBtf, type Btf } from './parse.ts';
 import { StringTable } from './strings.ts';
@@ -13,7 +13,7 @@ import {
   type BtfType, type BtfTypeInit,
 } from './types.ts';
 
-const log = createDebug('tsbpf:btf');
+const log = createLog('tsbpf:btf');
 
 /** info word: kind_flag << 31 | kind << 24 | vlen */
 export function btfInfo(kind: number, kindFlag: boolean, vlen: number): number {

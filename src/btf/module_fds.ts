@@ -5,11 +5,11 @@
 // kfunc defined in a module, or reads a module's __ksym, names that module's
 // BTF object by fd: in the load's fd_array (kfuncs) or in the instruction
 // itself (ksyms), as libbpf does.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { BpfCmd, BtfInfo, getFdById, getNextId, objGetInfo, type FD } from '../syscall/index.ts';
 import { BtfError } from './errors.ts';
 
-const log = createDebug('tsbpf:btf');
+const log = createLog('tsbpf:btf');
 
 /**
  * Open the kernel BTF objects of the modules named in `modules`; the caller

@@ -22,7 +22,7 @@
 // complete header pass (~5 ms for vmlinux in a fresh process, where any JS
 // loop over 126k items costs milliseconds before V8 optimizes it; the pass
 // therefore records only offsets, kinds and keys, nothing per kind).
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { BtfError } from './errors.ts';
 import {
   BTF_HEADER_SIZE, BTF_MAGIC, btfTypeWords, BTF_VERSION, BTF_KIND_NAMES, NR_BTF_KINDS,
@@ -34,7 +34,7 @@ import {
 import { NameIndex, nameEquals, namePrefix, nameStartsWith, NAME_EQUAL, NAME_FLAVORED } from './strings.ts';
 import { essentialNameLen } from './helpers.ts';
 
-const log = createDebug('tsbpf:btf');
+const log = createLog('tsbpf:btf');
 /** Buffer's native UTF-8 decoder, without toString()'s argument juggling. */
 interface Utf8Sliceable { utf8Slice(start: number, end: number): string }
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;

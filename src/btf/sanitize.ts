@@ -2,7 +2,7 @@
 // bpf_object__sanitize_btf does: each unsupported kind is replaced in place by a
 // kind the kernel accepts with the same size in the type section, so type ids
 // (which instructions and .BTF.ext refer to) stay valid.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { BtfBuilder } from './marshal.ts';
 import type { Btf } from './parse.ts';
 import {
@@ -11,7 +11,7 @@ import {
   BTF_KIND_TYPE_TAG, BTF_KIND_ENUM64, BTF_FUNC_STATIC, type BtfTypeInit,
 } from './types.ts';
 
-const log = createDebug('tsbpf:btf');
+const log = createLog('tsbpf:btf');
 
 /** What the running kernel's BTF loader accepts (true = supported). */
 export interface BtfFeatures {

@@ -28,10 +28,10 @@ import Module, { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import vm from 'node:vm';
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { cacheDirectory, cacheFileName, readCacheFile, trustDirectory, writeCacheFile } from './cache.ts';
 
-const log = createDebug('tsbpf:cache');
+const log = createLog('tsbpf:cache');
 const WRITE_AFTER_MS = 10_000;
 const THIN_FRACTION = 0.6;
 const GROWTH = 1.1;

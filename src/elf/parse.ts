@@ -1,6 +1,6 @@
 // A pure ELF64 reader for BPF objects: header, section headers, symbol table, SHT_REL.
 // Every offset and size read from the file is checked against the file length.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import {
   EI_NIDENT, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, EM_BPF, EV_CURRENT,
   ELF64_EHDR_SIZE, ELF64_SHDR_SIZE, ELF64_SYM_SIZE, ELF64_REL_SIZE, ELF64_RELA_SIZE,
@@ -9,7 +9,7 @@ import {
 import { ElfError } from './errors.ts';
 import type { ElfHeader, ElfRel, ElfSection, ElfSymbol } from './types.ts';
 
-const log = createDebug('tsbpf:elf');
+const log = createLog('tsbpf:elf');
 /** Buffer's native UTF-8 decoder (invalid sequences become U+FFFD), without TextDecoder's JS wrapper. */
 interface Utf8Sliceable { utf8Slice(start: number, end: number): string }
 

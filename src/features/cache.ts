@@ -6,9 +6,9 @@
 // Keys name the feature: 'btf:enum64', 'prog:BPF_PROG_TYPE_XDP',
 // 'map:BPF_MAP_TYPE_ARENA', 'helper:BPF_PROG_TYPE_KPROBE:BPF_FUNC_ktime_get_ns',
 // 'link:BPF_LINK_TYPE_PERF_EVENT', 'pmu:kprobe', 'kallsyms'.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 
-const log = createDebug('tsbpf:features');
+const log = createLog('tsbpf:features');
 
 const answers = new Map<string, unknown>();
 const overrides = new Map<string, unknown>();

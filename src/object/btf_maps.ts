@@ -4,14 +4,14 @@
 //   __type(name, T)      -> typeof(T) *name          : the pointee is the type
 //   __array(name, T)     -> typeof(T) *name[]        : pointees are inner map defs / programs
 // Initial slot values of `values` come from relocations in .rel.maps.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { resolveType, sizeof, type Btf, type BtfComposite, type BtfDatasec, BTF_KIND_ARRAY, BTF_KIND_DATASEC, BTF_KIND_FUNC_PROTO, BTF_KIND_PTR, BTF_KIND_STRUCT, BTF_KIND_UNION, BTF_KIND_VAR } from '../btf/index.ts';
 import { type ElfFile, type ElfSection, SHF_EXECINSTR, STT_FUNC } from '../elf/index.ts';
 import { MapType } from '../maps/index.ts';
 import { ObjectError } from './errors.ts';
 import type { MapSlotInit, ObjectMapSpec } from './spec.ts';
 
-const log = createDebug('tsbpf:object');
+const log = createLog('tsbpf:object');
 
 /** LIBBPF_PIN_NONE / LIBBPF_PIN_BY_NAME */
 const LIBBPF_PIN_BY_NAME = 1;

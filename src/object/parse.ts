@@ -5,7 +5,7 @@
 //   3. maps: BTF-defined (.maps), legacy (maps), global data (.data/.rodata/.bss and .*.*)
 //   4. externs: undefined symbols, described by the .kconfig / .ksyms DATASECs
 //   5. code relocations: every SHT_REL entry against a program section, classified
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { alignof, parseBtf, parseBtfExt, resolveType, sizeof, type Btf, type BtfDatasec, BTF_KIND_DATASEC, BTF_KIND_FUNC, BTF_KIND_VAR } from '../btf/index.ts';
 import {
   parseElf,
@@ -24,7 +24,7 @@ import {
   STT_NOTYPE,
   STT_OBJECT,
 } from '../elf/index.ts';
-import { MapType } from '../maps/index.ts';
+import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, MapType } from '../maps/index.ts';
 import { CALL, BPF_PSEUDO_CALL, LD_IMM64, readInsn } from '../prog/insn.ts';
 import { copyBytes } from '../util/bytes.ts';
 import { step } from '../util/pipeline.ts';
@@ -35,7 +35,7 @@ import { freezeSpec, type CodeReloc, type CollectionSpec, type ExternSpec, type 
 import { parseBtfMaps } from './btf_maps.ts';
 import { parseStructOps } from './struct_ops.ts';
 
-const log = createDebug('tsbpf:object');
+const log = createLog('tsbpf:object');
 
 /**
  * The largest global data section (.data/.rodata/.bss/.kconfig) we accept. Its
@@ -46,9 +46,6 @@ const log = createDebug('tsbpf:object');
  */
 export const MAX_GLOBAL_DATA_SIZE = 64 << 20;
 
-/** BPF_F_MMAPABLE | BPF_F_RDONLY_PROG, as libbpf sets them on global data maps. */
-const BPF_F_RDONLY_PROG = 1 << 7;
-const BPF_F_MMAPABLE = 1 << 10;
 
 /** libbpf's obj->name: the file's base name up to the first '.'. */
 export function objectNameOf(path: string): string {

@@ -1,6 +1,6 @@
 // A live BPF program: BPF_PROG_LOAD with the verifier-log policy, test runs,
 // info and pinning. The object loader turns each ProgramSpec into one of these.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import {
   BpfCmd,
   ENOSPC,
@@ -22,7 +22,7 @@ import type { LoadOptions, ProgramSpec } from './spec.ts';
 import { BPF_INSN_SIZE, BpfProgType } from './types.ts';
 import { UsageError } from '../errors.ts';
 
-const log = createDebug('tsbpf:prog');
+const log = createLog('tsbpf:prog');
 
 const LOG_SIZE_START = 256 * 1024;
 const LOG_SIZE_MAX = 16 * 1024 * 1024;

@@ -1,7 +1,7 @@
 // bpf_core_calc_relo and bpf_core_calc_relo_insn: from a local spec and the
 // matching target spec(s), the value the instruction holds (orig) and the value
 // it must hold on the target (new), or a request to poison the instruction.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import type { Btf } from '../btf/parse.ts';
 import {
   BTF_KIND_ENUM, BTF_KIND_INT, BTF_KIND_NAMES, BTF_KIND_PTR, BTF_INT_SIGNED, type BtfEnum, type BtfEnum64,
@@ -17,7 +17,7 @@ import {
   CoreError, coreReloIsEnumvalBased, coreReloIsFieldBased, coreReloIsTypeBased, type CoreRelo,
 } from './types.ts';
 
-const detail = createDebug('tsbpf:relo:detail');
+const detail = createLog('tsbpf:relo:detail');
 
 /** struct bpf_core_relo_res */
 export interface CoreReloRes {

@@ -11,7 +11,7 @@
 //     patchInsn(value or poison)               (bpf_core_patch_insn)
 // Everything before patchInsn depends only on (root type, kind, access string)
 // and the candidate list: a record repeating an earlier one reuses its values.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import type { Btf } from '../btf/parse.ts';
 import { CandidateCache, type CoreCand } from './candidates.ts';
 import { calcReloInsn, type CoreReloRes } from './calc.ts';
@@ -30,7 +30,7 @@ export { calcRelo, calcReloInsn, type CoreReloRes } from './calc.ts';
 export { patchInsn, POISON_HELPER_ID, BPF_INSN_SZ } from './patch.ts';
 export { essentialName, essentialNameLen } from './btf_util.ts';
 
-const log = createDebug('tsbpf:relo');
+const log = createLog('tsbpf:relo');
 
 export interface RelocateCoreArgs {
   /** The object's .BTF. */

@@ -4,3 +4,4 @@ export { EventSource, type StartOptions } from './source.ts';
 export * from './ringbuf.ts';
 export * from './perfbuf.ts';
 export * from './user.ts';
+export * from './worker.ts';

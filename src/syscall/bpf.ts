@@ -1,14 +1,15 @@
 // bpf(2), one typed wrapper per command. Callers pass typed values; the
 // layouts in attr.ts place them. Failures become BpfSyscallError carrying the
 // errno's name, the command and what tsbpf was doing.
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { BpfCmd, FdOnlyAttr, GetIdAttr, LinkCreateAttr, LinkUpdateAttr, MapBatchAttr, MapCreateAttr, MapElemAttr, ObjInfoAttr, ObjPinAttr, ProgAttachAttr, ProgTestRunAttr, RawTracepointOpenAttr, RawTracepointOpenCookieAttr } from './attr.ts';
 import { BpfSyscallError, EAGAIN, ENOENT } from './errors.ts';
 import { FD } from './fd.ts';
 import type { Field, Layout, Struct, Values } from './layout.ts';
 import { SYS_bpf, addressOf, errno, sysBpf, sysBpfAt } from './libc.ts';
+import { BPF_F_REPLACE } from '../uapi/defines.ts';
 
-const log = createDebug('tsbpf:syscall');
+const log = createLog('tsbpf:syscall');
 
 export interface RawResult {
   /** The syscall's return value (>= 0 on success). */
@@ -277,7 +278,6 @@ export function linkCreate(values: LinkCreateValues, context: string): FD {
 
 /** BPF_LINK_UPDATE: swap the program behind a link. */
 export function linkUpdate(linkFd: number, newProgFd: number, context: string, oldProgFd?: number): void {
-  const BPF_F_REPLACE = 4;
   bpfCall(
     BpfCmd.BPF_LINK_UPDATE,
     LinkUpdateAttr.create({ link_fd: linkFd, new_prog_fd: newProgFd, flags: oldProgFd === undefined ? 0 : BPF_F_REPLACE, old_prog_fd: oldProgFd ?? 0 }),

@@ -1,9 +1,9 @@
-import createDebug from 'debug';
+import { createLog } from '../util/log.ts';
 import { libcClose, libcCloseAsync } from './libc.ts';
 import { TsbpfError, UsageError } from '../errors.ts';
 import { DISPOSE } from '../util/dispose.ts';
 
-const log = createDebug('tsbpf:fd');
+const log = createLog('tsbpf:fd');
 
 // Safety net only: an FD that becomes unreachable without close() is closed
 // by the garbage collector, and the leak is logged. Correct code never relies

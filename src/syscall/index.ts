@@ -8,3 +8,4 @@ export * from './perf.ts';
 export * from './mem.ts';
 export { readFileRaw } from './file.ts';
 export { addressOf, viewOf, nodePoll, libcRead, libcPoll, errno as lastErrno, libcIoctlPtr, libcMount, libcGetpgid, libcDup } from './libc.ts';
+export { EventFd } from './eventfd.ts';

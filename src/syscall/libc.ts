@@ -6,12 +6,13 @@
 //  - a Buffer passed as `void *` goes in as its own pointer, no copy;
 //  - `koffi.errno()` must be read on the very next line after the call.
 import koffi from 'koffi';
+import { ARCH } from '../uapi/arch.ts';
 
 const libc = koffi.load('libc.so.6');
 
-/** x86_64 syscall numbers. */
-export const SYS_bpf = 321;
-export const SYS_perf_event_open = 298;
+/** This architecture's syscall numbers (src/uapi/arch.ts; importing tsbpf on an unknown architecture throws). */
+export const SYS_bpf = ARCH.SYS_bpf;
+export const SYS_perf_event_open = ARCH.SYS_perf_event_open;
 
 /** bpf(int cmd, union bpf_attr *attr, unsigned int size) */
 export const sysBpf = libc.func('long syscall(long nr, int cmd, void *attr, uint32 size)') as (
@@ -126,3 +127,10 @@ export const libcMount = libc.func('int mount(const char *source, const char *ta
 
 /** getpgid(2): a cheap syscall with its own tracepoint (syscalls/sys_enter_getpgid), for tests and benches. */
 export const libcGetpgid = libc.func('int getpgid(int pid)') as (pid: number) => number;
+
+// ---------------------------------------------------------------- waking a blocked thread (src/ringbuf/worker)
+
+/** eventfd(initval, flags): a counter fd that a poll(2) on another thread can wait on. */
+export const libcEventfd = libc.func('int eventfd(unsigned int initval, int flags)') as (initval: number, flags: number) => number;
+/** write(2) from a buffer (an eventfd takes one 8-byte counter increment). */
+export const libcWrite = libc.func('long write(int fd, void *buf, size_t count)') as (fd: number, buf: Uint8Array, count: number) => number;

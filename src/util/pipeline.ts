@@ -2,9 +2,9 @@
 // one line per step, named as docs/internals.md names them, so a run reads
 // like the tour: ELF -> BTF -> specs -> CO-RE -> maps -> relocations and
 // linking -> program load -> attach -> ring buffer.
-import createDebug from 'debug';
+import { createLog } from './log.ts';
 
-const log = createDebug('tsbpf:pipeline');
+const log = createLog('tsbpf:pipeline');
 
 export type PipelineStep = 'ELF' | 'BTF' | 'specs' | 'CO-RE' | 'maps' | 'relocations and linking' | 'program load' | 'attach' | 'ring buffer';
 

@@ -263,9 +263,10 @@ registerFuzzTarget({
   seeds: btfSeeds,
   run(input) {
     const btf = parseBtf(input, { name: 'fuzz', lazy: (input.length & 1) === 1 });
-    // each named type on its own (one it cannot describe is a typed refusal), with a view for structs
-    const last = Math.min(btf.typeCount, 400);
-    for (let id = 1; id <= last; id++) {
+    // 48 types spread over the blob, each on its own (one it cannot describe is a typed refusal), a view for structs
+    const last = btf.typeCount;
+    const stride = Math.max(1, Math.ceil(last / 48));
+    for (let id = 1; id <= last; id += stride) {
       typed(() => {
         const k = btf.kindOf(id);
         emitTsTypes(btf, [id], { views: (k === BTF_KIND_STRUCT || k === BTF_KIND_UNION) && btf.nameOf(id) ? [id] : [] });
