@@ -9,7 +9,7 @@ const obj = BpfObject.open(path);
 obj.load();
 const t1 = performance.now();
 let programs = 0;
-for (const p of obj.programs.values()) if (p.prog) programs++;
+for (const p of obj.programs.values()) if (p.loaded) programs++;
 await obj.destroy();
 let second = 0;
 if (flag === '--second') {

@@ -82,7 +82,7 @@ async function tsDrain(runs: number, shape: keyof typeof DRAIN_SHAPES): Promise<
   obj.load();
   obj.attach('rb_produce', { mount: true });
   obj.bss.set('discard_every', discardEvery);
-  const rb = new RingBuffer(obj.map('rb').map!);
+  const rb = new RingBuffer(obj.map('rb').map);
   const out: number[] = [];
   try {
     for (let i = 0; i < runs + 1; i++) {
@@ -106,7 +106,7 @@ async function tsPerfDrain(runs: number): Promise<number[]> {
   const obj = setup('pb_produce', process.pid, RECORDS);
   let pages = 1; // a 16-byte sample takes 32 bytes of ring
   while (pages * 4096 < RECORDS * 32 + 4096) pages <<= 1;
-  const pb = new PerfBuffer(obj.map('pb').map!, { pageCount: pages });
+  const pb = new PerfBuffer(obj.map('pb').map, { pageCount: pages });
   const out: number[] = [];
   try {
     for (let i = 0; i < runs + 1; i++) {
@@ -138,7 +138,7 @@ async function tsDrainDecode(runs: number, how: 'view' | 'view_comm' | 'copy'): 
   obj.data.set('nr_records', o.eventRecords);
   obj.load();
   obj.attach('ev_produce', { mount: true });
-  const rb = new RingBuffer(obj.map('rb').map!);
+  const rb = new RingBuffer(obj.map('rb').map);
   const v = new eventView();
   const onView = (dv: DataView, off: number): void => {
     v.$at(dv, off);
@@ -174,7 +174,7 @@ async function tsDrainDecode(runs: number, how: 'view' | 'view_comm' | 'copy'): 
 async function tsStream(seconds: number): Promise<{ rate: number; dropped: number }> {
   const p = spawnProducer(seconds, 0);
   const obj = setup('rb_produce', p.child.pid!, STREAM_PER_TRIGGER, STREAM_RING);
-  const rb = new RingBuffer(obj.map('rb').map!);
+  const rb = new RingBuffer(obj.map('rb').map);
   try {
     let n = 0;
     rb.start((v, off) => {
@@ -203,7 +203,7 @@ async function tsLatencyWorker(): Promise<{ p50: number; p99: number }> {
   try {
     let done!: () => void;
     const finished = new Promise<void>((r) => (done = r));
-    const w = await RingBufferWorker.start(obj.map('rb_ts').map!, { module: o.workerHandler, export: 'latency', data: { samples: LAT_SAMPLES }, onMessage: () => done() });
+    const w = await RingBufferWorker.start(obj.map('rb_ts').map, { module: o.workerHandler, export: 'latency', data: { samples: LAT_SAMPLES }, onMessage: () => done() });
     p.go();
     await finished;
     const r = (await w.close()) as { p50: number; p99: number };
@@ -219,7 +219,7 @@ async function tsLatencyWorker(): Promise<{ p50: number; p99: number }> {
 async function tsLatency(mode: 'start' | 'poll'): Promise<{ p50: number; p99: number }> {
   const p = spawnProducer(120, LAT_INTERVAL_US);
   const obj = setup('rb_produce_ts', p.child.pid!, 1);
-  const rb = new RingBuffer(obj.map('rb_ts').map!);
+  const rb = new RingBuffer(obj.map('rb_ts').map);
   try {
     const lat = new Float64Array(LAT_SAMPLES);
     let k = 0;

@@ -27,7 +27,7 @@ run('bootstrap', () => {
   live.attach({ mount: true }); // mounts tracefs if needed
   if (verbose) {
     console.error(`tracer pid ${process.pid}`);
-    for (const p of Object.values(live.progs)) console.error(`loaded ${p.name} (prog id ${p.prog!.info().id})`);
+    for (const p of Object.values(live.progs)) console.error(`loaded ${p.name} (prog id ${p.prog.info().id})`);
     for (const l of Object.values(live.links)) console.error(`attached ${l!.target}${l!.isBpfLink ? ` (link id ${l!.info().id})` : ''}`);
   }
 

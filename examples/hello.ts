@@ -19,12 +19,17 @@ run('hello', () => {
   requireRoot('hello');
   const skel = Hello.openAndLoad();
   let how = 'kprobe (ksyscall/execve)';
-  try {
-    if (argv.includes('--tracepoint')) throw new TsbpfError('--tracepoint given');
-    skel.attachProgram('hello_kprobe');
-  } catch (err) {
-    const why = err instanceof TsbpfError ? err.message : String(err);
-    console.error(`hello: no kprobe on execve: ${why}`);
+  let fallback = argv.includes('--tracepoint') ? 'asked for with --tracepoint' : undefined;
+  if (!fallback) {
+    try {
+      skel.attachProgram('hello_kprobe');
+    } catch (err) {
+      if (!(err instanceof TsbpfError)) throw err;
+      fallback = `no kprobe on execve: ${err.message}`;
+    }
+  }
+  if (fallback) {
+    console.error(`hello: ${fallback}`);
     console.error('hello: falling back to the tracepoint syscalls/sys_enter_execve');
     skel.attachProgram('hello_tp', { mount: true });
     how = 'tracepoint (syscalls/sys_enter_execve)';

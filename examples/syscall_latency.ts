@@ -34,7 +34,7 @@ const obj = BpfObject.open(OBJECT);
 obj.rodata.set('target_tgid', pid);
 obj.load();
 obj.attachAll({ mount: true });
-const hist = obj.map('hist').map!;
+const hist = obj.map('hist').map;
 const slots = hist.maxEntries;
 console.log(`Tracing syscall latency${pid ? ` of pid ${pid}` : ''}... Hit Ctrl-C to end.`);
 

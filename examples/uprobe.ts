@@ -22,8 +22,8 @@ run('uprobe', () => {
   requireRoot('uprobe');
 
   const skel = Uprobe.openAndLoad();
-  skel.adoptLink('func_entry', attachUprobe(skel.progs.func_entry.prog!, binary, { symbol: func, pid }));
-  skel.adoptLink('func_exit', attachUprobe(skel.progs.func_exit.prog!, binary, { symbol: func, pid, retprobe: true }));
+  skel.adoptLink('func_entry', attachUprobe(skel.progs.func_entry.prog, binary, { symbol: func, pid }));
+  skel.adoptLink('func_exit', attachUprobe(skel.progs.func_exit.prog, binary, { symbol: func, pid, retprobe: true }));
   console.log(`uprobe: attached to ${func} in ${binary}; Ctrl-C to stop`);
 
   skel.maps.events.onEvent((e) => {

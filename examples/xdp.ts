@@ -36,7 +36,7 @@ run('xdp', () => {
   requireRoot('xdp');
 
   const skel = XdpProto.openAndLoad();
-  skel.adoptLink('xdp_count', attachXdp(skel.progs.xdp_count.prog!, iface, { mode }));
+  skel.adoptLink('xdp_count', attachXdp(skel.progs.xdp_count.prog, iface, { mode }));
   console.log(`xdp: counting packets on ${iface}; Ctrl-C to stop`);
 
   const names = protocolNames();

@@ -3,12 +3,10 @@
 // as loader-independent checks).
 import { FD, MapElemCommands, mapCreate } from '../src/syscall/index.ts';
 import { BPF_ALU64, BPF_DW, BPF_JMP, BPF_K, BPF_W, BpfProgType, Program, asm, encodeInsns, type Insn } from '../src/prog/index.ts';
+import { BPF_JNE, BPF_RSH, BpfFuncId, MapType } from '../src/uapi/index.ts';
 
-const BPF_RSH = 0x70;
-const BPF_JNE = 0x50;
-const FN_map_lookup_elem = 1;
-const FN_get_current_pid_tgid = 14;
-const BPF_MAP_TYPE_ARRAY = 2;
+const { BPF_FUNC_map_lookup_elem: FN_map_lookup_elem, BPF_FUNC_get_current_pid_tgid: FN_get_current_pid_tgid } = BpfFuncId;
+const { BPF_MAP_TYPE_ARRAY } = MapType;
 
 /** An ARRAY map of `slots` u64 counters, read from user space. */
 export class Counters {

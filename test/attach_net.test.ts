@@ -149,7 +149,7 @@ describe.skipIf(tcxSkip)('tcx: tc_count on a veth, packets from a test network n
     obj = BpfObject.open(join(REPO, 'bpf', 'attach.bpf.o'));
     for (const p of obj.programs.values()) p.autoload = p.name === 'tc_count';
     obj.load();
-    const p = obj.program('tc_count').prog!;
+    const p = obj.program('tc_count').prog;
     prog = p;
     progId = p.info().id;
   });

@@ -23,12 +23,14 @@ describe.skipIf(needsRoot)('map autocreate', () => {
     obj.program('uses_arena').autoload = false;
     obj.load();
     try {
-      expect(obj.program('uses_arena').prog).toBeUndefined();
-      for (const name of ['plain_a', 'plain_b', 'plain_a', 'uses_probe']) expect(obj.program(name).prog!.testRun().retval).toBe(0);
+      expect(obj.program('uses_arena').loaded).toBe(false);
+      expect(obj.map('arena').loaded).toBe(false);
+      expect(() => obj.map('arena').map).toThrow(/map "arena" was not created: its autocreate is off/);
+      for (const name of ['plain_a', 'plain_b', 'plain_a', 'uses_probe']) expect(obj.program(name).prog.testRun().retval).toBe(0);
       expect([u64(obj, 'a_runs'), u64(obj, 'b_runs'), u64(obj, 'probe_hits')]).toEqual([2n, 1n, 1n]);
-      const counts = obj.map('counts').map!;
+      const counts = obj.map('counts').map;
       expect([counts.lookup(0), counts.lookup(1)].map((v) => Buffer.from(v!).readBigUInt64LE(0))).toEqual([2n, 2n]);
-      expect(Buffer.from(obj.map('probe_map').map!.lookup(1)!).readBigUInt64LE(0)).toBe(1n);
+      expect(Buffer.from(obj.map('probe_map').map.lookup(1)!).readBigUInt64LE(0)).toBe(1n);
     } finally {
       await obj.destroy();
     }
@@ -64,7 +66,7 @@ describe.skipIf(needsRoot)('map autocreate', () => {
     obj.program('uses_probe').autoload = false;
     obj.load();
     try {
-      expect(obj.program('plain_b').prog!.testRun().retval).toBe(0);
+      expect(obj.program('plain_b').prog.testRun().retval).toBe(0);
       expect(u64(obj, 'b_runs')).toBe(1n);
     } finally {
       await obj.destroy();
@@ -97,7 +99,7 @@ describe.skipIf(needsRoot)('map autocreate', () => {
     obj.program('uses_arena').autoload = false;
     obj.load();
     try {
-      expect(Object.fromEntries([...obj.programs.values()].filter((p) => p.prog).map((p) => [p.name, p.prog!.tag()]))).toEqual(expected);
+      expect(Object.fromEntries([...obj.programs.values()].filter((p) => p.loaded).map((p) => [p.name, p.prog.tag()]))).toEqual(expected);
     } finally {
       await obj.destroy();
     }

@@ -24,9 +24,9 @@ describe.skipIf(needsRoot)('bootstrap: exec/exit tracer', () => {
   it('sees a spawned process exec and exit, with every CO-RE field matching /proc', async () => {
     const obj = BpfObject.openAndLoad(`${BPF_DIR}/bootstrap.bpf.o`);
     const events: BootstrapEvent[] = [];
-    const rb = new RingBuffer(obj.map('rb').map!);
+    const rb = new RingBuffer(obj.map('rb').map);
     try {
-      for (const p of obj.programs.values()) obj.adopt(autoAttach(p.prog!, p.sectionName, { mount: true }));
+      for (const p of obj.programs.values()) obj.adopt(autoAttach(p.prog, p.sectionName, { mount: true }));
       rb.start((view, off) => {
         events.push(bootstrapEvent.decode(view, off));
       });

@@ -66,13 +66,13 @@ describe.skipIf(needsRoot)('BTF loading into the kernel', () => {
   for (const feature of FEATURES) {
     it(`core.bpf.o loads with the same tags when the kernel is said to lack ${feature}`, async () => {
       const plain = BpfObject.openAndLoad(`${BPF_DIR}/core.bpf.o`);
-      const tags = [...plain.programs.values()].map((p) => p.prog!.tag());
+      const tags = [...plain.programs.values()].map((p) => p.prog.tag());
       await plain.destroy();
       overrideFeature(`btf:${feature}`, false);
       const o = BpfObject.openAndLoad(`${BPF_DIR}/core.bpf.o`);
       try {
         expect(o.btfFd).toBeGreaterThan(0);
-        expect([...o.programs.values()].map((p) => p.prog!.tag())).toEqual(tags);
+        expect([...o.programs.values()].map((p) => p.prog.tag())).toEqual(tags);
       } finally {
         await o.destroy();
       }

@@ -3,7 +3,7 @@
 // parsed spec, against bpftool / llvm-objdump where they say the same thing,
 // and against what the kernel holds.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -177,7 +177,7 @@ describe.skipIf(needsRoot)('tsbpf prog / map / link: what the kernel holds', () 
     try {
       obj.load();
       const links = obj.attachAll({ mount: true });
-      const info = obj.program('handle_exec').prog!.info();
+      const info = obj.program('handle_exec').prog.info();
       const progs = json<any[]>(['prog', 'list']);
       const mine = progs.find((p) => p.id === info.id);
       expect(mine).toMatchObject({ id: info.id, name: 'handle_exec', type: 'tracepoint', tag: info.tag, mapIds: info.mapIds });
@@ -188,7 +188,7 @@ describe.skipIf(needsRoot)('tsbpf prog / map / link: what the kernel holds', () 
       const text = tsbpf(['prog', 'list']);
       expect(text.stdout).toContain(`tag ${info.tag}`);
 
-      const rb = obj.map('rb').map!.info();
+      const rb = obj.map('rb').map.info();
       const map = json(['map', 'show', String(rb.id)]);
       expect(map).toMatchObject({ id: rb.id, type: 'ringbuf', name: 'rb', maxEntries: 256 * 1024 });
       expect(json<any[]>(['map', 'list']).map((m) => m.id)).toEqual(expect.arrayContaining(info.mapIds));
@@ -210,7 +210,7 @@ describe.skipIf(needsRoot)('tsbpf prog / map / link: what the kernel holds', () 
       const snapMap = obj.spec.maps.find((m) => m.name === 'snapshots')!;
       const size = (btf.type(snapMap.btfValueTypeId) as BtfComposite).size;
       const at = (f: string) => findMember(btf, snapMap.btfValueTypeId, f)!.bitOffset / 8;
-      const m = obj.map('snapshots').map!;
+      const m = obj.map('snapshots').map;
       for (const [key, pid, comm] of [[7, 4242, 'seven'], [11, 1111, 'eleven']] as const) {
         const v = Buffer.alloc(size);
         v.writeUInt32LE(pid, at('pid'));
@@ -238,7 +238,7 @@ describe.skipIf(needsRoot)('tsbpf prog / map / link: what the kernel holds', () 
       }
 
       // Per-CPU: one value per possible CPU.
-      const scratch = obj.map('scratch').map!;
+      const scratch = obj.map('scratch').map;
       const pc = json<any[]>(['map', 'dump', String(scratch.info().id)]);
       expect(pc[0].values.length).toBe(scratch.lookupPerCpu(0)!.length);
       expect(pc[0].values[0]).toMatchObject({ cpu: 0, value: expect.objectContaining({ pid: 0 }) });
@@ -251,7 +251,7 @@ describe.skipIf(needsRoot)('tsbpf prog / map / link: what the kernel holds', () 
     const obj = BpfObject.open(join(BPF, 'syslat.bpf.o'));
     try {
       obj.load(); // not attached: the test writes the buckets itself
-      const hist = obj.map('hist').map!;
+      const hist = obj.map('hist').map;
       const counts = [3, 29, 0, 7, 1];
       counts.forEach((c, slot) => hist.update(slot, BigInt(c)));
       const r = tsbpf(['map', 'dump', String(hist.info().id), '--hist', '--unit', 'usecs']);
@@ -331,7 +331,7 @@ describe('tsbpf btf dump', () => {
           const obj = BpfObject.open(path);
           try {
             obj.load();
-            return [...obj.programs.values()].filter((p) => p.prog).map((p) => `${p.name}=${p.prog!.tag()}`).sort();
+            return [...obj.programs.values()].filter((p) => p.prog).map((p) => `${p.name}=${p.prog.tag()}`).sort();
           } finally {
             await obj.destroy();
           }
@@ -352,6 +352,52 @@ describe('tsbpf btf dump', () => {
     expect(r.stdout).toMatch(/^#pragma clang attribute push/m);
     expectOneLineError(tsbpf(['btf', 'dump', join(BPF, 'core.bpf.o'), '--type', 'no_such_type']), 1, /no type named "no_such_type"/);
   });
+});
+
+/** Type-check `files` (name -> text) with tsc --strict in a scratch directory; tsc's output ('' when clean). */
+function tscStrict(files: Record<string, string>): { status: number | null; output: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-cli-tsc-'));
+  try {
+    symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, allowImportingTsExtensions: true, skipLibCheck: true, types: ['node'] },
+      files: Object.keys(files),
+    }));
+    const r = spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    return { status: r.status, output: r.stdout + r.stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('tsbpf: TypeScript output', () => {
+  const SRC = join(REPO, 'src', 'index.ts');
+
+  it('btf dump --format ts of kernel types and gen skeleton type-check under tsc --strict (and a wrong use does not)', () => {
+    const types = tsbpf(['btf', 'dump', 'vmlinux', '--format', 'ts', '--type', 'task_struct', '--type', 'sk_buff', '--import-from', SRC]);
+    expect(types.status).toBe(0);
+    expect(types.stdout).toMatch(/^export interface task_struct \{$/m);
+    const skel = tsbpf(['gen', 'skeleton', join(BPF, 'syslat.bpf.o'), '--type', 'exec_event', '--import-from', SRC]);
+    expect(skel.status).toBe(0);
+    expect(skel.stdout).toMatch(/^export interface exec_event \{$/m);
+    const use = `import { exec_event } from './syslat.skel.ts';\nconst e: exec_event = { pid: 1, ppid: 2, comm: 'x' };\nexport const n: number = e.pid;\n`;
+    const good = tscStrict({ 'vmlinux.ts': types.stdout, 'syslat.skel.ts': skel.stdout, 'use.ts': use });
+    expect(good.output).toBe('');
+    expect(good.status).toBe(0);
+    const bad = tscStrict({ 'syslat.skel.ts': skel.stdout, 'use.ts': `${use}export const s: string = e.ppid;\n` });
+    expect(bad.output).toMatch(/use\.ts\(4,14\): error TS2322/);
+  });
+
+  it.skipIf(!process.env.TSBPF_TEST_VMLINUX_TS)('btf dump vmlinux --format ts: all of it type-checks under tsc --strict (set TSBPF_TEST_VMLINUX_TS=1: ~30 s of CPU)', () => {
+    const types = tsbpf(['btf', 'dump', 'vmlinux', '--format', 'ts', '--import-from', SRC]);
+    expect(types.status).toBe(0);
+    expect(types.stdout.length).toBeGreaterThan(10_000_000);
+    const r = tscStrict({ 'vmlinux.ts': types.stdout });
+    expect(r.output).toBe('');
+    expect(r.status).toBe(0);
+  }, 900_000);
 });
 
 /** Lines of a child's stream, as they come. */

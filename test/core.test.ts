@@ -17,10 +17,10 @@ describe.skipIf(needsRoot ?? (!hasKernelBtf ? 'needs /sys/kernel/btf/vmlinux (CO
       const relocated = o.program('task_syscall').coreOutcomes;
       expect(relocated.length).toBeGreaterThanOrEqual(6);
       expect(relocated.some((r) => r.description.includes('real_parent'))).toBe(true);
-      expect(o.program('task_syscall').prog!.testRun().retval).toBe(0);
+      expect(o.program('task_syscall').prog.testRun().retval).toBe(0);
       const key = Buffer.alloc(4);
       key.writeUInt32LE(process.pid);
-      const v = o.map('tasks').map!.lookup(key);
+      const v = o.map('tasks').map.lookup(key);
       expect(v).toBeDefined();
       const info = Buffer.from(v!);
       const stat = procStat('self');
@@ -46,7 +46,7 @@ describe.skipIf(needsRoot ?? (!hasKernelBtf ? 'needs /sys/kernel/btf/vmlinux (CO
       expect(structs.size).toBeGreaterThanOrEqual(15);
       // the object guards relocations that cannot resolve (flavors that exist nowhere): those are poisoned, not fatal
       expect(outcomes.some((r) => r.poisoned)).toBe(true);
-      expect(o.program('core_syscall').prog!.testRun({ ctxIn: Buffer.alloc(64) }).retval).toBe(0);
+      expect(o.program('core_syscall').prog.testRun({ ctxIn: Buffer.alloc(64) }).retval).toBe(0);
     } finally {
       await o.destroy();
     }

@@ -45,7 +45,7 @@ describe('the package for TypeScript users', () => {
     "  obj.program('handle_exec').autoload = false;",
     '  obj.load();',
     '  obj.attachAll({ mount: true });',
-    "  const rb = new RingBuffer(obj.map('rb').map!);",
+    "  const rb = new RingBuffer(obj.map('rb').map);",
     '  rb.start((view: DataView, offset: number, size: number) => { view.getUint32(offset, true) + size; });',
     '  const n: number = rb.consume();',
     '  for (const link of obj.links) console.log(link.target, link.isBpfLink ? link.info().id : 0);',
@@ -96,10 +96,10 @@ describe.skipIf(needsRoot)('the package from plain node', () => {
   it('import and require both load a CO-RE object, with the tags the sources give', async () => {
     const obj = BpfObject.open(CORE);
     obj.load();
-    const want = [...obj.programs.values()].filter((p) => p.prog).map((p) => `${p.name}=${p.prog!.tag()}`).sort();
+    const want = [...obj.programs.values()].filter((p) => p.loaded).map((p) => `${p.name}=${p.prog.tag()}`).sort();
     await obj.destroy();
     const body = (api: string) => `const o = ${api}.BpfObject.open(${JSON.stringify(CORE)}); o.load();
-      console.log([...o.programs.values()].filter((p) => p.prog).map((p) => p.name + '=' + p.prog.tag()).sort().join(' '));
+      console.log([...o.programs.values()].filter((p) => p.loaded).map((p) => p.name + '=' + p.prog.tag()).sort().join(' '));
       o.destroy().then(() => {});`;
     const env = { TSBPF_COMPILE_CACHE: '0', DEBUG: '' };
     const viaImport = node(`import * as tsbpf from 'tsbpf';\n${body('tsbpf')}`, env).trim();

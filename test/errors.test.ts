@@ -85,7 +85,8 @@ describe('every failure is a TsbpfError', () => {
     const map = BpfMap.create({ name: 'err_walk', type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 2, flags: 0 });
     await expectTsbpf(() => map.lookup(new Uint8Array(3)), UsageError);
     await expectTsbpf(() => map.update(2 ** 32, 1), UsageError);
-    await expectTsbpf(() => map.update(5, 1n), SyscallError); // index out of range: E2BIG from the kernel
+    await expectTsbpf(() => map.update(5, 1n), UsageError); // index out of range: refused before the kernel (which says E2BIG)
+    await expectTsbpf(() => map.update(1, 1n, 99), SyscallError); // unknown flags: EINVAL from the kernel
     await expectTsbpf(() => new RingBuffer(map), RingBufferError);
     map.close();
     await expectTsbpf(() => map.lookup(0), TsbpfError);
@@ -93,7 +94,7 @@ describe('every failure is a TsbpfError', () => {
     // missing attach targets
     const o = BpfObject.open(obj('minimal'));
     o.load();
-    const prog = o.program('handle_tp').prog!;
+    const prog = o.program('handle_tp').prog;
     await expectTsbpf(() => attachTracepoint(prog, 'syscalls', 'sys_enter_nope', { mount: true }), AttachError, /sys_enter_nope/);
     await expectTsbpf(() => attachRawTracepoint(prog, 'no_such_tracepoint'), AttachError);
     await expectTsbpf(() => o.attach('nope'), ObjectError);

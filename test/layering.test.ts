@@ -38,7 +38,7 @@ export const LAYERS = [
 ];
 
 /** Files that must stay pure: no file system, no koffi, no system calls. */
-const PURE = [/^elf\//, /^relo\//, /^btf\/(?!kernel\.ts$|load\.ts$)/, /^object\/(parse|spec|linker|btf_maps|btf_fixup|core|explain)\.ts$/];
+const PURE = [/^elf\//, /^relo\//, /^btf\/(?!kernel\.ts$|load\.ts$|module_fds\.ts$)/, /^object\/(parse|spec|linker|btf_maps|btf_fixup|core|explain)\.ts$/];
 
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {

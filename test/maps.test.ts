@@ -154,10 +154,11 @@ describe.skipIf(needsRoot)('element operations', () => {
     expect(() => map.update(9, 9)).toThrow(/E2BIG/);
   });
 
-  it('array: every index exists, out of range is absent, deletion is refused', () => {
+  it('array: every index exists, an index out of range is a UsageError, deletion is refused', () => {
     const map = create({ name: 'ops_array', type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 4 });
     expect(decodeU32(map.lookup(3)!)).toBe(0);
-    expect(map.lookup(4)).toBeUndefined();
+    expect(() => map.lookup(4)).toThrow(/key 4 of map "ops_array" \(array\) is out of range: its indexes are 0\.\.3/);
+    expect(() => map.update(new Uint8Array([4, 0, 0, 0]), 1)).toThrow(UsageError);
     map.update(2, 0xdeadbeef);
     expect(decodeU32(map.lookup(2)!)).toBe(0xdeadbeef);
     expect(() => map.delete(2)).toThrow(/EINVAL/);

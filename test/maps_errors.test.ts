@@ -49,7 +49,7 @@ describe('MapSpec validation', () => {
 });
 
 describe.skipIf(needsRoot)('bad operands never reach the kernel', () => {
-  it('wrong-size keys, values and out buffers are UsageErrors', () => {
+  it('wrong-size keys, values and out buffers are UsageErrors naming the map', () => {
     const map = BpfMap.create(base);
     try {
       expect(() => map.lookup(new Uint8Array(3))).toThrow(UsageError);
@@ -64,7 +64,10 @@ describe.skipIf(needsRoot)('bad operands never reach the kernel', () => {
       expect(() => map.update('1' as never, 1)).toThrow(UsageError);
       expect(() => map.delete(new Uint8Array(0))).toThrow(UsageError);
       expect(() => map.push(1)).toThrow(UsageError);
-      map.update(-1, -1n); // negative numbers are two's complement
+      expect(() => map.lookup(-1)).toThrow(/key of map "good" \(hash\) -1 is negative; keys are unsigned/);
+      expect(() => map.update(-1n, 1)).toThrow(UsageError);
+      expect(() => map.lookup(new Uint8Array(3))).toThrow(/map "good"/);
+      map.update(0xffff_ffff, -1n); // a negative value is two's complement
       expect(map.lookup(0xffff_ffff)).toEqual(new Uint8Array(8).fill(0xff));
     } finally {
       map.close();

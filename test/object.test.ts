@@ -93,13 +93,13 @@ describe.skipIf(needsRoot)('object lifecycle on the real kernel', () => {
           }
           o.load();
           try {
-            const got = Object.fromEntries([...o.programs.values()].filter((p) => p.prog).map((p) => [p.name, p.prog!.tag()]));
+            const got = Object.fromEntries([...o.programs.values()].filter((p) => p.loaded).map((p) => [p.name, p.prog.tag()]));
             expect(got, `opened from ${how}`).toEqual(expected);
             // and the same maps: type, sizes, max_entries, flags and the name the kernel keeps
             const shape = (m: { type: number; keySize: number; valueSize: number; maxEntries: number; flags: number }, name: string) =>
               `${name}: type ${m.type} key ${m.keySize} value ${m.valueSize} max ${m.maxEntries} flags 0x${m.flags.toString(16)}`;
             const cMaps = c.maps.map((m) => shape(m, m.kernelName ?? m.name)).sort();
-            const tsMaps = [...o.maps.values()].map((m) => m.map!.info()).map((i) => shape(i, i.name)).sort();
+            const tsMaps = [...o.maps.values()].map((m) => m.map.info()).map((i) => shape(i, i.name)).sort();
             expect(tsMaps, `maps (opened from ${how})`).toEqual(cMaps);
             // loading wrote nothing into the spec (nor into the file's bytes it was parsed from)
             expect(specImage(o.spec), `spec after load (opened from ${how})`).toEqual(before);
@@ -126,9 +126,9 @@ describe.skipIf(needsRoot)('object lifecycle on the real kernel', () => {
       o.bss.set('bss_u64', 1n << 40n);
       const args = Buffer.alloc(4);
       args.writeInt32LE(5);
-      const run = o.program('read_globals').prog!.testRun({ ctxIn: args });
+      const run = o.program('read_globals').prog.testRun({ ctxIn: args });
       expect(run.retval).toBe(0);
-      const results = o.map('results').map!;
+      const results = o.map('results').map;
       const slot = (i: number) => results.lookup(i)!;
       const u64 = (i: number) => Buffer.from(slot(i)).readBigUInt64LE();
       expect(u64(0)).toBe(47n); // data_int 42 + add 5
@@ -191,9 +191,9 @@ describe.skipIf(needsRoot)('object lifecycle on the real kernel', () => {
     try {
       const m = o.map('legacy_counts');
       expect(m.spec.origin).toBe('legacy');
-      const info = m.map!.info();
+      const info = m.map.info();
       expect(info.type).toBe(MapType.BPF_MAP_TYPE_ARRAY);
-      const run = o.program('legacy_xdp').prog!.testRun({ dataIn: Buffer.alloc(64) });
+      const run = o.program('legacy_xdp').prog.testRun({ dataIn: Buffer.alloc(64) });
       expect(run.retval).toBeGreaterThanOrEqual(0);
     } finally {
       await o.destroy();
@@ -203,8 +203,8 @@ describe.skipIf(needsRoot)('object lifecycle on the real kernel', () => {
   it('.kconfig externs are filled from the kernel config', async () => {
     const o = BpfObject.openAndLoad(obj('kconfig'));
     try {
-      expect(o.program('read_kconfig').prog!.testRun().retval).toBe(0);
-      expect(o.map('.kconfig').map!.info().flags & (1 << 7)).toBeTruthy(); // BPF_F_RDONLY_PROG
+      expect(o.program('read_kconfig').prog.testRun().retval).toBe(0);
+      expect(o.map('.kconfig').map.info().flags & (1 << 7)).toBeTruthy(); // BPF_F_RDONLY_PROG
       const kc = Buffer.from(o.bss.raw('kc'));
       const [maj, min, patch] = release().split(/[.-]/).map(Number);
       expect(kc.readUInt32LE(0)).toBe((maj! << 16) + (min! << 8) + Math.min(255, patch!));
@@ -229,7 +229,7 @@ describe.skipIf(needsRoot)('object lifecycle on the real kernel', () => {
     const o = BpfObject.openAndLoad(obj('ksym'));
     try {
       o.bss.set('ks_pid', process.pid);
-      expect(o.program('read_ksyms').prog!.testRun().retval).toBe(0);
+      expect(o.program('read_ksyms').prog.testRun().retval).toBe(0);
       const ks = Buffer.from(o.bss.raw('ks'));
       const kallsyms = readFileSync('/proc/kallsyms', 'utf8').split('\n').find((l) => l.endsWith(' __start_BTF'));
       expect(kallsyms).toBeDefined();
@@ -246,7 +246,7 @@ describe.skipIf(needsRoot)('object lifecycle on the real kernel', () => {
   it('subprograms and callbacks (bpf_loop, for_each_map_elem) compute what the C says', async () => {
     const o = BpfObject.openAndLoad(obj('subprogs'));
     try {
-      const run = (name: string) => o.program(name).prog!.testRun({ dataIn: Buffer.alloc(64) }).retval;
+      const run = (name: string) => o.program(name).prog.testRun({ dataIn: Buffer.alloc(64) }).retval;
       expect(run('xdp_a')).toBe(2);
       expect(run('xdp_b')).toBe(3);
       expect(run('tc_c')).toBe(0);
@@ -267,20 +267,20 @@ describe.skipIf(needsRoot)('object lifecycle on the real kernel', () => {
       const slotsOf = (name: string) => o.map(name).spec.slots;
       const progArray = [...o.maps.values()].find((m) => m.spec.spec.type === MapType.BPF_MAP_TYPE_PROG_ARRAY)!;
       expect(progArray.spec.slots.length).toBeGreaterThan(0);
-      for (const s of progArray.spec.slots) expect(progArray.map!.lookup(s.slot)).toBeDefined();
+      for (const s of progArray.spec.slots) expect(progArray.map.lookup(s.slot)).toBeDefined();
       const mim = [...o.maps.values()].filter((m) => m.spec.spec.type === MapType.BPF_MAP_TYPE_ARRAY_OF_MAPS || m.spec.spec.type === MapType.BPF_MAP_TYPE_HASH_OF_MAPS);
       expect(mim.length).toBeGreaterThan(0);
       for (const m of mim) {
         expect(slotsOf(m.name).length).toBeGreaterThan(0);
         for (const s of m.spec.slots) {
           // lookups of map-in-map values return the inner map's id
-          const id = Buffer.from(m.map!.lookup(s.slot)!).readUInt32LE();
-          expect(id).toBe(o.map(s.target).map!.info().id);
+          const id = Buffer.from(m.map.lookup(s.slot)!).readUInt32LE();
+          expect(id).toBe(o.map(s.target).map.info().id);
         }
       }
       // the tail call through slot 0 runs tail_0, which sets tail_hit = 100 and returns XDP_DROP (1)
       o.bss.set('tail_idx', 0);
-      const r = o.program('xdp_dispatch').prog!.testRun({ dataIn: Buffer.alloc(64) });
+      const r = o.program('xdp_dispatch').prog.testRun({ dataIn: Buffer.alloc(64) });
       expect(r.retval).toBe(1);
       expect(o.bss.get('tail_hit')).toBe(100);
     } finally {
@@ -297,7 +297,7 @@ describe.skipIf(needsRoot)('object lifecycle on the real kernel', () => {
     try {
       expect(existsSync(`${pinRoot}/pinned_counts`)).toBe(true);
       expect(b.map('pinned_counts').reusedPin).toBe(true);
-      expect(b.map('pinned_counts').map!.info().id).toBe(a.map('pinned_counts').map!.info().id);
+      expect(b.map('pinned_counts').map.info().id).toBe(a.map('pinned_counts').map.info().id);
     } finally {
       await a.destroy();
       await b.destroy();
@@ -326,11 +326,11 @@ describe.skipIf(needsRoot)('object lifecycle on the real kernel', () => {
     b.map('exec_start').reuse = a.map('exec_start').map;
     b.load();
     try {
-      const shared = a.map('exec_start').map!.info().id;
-      expect(b.program('handle_exec').prog!.info().mapIds).toContain(shared);
+      const shared = a.map('exec_start').map.info().id;
+      expect(b.program('handle_exec').prog.info().mapIds).toContain(shared);
       await b.destroy();
       // b's destroy leaves the reused map to its owner
-      expect(a.map('exec_start').map!.info().id).toBe(shared);
+      expect(a.map('exec_start').map.info().id).toBe(shared);
     } finally {
       await b.destroy();
       await a.destroy();

@@ -105,7 +105,7 @@ describe.skipIf(needsRoot)('shared_subprogs: a chain of static subprograms share
     for (const source of [obj('shared_subprogs'), new Uint8Array(readFileSync(obj('shared_subprogs'))), obj('shared_subprogs')]) {
       const o = BpfObject.openAndLoad(source, { name: 'shared_subprogs' });
       try {
-        const run = (p: string) => o.program(p).prog!.testRun(PACKET).retval;
+        const run = (p: string) => o.program(p).prog.testRun(PACKET).retval;
         expect([run('xdp_top'), run('xdp_loop'), run('xdp_middle'), run('tc_mixed')]).toEqual([2, 2, 2, 0]);
         const out = Buffer.from(o.bss.raw('out'));
         // top(1) = 18, looper(4) = 22, middle(2) = 17, looper(3) + top(2) = 36
@@ -123,8 +123,8 @@ describe.skipIf(needsRoot)('shared_subprogs: a chain of static subprograms share
     o.globals('.rodata.params').set('bias', 0);
     o.load();
     try {
-      o.program('xdp_top').prog!.testRun(PACKET);
-      o.program('xdp_loop').prog!.testRun(PACKET);
+      o.program('xdp_top').prog.testRun(PACKET);
+      o.program('xdp_loop').prog.testRun(PACKET);
       const out = Buffer.from(o.bss.raw('out'));
       expect(out.readUInt32LE(0)).toBe(5 + 10 + 7); // top(1) = leaf(1) + leaf(2) + 7
       expect(out.readUInt32LE(4)).toBe(5 * (0 + 1 + 2 + 3)); // looper(4)
@@ -150,8 +150,8 @@ describe('hidden_func: hidden functions are static for the verifier, as libbpf m
   it.skipIf(needsRoot)('a __weak __hidden function dereferencing its pointer arguments loads and computes', async () => {
     const o = BpfObject.openAndLoad(obj('hidden_func'));
     try {
-      expect(o.program('hidden_xdp').prog!.testRun(PACKET).retval).toBe(2);
-      expect(o.program('global_syscall').prog!.testRun().retval).toBe(0);
+      expect(o.program('hidden_xdp').prog.testRun(PACKET).retval).toBe(2);
+      expect(o.program('global_syscall').prog.testRun().retval).toBe(0);
       const res = Buffer.from(o.bss.raw('res'));
       expect([0, 8, 16].map((off) => res.readBigUInt64LE(off))).toEqual([42n, 28n, 50n]);
     } finally {
@@ -165,7 +165,7 @@ describe.skipIf(needsRoot)('core_subprogs: CO-RE inside subprograms shared by th
     for (const source of [obj('core_subprogs'), new Uint8Array(readFileSync(obj('core_subprogs')))]) {
       const o = BpfObject.openAndLoad(source, { name: 'core_subprogs' });
       try {
-        expect(o.program('info_syscall').prog!.testRun().retval).toBe(0);
+        expect(o.program('info_syscall').prog.testRun().retval).toBe(0);
         const last = Buffer.from(o.bss.raw('last'));
         expect(last.readUInt32LE(0)).toBe(process.pid);
         expect(last.readUInt32LE(4)).toBe(process.ppid);
@@ -195,7 +195,7 @@ describe.skipIf(needsRoot)('differential runs: the same return values and map co
         const runs = run.map((p) => {
           const prog = o.program(p);
           const packet = prog.type === BpfProgType.BPF_PROG_TYPE_XDP || prog.type === BpfProgType.BPF_PROG_TYPE_SCHED_CLS;
-          return { name: p, retval: prog.prog!.testRun(packet ? PACKET : {}).retval, errno: 0 };
+          return { name: p, retval: prog.prog.testRun(packet ? PACKET : {}).retval, errno: 0 };
         });
         expect(runs).toEqual(c.runs);
         const arrays = c.dumps.filter((d) => d.values);
@@ -203,7 +203,7 @@ describe.skipIf(needsRoot)('differential runs: the same return values and map co
         for (const d of arrays) {
           const om = [...o.maps.values()].find((m) => m.spec.kernelName === d.name)!;
           expect(om, `map ${d.name}`).toBeDefined();
-          const got = d.values!.map((_, k) => Buffer.from(om.map!.lookup(k) as Uint8Array).toString('hex'));
+          const got = d.values!.map((_, k) => Buffer.from(om.map.lookup(k) as Uint8Array).toString('hex'));
           expect(got, `map ${d.name}`).toEqual(d.values!.map((v) => v?.toString('hex')));
         }
       } finally {
@@ -274,8 +274,8 @@ describe.skipIf(needsRoot)('errors name the object, then the program or map, the
     }
     try {
       o.bss.set('knob_pid', process.ppid);
-      expect(o.program('tgid_of_self').prog!.testRun().retval).toBe(0);
-      expect(o.program('tgid_of_knob').prog!.testRun().retval).toBe(0);
+      expect(o.program('tgid_of_self').prog.testRun().retval).toBe(0);
+      expect(o.program('tgid_of_knob').prog.testRun().retval).toBe(0);
       expect([o.bss.get('self_tgid'), o.bss.get('knob_tgid')]).toEqual([process.pid, process.ppid]);
     } finally {
       await o.destroy();

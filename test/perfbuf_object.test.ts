@@ -23,7 +23,7 @@ describe.skipIf(needsRoot || !hasKernelBtf)('PerfBuffer fed by bpf/ringbuf_bench
     for (const name of ['next_seq', 'submitted', 'dropped']) obj.bss.set(name, 0n);
   };
   const open = (opts: ConstructorParameters<typeof PerfBuffer>[1] = {}): PerfBuffer => {
-    const pb = new PerfBuffer(obj.map('pb').map!, opts);
+    const pb = new PerfBuffer(obj.map('pb').map, opts);
     consumers.push(pb);
     return pb;
   };

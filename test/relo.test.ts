@@ -2,6 +2,7 @@
 // relocation kind, plus relocation of bpf/core.bpf.o against real kernel BTF
 // (this machine's and Debian 6.1's), checked against bpftool and C libbpf.
 import { describe, expect, it, beforeAll } from 'vitest';
+import * as U from '../src/uapi/defines.ts';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,11 +50,11 @@ class Types {
 // ---- instruction builders (struct bpf_insn, little-endian) ------------------
 
 type Insn = [code: number, dst: number, src: number, off: number, imm: number];
-const MOV64_IMM = 0xb7; // BPF_ALU64 | BPF_MOV | BPF_K
-const ADD64_IMM = 0x07; // BPF_ALU64 | BPF_ADD | BPF_K
-const MOV64_REG = 0xbf; // BPF_ALU64 | BPF_MOV | BPF_X
-const LDX_W = 0x61, LDX_DW = 0x79, STX_W = 0x63, ST_W = 0x62;
-const LD_IMM64 = 0x18, EXIT = 0x95, JA = 0x05;
+const MOV64_IMM = U.BPF_ALU64 | U.BPF_MOV | U.BPF_K;
+const ADD64_IMM = U.BPF_ALU64 | U.BPF_ADD | U.BPF_K;
+const MOV64_REG = U.BPF_ALU64 | U.BPF_MOV | U.BPF_X;
+const LDX_W = U.BPF_LDX | U.BPF_MEM | U.BPF_W, LDX_DW = U.BPF_LDX | U.BPF_MEM | U.BPF_DW, STX_W = U.BPF_STX | U.BPF_MEM | U.BPF_W, ST_W = U.BPF_ST | U.BPF_MEM | U.BPF_W;
+const LD_IMM64 = U.BPF_LD | U.BPF_IMM | U.BPF_DW, EXIT = U.BPF_JMP | U.BPF_EXIT, JA = U.BPF_JMP | U.BPF_JA;
 
 function encode(insns: Insn[]): Uint8Array {
   const out = new Uint8Array(insns.length * 8);

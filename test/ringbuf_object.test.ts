@@ -28,7 +28,7 @@ function producer(ringSize: number): { obj: BpfObject; rb: RingBuffer; counter: 
   obj.rodata.set('target_pid', process.pid);
   obj.load();
   obj.attach('rb_produce', { mount: true });
-  const rb = new RingBuffer(obj.map('rb').map!);
+  const rb = new RingBuffer(obj.map('rb').map);
   consumers.push(rb);
   return { obj, rb, counter: (name) => Number(obj.bss.get(name)) };
 }

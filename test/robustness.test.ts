@@ -158,11 +158,12 @@ describe('.kconfig values are checked against the layout and the type', () => {
   });
 
   it('a tristate whose BTF enum is not 4 bytes is an ObjectError, not a RangeError', () => {
-    const s = spec();
-    const e = s.externs.find((x) => x.name === 'CONFIG_BPF_JIT')!;
-    e.kconfigSize = 1;
-    expect(() => resolveExterns(s, { kernelBtf: noKernelBtf, kconfig })).toThrow(/extern CONFIG_BPF_JIT: a tristate must be 4 bytes/);
-    e.kconfigSize = 0;
-    expect(() => resolveExterns(s, { kernelBtf: noKernelBtf, kconfig })).toThrow(ObjectError);
+    // A spec is immutable: the crafted layout is a modified copy.
+    const withSize = (size: number) => {
+      const s = spec();
+      return { ...s, externs: s.externs.map((x) => (x.name === 'CONFIG_BPF_JIT' ? { ...x, kconfigSize: size } : x)) };
+    };
+    expect(() => resolveExterns(withSize(1), { kernelBtf: noKernelBtf, kconfig })).toThrow(/extern CONFIG_BPF_JIT: a tristate must be 4 bytes/);
+    expect(() => resolveExterns(withSize(0), { kernelBtf: noKernelBtf, kconfig })).toThrow(ObjectError);
   });
 });

@@ -3,7 +3,7 @@
 // mutated ones); generated codecs agree with the C compiler on every kind of
 // member (test-run programs fill and check struct kitchen); the types catch a
 // wrong key, a misspelled map and a rodata write after load at compile time.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -99,7 +99,7 @@ describe('generated codecs against the C compiler (struct kitchen)', () => {
       throw e;
     }
     try {
-      expect(skel.progs.fill.prog!.testRun().retval).toBe(0);
+      expect(skel.progs.fill.prog.testRun().retval).toBe(0);
       const got = skel.maps.out.lookup(0)!;
       expect(got).toEqual(KNOWN);
       // the view reads the same bytes in place
@@ -113,15 +113,15 @@ describe('generated codecs against the C compiler (struct kitchen)', () => {
 
       // TypeScript -> C: every field compared by the program (0 = all equal, else the first field that differs)
       skel.maps.in.update(0, KNOWN);
-      expect(skel.progs.check.prog!.testRun().retval).toBe(0);
+      expect(skel.progs.check.prog.testRun().retval).toBe(0);
       // byte for byte what C wrote, padding included
       expect(Buffer.from(skel.maps.echo.raw.lookup(0)!).equals(Buffer.from(raw))).toBe(true);
 
       // a wrong value is seen by the program: the field number comes back
       skel.maps.in.update(0, { ...KNOWN, bf_c: 0xabd });
-      expect(skel.progs.check.prog!.testRun().retval).toBe(12);
+      expect(skel.progs.check.prog.testRun().retval).toBe(12);
       skel.maps.in.update(0, { ...KNOWN, names: ['alpha', 'betb'] });
-      expect(skel.progs.check.prog!.testRun().retval).toBe(25);
+      expect(skel.progs.check.prog.testRun().retval).toBe(25);
     } finally {
       await skel.destroy();
     }
@@ -157,7 +157,7 @@ describe('skeleton lifecycle', () => {
       live.data.data_arr = [5n, 6n, 7n, 8n] as never;
       const args = Buffer.alloc(4);
       args.writeInt32LE(2);
-      expect(live.progs.read_globals.prog!.testRun({ ctxIn: args }).retval).toBe(0);
+      expect(live.progs.read_globals.prog.testRun({ ctxIn: args }).retval).toBe(0);
       expect(live.maps.results.lookup(0)).toBe(42n); // data_int 40 + 2
       expect(live.maps.results.lookup(1)).toBe(9n);  // the rodata we set
       expect(live.maps.results.lookup(2)).toBe(1234n); // bss written live
@@ -221,6 +221,65 @@ describe('the types of a skeleton (tsc --strict)', () => {
       expect(errors.join('\n')).toMatch(/Cannot assign to 'min_duration_ns' because it is a read-only property/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('TypeScript for the kernel\'s own types', () => {
+  it.skipIf(!existsSync('/sys/kernel/btf/vmlinux'))('task_struct, sk_buff and bpf_attr with a view type-check under tsc --strict; all of vmlinux is described or listed', async () => {
+    const { parseBtf } = await import('../src/btf/index.ts');
+    const { emitTsTypes } = await import('../src/codegen/ts_types.ts');
+    const btf = parseBtf(readFileSync('/sys/kernel/btf/vmlinux'), { name: 'vmlinux' });
+    const all = emitTsTypes(btf, 'all');
+    // what has no value (function typedefs and the like) is listed in a comment, never fatal
+    expect(all).toMatch(/^\/\/ \d+ types? with no TypeScript value, left out:$/m);
+    expect(all).toContain('export interface task_struct {');
+    const dir = join(REPO, 'test', 'build', 'vmlinux-tsc');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    try {
+      const ids = ['task_struct', 'sk_buff', 'bpf_attr'].map((n) => btf.findByName(n)[0]!);
+      writeFileSync(join(dir, 'types.ts'), emitTsTypes(btf, ids, { importFrom: '../../../src/index.ts', views: ['task_struct'] }));
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+        compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: ['node'], allowImportingTsExtensions: true, skipLibCheck: true },
+        files: ['types.ts'],
+      }));
+      const r = spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8' });
+      expect(r.stdout, r.stdout).toBe('');
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('skeleton buffers', () => {
+  it('a perf buffer and a ring buffer deliver their records through onEvent (bytes, no record type)', async (ctx) => {
+    if (needsRoot) return ctx.skip(needsRoot);
+    const { RingbufBench } = await import('../bpf/skel/ringbuf_bench.skel.ts');
+    const { libcGetpgid } = await import('../src/syscall/index.ts');
+    const skel = RingbufBench.open();
+    for (const p of Object.values(skel.progs)) p.autoload = p.name === 'pb_produce' || p.name === 'rb_produce';
+    skel.rodata.target_pid = process.pid;
+    skel.data.nr_records = 3;
+    const live = skel.load();
+    try {
+      live.attach({ mount: true });
+      const perf: Uint8Array[] = [];
+      const ring: Uint8Array[] = [];
+      live.maps.pb.onEvent((r) => perf.push(r));
+      live.maps.rb.onEvent((r) => ring.push(r));
+      libcGetpgid(0);
+      for (let i = 0; i < 100 && (perf.length < 3 || ring.length < 3); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(ring.map((r) => r.length)).toEqual([16, 16, 16]);
+      expect(perf.length).toBe(3);
+      // both programs draw sequence numbers from the same counter: six distinct ones
+      const seqs = [...ring, ...perf].map((r) => Buffer.from(r).readBigUInt64LE(0));
+      expect(new Set(seqs).size).toBe(6);
+      expect(live.bss.submitted).toBe(6n);
+      expect(Object.keys(live.links).sort()).toEqual(['pb_produce', 'rb_produce']);
+    } finally {
+      await live.destroy();
     }
   });
 });

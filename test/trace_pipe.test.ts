@@ -44,9 +44,8 @@ describe('TracePipe on the kernel', () => {
         clearInterval(timer);
       }
       expect(got[0]).toBe(`BPF triggered from PID ${process.pid}.`);
-      const pending = it.next();
       pipe.close();
-      expect(await pending).toEqual({ value: undefined, done: true });
+      expect(await it.next()).toEqual({ value: undefined, done: true });
       expect(pipe.closed).toBe(true);
       expect(() => pipe.onLine(() => {})).toThrow(/after close/);
     } finally {

@@ -1,7 +1,8 @@
 // src/uapi/kernel.ts is generated from the pinned kernel BTF committed under
 // scripts/uapi/: it must be current, and its values must agree with the
 // running kernel's own BTF wherever that kernel knows the name.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { BLOB_PATH, OUTPUT_PATH, generate } from '../scripts/gen_uapi.ts';
@@ -51,5 +52,25 @@ describe('src/uapi', () => {
     expect(ARCHES.arm64!.SYS_bpf).toBe(280);
     expect(() => archInfo('mips')).toThrow(NotSupportedError);
     expect(() => archInfo('mips')).toThrow(/unsupported architecture "mips" \(supported: x64, arm64\)/);
+  });
+
+  it('no file outside src/uapi writes down a kernel constant src/uapi has', () => {
+    // every name src/uapi exports: its constants, and each enum's members
+    const names = new Set<string>();
+    for (const [k, v] of Object.entries(uapi)) {
+      if (typeof v === 'number' || typeof v === 'bigint') names.add(k);
+      else if (v && typeof v === 'object' && Object.values(v).some((x) => typeof x === 'number')) for (const m of Object.keys(v)) if (Number.isNaN(Number(m))) names.add(m);
+    }
+    expect(names.size).toBeGreaterThan(500);
+    const walk = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : f.endsWith('.ts') ? [join(dir, f)] : []));
+    const root = new URL('..', import.meta.url).pathname;
+    const copies: string[] = [];
+    for (const file of [...walk(join(root, 'src')), ...walk(join(root, 'test'))]) {
+      if (file.includes('/src/uapi/')) continue;
+      const text = readFileSync(file, 'utf8');
+      // "const NAME = <number or expression of numbers>" or an enum member "NAME = <number>"
+      for (const m of text.matchAll(/^\s*(?:export\s+)?(?:const\s+)?([A-Z][A-Z0-9_]+)\s*=\s*[-(0-9]/gm)) if (names.has(m[1]!)) copies.push(`${file.slice(root.length)}: ${m[1]}`);
+    }
+    expect(copies).toEqual([]);
   });
 });

@@ -100,7 +100,7 @@ interface UsdtEvent {
 
 function eventReader(obj: BpfObject): { ring: RingBuffer; drain: () => UsdtEvent[] } {
   let got: UsdtEvent[] = [];
-  const ring = new RingBuffer(obj.map('events').map!, {
+  const ring = new RingBuffer(obj.map('events').map, {
     onRecord: (v, off, size) => {
       expect(size).toBe(160);
       const dv = new DataView(v.buffer, v.byteOffset + off, size);
@@ -209,7 +209,7 @@ describe.skipIf(missing)('USDT', () => {
           });
         }
         if (mode === 'address map') {
-          expect([...obj.map('__bpf_usdt_ip_to_spec_id').map!.keys()].length).toBe(9);
+          expect([...obj.map('__bpf_usdt_ip_to_spec_id').map.keys()].length).toBe(9);
           expect(() => obj.attachUsdt('usdt_all', { path: TARGET, provider: 'tsbpf_test', name: 'consts' })).toThrow(/position-independent.*pass a pid/);
           // the same sites again: their addresses are taken
           expect(() => obj.attachUsdt('usdt_all', { path: TARGET, provider: 'tsbpf_test', name: 'consts', pid: t.pid })).toThrow(/already attached by another USDT link/);
@@ -217,7 +217,7 @@ describe.skipIf(missing)('USDT', () => {
         for (const l of links) await l.destroyAsync();
         expect(fdCount()).toBe(fds);
         expect(obj.usdtManager().idsInUse).toBe(0);
-        expect([...obj.map('__bpf_usdt_ip_to_spec_id').map!.keys()].length).toBe(0);
+        expect([...obj.map('__bpf_usdt_ip_to_spec_id').map.keys()].length).toBe(0);
         await t.fire(3);
         expect(drain()).toEqual([]);
         ring.close();
@@ -236,7 +236,7 @@ describe.skipIf(missing)('USDT', () => {
       const { ring, drain } = eventReader(obj);
       const link = obj.attachUsdt('usdt_all', { path: TARGET_NOPIE, provider: 'tsbpf_test', name: 'twice', cookie: 9n });
       const sites = findUsdtProbes(TARGET_NOPIE, 'tsbpf_test', 'twice').sites.map((x) => x.address);
-      expect([...obj.map('__bpf_usdt_ip_to_spec_id').map!.keys()].map((k) => Buffer.from(k).readBigUInt64LE(0)).sort()).toEqual(sites.sort());
+      expect([...obj.map('__bpf_usdt_ip_to_spec_id').map.keys()].map((k) => Buffer.from(k).readBigUInt64LE(0)).sort()).toEqual(sites.sort());
       await t.fire(11);
       expect(sortArgs(drain().map((e) => e.args))).toEqual(sortArgs(expected(11).twice!));
       await link.destroyAsync();
@@ -411,7 +411,7 @@ describe.skipIf(missing)('USDT', () => {
     expect(c.ok, c.error?.message).toBe(true);
     const obj = BpfObject.openAndLoad(OBJ);
     try {
-      const ours = Object.fromEntries([...obj.programs.values()].map((p) => [p.name, p.prog!.tag()]));
+      const ours = Object.fromEntries([...obj.programs.values()].map((p) => [p.name, p.prog.tag()]));
       expect(ours).toEqual(Object.fromEntries(c.progs.map((p) => [p.name, p.tag])));
       expect(Object.keys(ours).length).toBe(3);
     } finally {

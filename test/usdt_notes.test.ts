@@ -16,6 +16,7 @@ import {
   resolveRipRelative,
 } from '../src/attach/index.ts';
 import { hasCommand } from './helpers/env.ts';
+import { TsbpfError } from '../src/errors.ts';
 import { REPO_ROOT } from './helpers/oracle.ts';
 
 /** One ELF note: namesz, descsz, type, name (4-aligned), desc (4-aligned). */
@@ -178,6 +179,22 @@ describe('findUsdtProbes on a gcc-built binary', () => {
       expect(site.semaphoreOffset).toBe(fileOffset(site.note.semaphore));
     }
     expect(() => findUsdtProbes('/bin/sh')).toThrow(/no \.note\.stapsdt section/);
+  });
+
+  it('a corrupt binary is a TsbpfError naming it, never a huge allocation', (ctx) => {
+    if (why) return ctx.skip(why);
+    if (!existsSync(lib)) execFileSync('gcc', ['-O2', '-shared', '-fPIC', '-o', lib, join(REPO_ROOT, 'test', 'fixtures', 'usdt_lib.c')]);
+    const b = Buffer.from(readFileSync(lib));
+    // every section claims 4 GiB at its offset
+    const shoff = Number(b.readBigUInt64LE(40));
+    for (let i = 0; i < b.readUInt16LE(60); i++) b.writeBigUInt64LE(0xffff_ffffn, shoff + i * b.readUInt16LE(58) + 32);
+    const bad = join(build, 'libtsbpf_usdt_corrupt.so');
+    writeFileSync(bad, b);
+    expect(() => findUsdtProbes(bad)).toThrow(TsbpfError);
+    expect(() => findUsdtProbes(bad)).toThrow(/libtsbpf_usdt_corrupt\.so: truncated or corrupt ELF file/);
+    writeFileSync(bad, 'not an ELF file, just text long enough for a header '.repeat(2));
+    expect(() => findUsdtProbes(bad)).toThrow(/is not an ELF file/);
+    expect(() => findUsdtProbes(join(build, 'no-such-file'))).toThrow(/cannot read .*no-such-file: ENOENT/);
   });
 
   it('compensates prelink: sections and segments moved, notes not (.stapsdt.base says by how much)', (ctx) => {

@@ -16,7 +16,7 @@ describe.skipIf(needsRoot || !hasKernelBtf)('UserRingBuffer drained by the kerne
   let obj: BpfObject;
   let urb: UserRingBuffer;
   const counter = (name: string): number => Number(obj.bss.get(name));
-  const drain = (): number => obj.program('urb_drain').prog!.testRun().retval | 0;
+  const drain = (): number => obj.program('urb_drain').prog.testRun().retval | 0;
   /** Write struct rec { seq, rec_check(seq) } into a reserved sample (optionally with a wrong checksum). */
   const fill = (sample: Uint8Array, seq: number, corrupt = false): void => {
     const dv = new DataView(sample.buffer, sample.byteOffset, sample.byteLength);
@@ -31,7 +31,7 @@ describe.skipIf(needsRoot || !hasKernelBtf)('UserRingBuffer drained by the kerne
     obj = BpfObject.open(OBJECT);
     for (const p of ['rb_produce', 'rb_produce_ts', 'pb_produce']) obj.program(p).autoload = false;
     obj.load();
-    urb = new UserRingBuffer(obj.map('urb').map!);
+    urb = new UserRingBuffer(obj.map('urb').map);
   });
   afterAll(async () => {
     urb?.close();

@@ -60,6 +60,20 @@ export const event: $Codec<event> = {
   },
 };
 
+/** bool (1 bytes) */
+export type bool = boolean;
+export const bool: $Codec<bool> = {
+  name: "_Bool",
+  size: 1,
+  decode(dv: DataView, off: number): bool {
+    return dv.getUint8(off) !== 0;
+  },
+  encode(dv: DataView, off: number, value: bool): void {
+    $zeroBytes(dv, off, 1);
+    dv.setUint8(off, value ? 1 : 0);
+  },
+};
+
 /** struct event read in place: valid while its memory is (during a ring buffer callback); toObject() keeps a copy. */
 export class eventView implements $RecordView<event> {
   $dv: DataView;
@@ -164,20 +178,6 @@ const $const_struct_event_ptr: $Codec<bigint> = {
   encode(dv: DataView, off: number, value: bigint): void {
     $zeroBytes(dv, off, 8);
     dv.setBigUint64(off, $checkBigInt(value, 64, false, "const struct event *"), true);
-  },
-};
-
-/** bool (1 bytes) */
-export type bool = boolean;
-export const bool: $Codec<bool> = {
-  name: "_Bool",
-  size: 1,
-  decode(dv: DataView, off: number): bool {
-    return dv.getUint8(off) !== 0;
-  },
-  encode(dv: DataView, off: number, value: bool): void {
-    $zeroBytes(dv, off, 1);
-    dv.setUint8(off, value ? 1 : 0);
   },
 };
 

@@ -139,147 +139,6 @@ export const kitchen: $Codec<kitchen> = {
   },
 };
 
-/** struct kitchen read in place: valid while its memory is (during a ring buffer callback); toObject() keeps a copy. */
-export class kitchenView implements $RecordView<kitchen> {
-  $dv: DataView;
-  $off: number;
-  constructor(dv: DataView = $EMPTY_VIEW, off = 0) {
-    this.$dv = dv;
-    this.$off = off;
-  }
-  $at(dv: DataView, off: number): this {
-    this.$dv = dv;
-    this.$off = off;
-    return this;
-  }
-  get u8v(): __u8 {
-    return this.$dv.getUint8(this.$off);
-  }
-  get s8v(): __s8 {
-    return this.$dv.getInt8(this.$off + 1);
-  }
-  get u16v(): __u16 {
-    return this.$dv.getUint16(this.$off + 2, true);
-  }
-  get s16v(): __s16 {
-    return this.$dv.getInt16(this.$off + 4, true);
-  }
-  get u32v(): __u32 {
-    return this.$dv.getUint32(this.$off + 8, true);
-  }
-  get s32v(): __s32 {
-    return this.$dv.getInt32(this.$off + 12, true);
-  }
-  get u64v(): __u64 {
-    return this.$dv.getBigUint64(this.$off + 16, true);
-  }
-  get s64v(): __s64 {
-    return this.$dv.getBigInt64(this.$off + 24, true);
-  }
-  get flag(): bool {
-    return this.$dv.getUint8(this.$off + 32) !== 0;
-  }
-  get bf_a(): number {
-    return (this.$dv.getUint8(this.$off + 33) >>> 0) & 0x7;
-  }
-  get bf_b(): number {
-    return (this.$dv.getUint8(this.$off + 33) << 24) >> 27;
-  }
-  get bf_c(): number {
-    return (this.$dv.getUint16(this.$off + 34, true) >>> 0) & 0xfff;
-  }
-  get bf_d(): number {
-    return (this.$dv.getUint8(this.$off + 35) << 27) >> 31;
-  }
-  get bf_e(): bigint {
-    return $readBitsBig(this.$dv, this.$off + 40, 5, 0, 40, false);
-  }
-  get en8(): e8 {
-    return (this.$dv.getUint8(this.$off + 45) as e8);
-  }
-  get en16(): e16 {
-    return (this.$dv.getUint16(this.$off + 46, true) as e16);
-  }
-  get en32(): e32 {
-    return (this.$dv.getInt32(this.$off + 48, true) as e32);
-  }
-  get en64(): e64 {
-    return (this.$dv.getBigUint64(this.$off + 56, true) as e64);
-  }
-  get nested(): inner {
-    return inner.decode(this.$dv, this.$off + 64);
-  }
-  get pair(): { x: __u32; y: __s16; } {
-    return { x: this.$dv.getUint32(this.$off + 80, true), y: this.$dv.getInt16(this.$off + 84, true) };
-  }
-  get p(): __u16 {
-    return this.$dv.getUint16(this.$off + 88, true);
-  }
-  get q(): __u16 {
-    return this.$dv.getUint16(this.$off + 90, true);
-  }
-  get as_u32(): __u32 {
-    return this.$dv.getUint32(this.$off + 92, true);
-  }
-  get as_bytes(): Uint8Array {
-    return Uint8Array.from({ length: 4 }, (_, i) => this.$dv.getUint8(this.$off + 92 + i * 1));
-  }
-  get u(): { whole: __u64; parts: { lo: __u32; hi: __u32; }; } {
-    return { whole: this.$dv.getBigUint64(this.$off + 96, true), parts: { lo: this.$dv.getUint32(this.$off + 96, true), hi: this.$dv.getUint32(this.$off + 100, true) } };
-  }
-  get arr(): Uint32Array {
-    return Uint32Array.from({ length: 3 }, (_, i) => this.$dv.getUint32(this.$off + 104 + i * 4, true));
-  }
-  get inners(): inner[] {
-    return $readArray(2, this.$off + 120, 16, (o1: number) => inner.decode(this.$dv, o1));
-  }
-  get name(): string {
-    return $readCString(this.$dv, this.$off + 152, 12);
-  }
-  get names(): string[] {
-    return $readArray(2, this.$off + 164, 8, (o1: number) => $readCString(this.$dv, o1, 8));
-  }
-  get arr64(): BigInt64Array {
-    return BigInt64Array.from({ length: 2 }, (_, i) => this.$dv.getBigInt64(this.$off + 184 + i * 8, true));
-  }
-  get ptr(): bigint {
-    return this.$dv.getBigUint64(this.$off + 200, true);
-  }
-  get tail(): __u8 {
-    return this.$dv.getUint8(this.$off + 208);
-  }
-  toObject(): kitchen {
-    return kitchen.decode(this.$dv, this.$off);
-  }
-}
-
-/** __u32 (4 bytes) */
-export type __u32 = number;
-export const __u32: $Codec<__u32> = {
-  name: "unsigned int",
-  size: 4,
-  decode(dv: DataView, off: number): __u32 {
-    return dv.getUint32(off, true);
-  },
-  encode(dv: DataView, off: number, value: __u32): void {
-    $zeroBytes(dv, off, 4);
-    dv.setUint32(off, $checkInt(value, 0, 4294967295, "unsigned int"), true);
-  },
-};
-
-/** struct kitchen * */
-const $struct_kitchen_ptr: $Codec<bigint> = {
-  name: "struct kitchen *",
-  size: 8,
-  decode(dv: DataView, off: number): bigint {
-    return dv.getBigUint64(off, true);
-  },
-  encode(dv: DataView, off: number, value: bigint): void {
-    $zeroBytes(dv, off, 8);
-    dv.setBigUint64(off, $checkBigInt(value, 64, false, "struct kitchen *"), true);
-  },
-};
-
 /** __u8 (1 bytes) */
 export type __u8 = number;
 export const __u8: $Codec<__u8> = {
@@ -333,6 +192,20 @@ export const __s16: $Codec<__s16> = {
   encode(dv: DataView, off: number, value: __s16): void {
     $zeroBytes(dv, off, 2);
     dv.setInt16(off, $checkInt(value, -32768, 32767, "short"), true);
+  },
+};
+
+/** __u32 (4 bytes) */
+export type __u32 = number;
+export const __u32: $Codec<__u32> = {
+  name: "unsigned int",
+  size: 4,
+  decode(dv: DataView, off: number): __u32 {
+    return dv.getUint32(off, true);
+  },
+  encode(dv: DataView, off: number, value: __u32): void {
+    $zeroBytes(dv, off, 4);
+    dv.setUint32(off, $checkInt(value, 0, 4294967295, "unsigned int"), true);
   },
 };
 
@@ -480,6 +353,133 @@ export const inner: $Codec<inner> = {
       dv.setInt8(off + 2, $checkInt(v0.b, -128, 127, "struct inner.b"));
       dv.setBigUint64(off + 8, $checkBigInt(v0.c, 64, false, "struct inner.c"), true);
     }
+  },
+};
+
+/** struct kitchen read in place: valid while its memory is (during a ring buffer callback); toObject() keeps a copy. */
+export class kitchenView implements $RecordView<kitchen> {
+  $dv: DataView;
+  $off: number;
+  constructor(dv: DataView = $EMPTY_VIEW, off = 0) {
+    this.$dv = dv;
+    this.$off = off;
+  }
+  $at(dv: DataView, off: number): this {
+    this.$dv = dv;
+    this.$off = off;
+    return this;
+  }
+  get u8v(): __u8 {
+    return this.$dv.getUint8(this.$off);
+  }
+  get s8v(): __s8 {
+    return this.$dv.getInt8(this.$off + 1);
+  }
+  get u16v(): __u16 {
+    return this.$dv.getUint16(this.$off + 2, true);
+  }
+  get s16v(): __s16 {
+    return this.$dv.getInt16(this.$off + 4, true);
+  }
+  get u32v(): __u32 {
+    return this.$dv.getUint32(this.$off + 8, true);
+  }
+  get s32v(): __s32 {
+    return this.$dv.getInt32(this.$off + 12, true);
+  }
+  get u64v(): __u64 {
+    return this.$dv.getBigUint64(this.$off + 16, true);
+  }
+  get s64v(): __s64 {
+    return this.$dv.getBigInt64(this.$off + 24, true);
+  }
+  get flag(): bool {
+    return this.$dv.getUint8(this.$off + 32) !== 0;
+  }
+  get bf_a(): number {
+    return (this.$dv.getUint8(this.$off + 33) >>> 0) & 0x7;
+  }
+  get bf_b(): number {
+    return (this.$dv.getUint8(this.$off + 33) << 24) >> 27;
+  }
+  get bf_c(): number {
+    return (this.$dv.getUint16(this.$off + 34, true) >>> 0) & 0xfff;
+  }
+  get bf_d(): number {
+    return (this.$dv.getUint8(this.$off + 35) << 27) >> 31;
+  }
+  get bf_e(): bigint {
+    return $readBitsBig(this.$dv, this.$off + 40, 5, 0, 40, false);
+  }
+  get en8(): e8 {
+    return (this.$dv.getUint8(this.$off + 45) as e8);
+  }
+  get en16(): e16 {
+    return (this.$dv.getUint16(this.$off + 46, true) as e16);
+  }
+  get en32(): e32 {
+    return (this.$dv.getInt32(this.$off + 48, true) as e32);
+  }
+  get en64(): e64 {
+    return (this.$dv.getBigUint64(this.$off + 56, true) as e64);
+  }
+  get nested(): inner {
+    return inner.decode(this.$dv, this.$off + 64);
+  }
+  get pair(): { x: __u32; y: __s16; } {
+    return { x: this.$dv.getUint32(this.$off + 80, true), y: this.$dv.getInt16(this.$off + 84, true) };
+  }
+  get p(): __u16 {
+    return this.$dv.getUint16(this.$off + 88, true);
+  }
+  get q(): __u16 {
+    return this.$dv.getUint16(this.$off + 90, true);
+  }
+  get as_u32(): __u32 {
+    return this.$dv.getUint32(this.$off + 92, true);
+  }
+  get as_bytes(): Uint8Array {
+    return Uint8Array.from({ length: 4 }, (_, i) => this.$dv.getUint8(this.$off + 92 + i * 1));
+  }
+  get u(): { whole: __u64; parts: { lo: __u32; hi: __u32; }; } {
+    return { whole: this.$dv.getBigUint64(this.$off + 96, true), parts: { lo: this.$dv.getUint32(this.$off + 96, true), hi: this.$dv.getUint32(this.$off + 100, true) } };
+  }
+  get arr(): Uint32Array {
+    return Uint32Array.from({ length: 3 }, (_, i) => this.$dv.getUint32(this.$off + 104 + i * 4, true));
+  }
+  get inners(): inner[] {
+    return $readArray(2, this.$off + 120, 16, (o1: number) => inner.decode(this.$dv, o1));
+  }
+  get name(): string {
+    return $readCString(this.$dv, this.$off + 152, 12);
+  }
+  get names(): string[] {
+    return $readArray(2, this.$off + 164, 8, (o1: number) => $readCString(this.$dv, o1, 8));
+  }
+  get arr64(): BigInt64Array {
+    return BigInt64Array.from({ length: 2 }, (_, i) => this.$dv.getBigInt64(this.$off + 184 + i * 8, true));
+  }
+  get ptr(): bigint {
+    return this.$dv.getBigUint64(this.$off + 200, true);
+  }
+  get tail(): __u8 {
+    return this.$dv.getUint8(this.$off + 208);
+  }
+  toObject(): kitchen {
+    return kitchen.decode(this.$dv, this.$off);
+  }
+}
+
+/** struct kitchen * */
+const $struct_kitchen_ptr: $Codec<bigint> = {
+  name: "struct kitchen *",
+  size: 8,
+  decode(dv: DataView, off: number): bigint {
+    return dv.getBigUint64(off, true);
+  },
+  encode(dv: DataView, off: number, value: bigint): void {
+    $zeroBytes(dv, off, 8);
+    dv.setBigUint64(off, $checkBigInt(value, 64, false, "struct kitchen *"), true);
   },
 };
 

@@ -70,19 +70,6 @@ export const task_info: $Codec<task_info> = {
   },
 };
 
-/** int */
-const $int: $Codec<number> = {
-  name: "int",
-  size: 4,
-  decode(dv: DataView, off: number): number {
-    return dv.getInt32(off, true);
-  },
-  encode(dv: DataView, off: number, value: number): void {
-    $zeroBytes(dv, off, 4);
-    dv.setInt32(off, $checkInt(value, -2147483648, 2147483647, "int"), true);
-  },
-};
-
 /** __u64 (8 bytes) */
 export type __u64 = bigint;
 export const __u64: $Codec<__u64> = {
@@ -100,6 +87,19 @@ export const __u64: $Codec<__u64> = {
 /** u64 (8 bytes) */
 export type u64 = __u64;
 export const u64: $Codec<u64> = __u64;
+
+/** int */
+const $int: $Codec<number> = {
+  name: "int",
+  size: 4,
+  decode(dv: DataView, off: number): number {
+    return dv.getInt32(off, true);
+  },
+  encode(dv: DataView, off: number, value: number): void {
+    $zeroBytes(dv, off, 4);
+    dv.setInt32(off, $checkInt(value, -2147483648, 2147483647, "int"), true);
+  },
+};
 
 // ---- global variables
 

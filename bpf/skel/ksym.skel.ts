@@ -45,19 +45,6 @@ export const ksym_result: $Codec<ksym_result> = {
   },
 };
 
-/** int */
-const $int: $Codec<number> = {
-  name: "int",
-  size: 4,
-  decode(dv: DataView, off: number): number {
-    return dv.getInt32(off, true);
-  },
-  encode(dv: DataView, off: number, value: number): void {
-    $zeroBytes(dv, off, 4);
-    dv.setInt32(off, $checkInt(value, -2147483648, 2147483647, "int"), true);
-  },
-};
-
 /** __u64 (8 bytes) */
 export type __u64 = bigint;
 export const __u64: $Codec<__u64> = {
@@ -95,6 +82,19 @@ export const __s32: $Codec<__s32> = {
     return dv.getInt32(off, true);
   },
   encode(dv: DataView, off: number, value: __s32): void {
+    $zeroBytes(dv, off, 4);
+    dv.setInt32(off, $checkInt(value, -2147483648, 2147483647, "int"), true);
+  },
+};
+
+/** int */
+const $int: $Codec<number> = {
+  name: "int",
+  size: 4,
+  decode(dv: DataView, off: number): number {
+    return dv.getInt32(off, true);
+  },
+  encode(dv: DataView, off: number, value: number): void {
     $zeroBytes(dv, off, 4);
     dv.setInt32(off, $checkInt(value, -2147483648, 2147483647, "int"), true);
   },

@@ -53,6 +53,34 @@ export const event: $Codec<event> = {
   },
 };
 
+/** __u32 (4 bytes) */
+export type __u32 = number;
+export const __u32: $Codec<__u32> = {
+  name: "unsigned int",
+  size: 4,
+  decode(dv: DataView, off: number): __u32 {
+    return dv.getUint32(off, true);
+  },
+  encode(dv: DataView, off: number, value: __u32): void {
+    $zeroBytes(dv, off, 4);
+    dv.setUint32(off, $checkInt(value, 0, 4294967295, "unsigned int"), true);
+  },
+};
+
+/** __s64 (8 bytes) */
+export type __s64 = bigint;
+export const __s64: $Codec<__s64> = {
+  name: "long long",
+  size: 8,
+  decode(dv: DataView, off: number): __s64 {
+    return dv.getBigInt64(off, true);
+  },
+  encode(dv: DataView, off: number, value: __s64): void {
+    $zeroBytes(dv, off, 8);
+    dv.setBigInt64(off, $checkBigInt(value, 64, true, "long long"), true);
+  },
+};
+
 /** struct event read in place: valid while its memory is (during a ring buffer callback); toObject() keeps a copy. */
 export class eventView implements $RecordView<event> {
   $dv: DataView;
@@ -129,34 +157,6 @@ const $const_enum_probe_kind_ptr: $Codec<bigint> = {
   encode(dv: DataView, off: number, value: bigint): void {
     $zeroBytes(dv, off, 8);
     dv.setBigUint64(off, $checkBigInt(value, 64, false, "const enum probe_kind *"), true);
-  },
-};
-
-/** __u32 (4 bytes) */
-export type __u32 = number;
-export const __u32: $Codec<__u32> = {
-  name: "unsigned int",
-  size: 4,
-  decode(dv: DataView, off: number): __u32 {
-    return dv.getUint32(off, true);
-  },
-  encode(dv: DataView, off: number, value: __u32): void {
-    $zeroBytes(dv, off, 4);
-    dv.setUint32(off, $checkInt(value, 0, 4294967295, "unsigned int"), true);
-  },
-};
-
-/** __s64 (8 bytes) */
-export type __s64 = bigint;
-export const __s64: $Codec<__s64> = {
-  name: "long long",
-  size: 8,
-  decode(dv: DataView, off: number): __s64 {
-    return dv.getBigInt64(off, true);
-  },
-  encode(dv: DataView, off: number, value: __s64): void {
-    $zeroBytes(dv, off, 8);
-    dv.setBigInt64(off, $checkBigInt(value, 64, true, "long long"), true);
   },
 };
 

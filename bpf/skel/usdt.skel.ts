@@ -60,74 +60,6 @@ export const __bpf_usdt_spec: $Codec<__bpf_usdt_spec> = {
   },
 };
 
-/** long */
-const $long: $Codec<bigint> = {
-  name: "long",
-  size: 8,
-  decode(dv: DataView, off: number): bigint {
-    return dv.getBigInt64(off, true);
-  },
-  encode(dv: DataView, off: number, value: bigint): void {
-    $zeroBytes(dv, off, 8);
-    dv.setBigInt64(off, $checkBigInt(value, 64, true, "long"), true);
-  },
-};
-
-/** __u32 (4 bytes) */
-export type __u32 = number;
-export const __u32: $Codec<__u32> = {
-  name: "unsigned int",
-  size: 4,
-  decode(dv: DataView, off: number): __u32 {
-    return dv.getUint32(off, true);
-  },
-  encode(dv: DataView, off: number, value: __u32): void {
-    $zeroBytes(dv, off, 4);
-    dv.setUint32(off, $checkInt(value, 0, 4294967295, "unsigned int"), true);
-  },
-};
-
-/** long long[3] */
-const $long_long_3: $Codec<BigInt64Array> = {
-  name: "long long[3]",
-  size: 24,
-  decode(dv: DataView, off: number): BigInt64Array {
-    return BigInt64Array.from({ length: 3 }, (_, i) => dv.getBigInt64(off + i * 8, true));
-  },
-  encode(dv: DataView, off: number, value: BigInt64Array): void {
-    $zeroBytes(dv, off, 24);
-    $writeArray(value, 3, off, 8, "long long[3]", (o0: number, x0: bigint, f0: string) => {
-      dv.setBigInt64(o0, $checkBigInt(x0, 64, true, f0), true);
-    });
-  },
-};
-
-/** unsigned long long */
-const $unsigned_long_long: $Codec<bigint> = {
-  name: "unsigned long long",
-  size: 8,
-  decode(dv: DataView, off: number): bigint {
-    return dv.getBigUint64(off, true);
-  },
-  encode(dv: DataView, off: number, value: bigint): void {
-    $zeroBytes(dv, off, 8);
-    dv.setBigUint64(off, $checkBigInt(value, 64, false, "unsigned long long"), true);
-  },
-};
-
-/** long long */
-const $long_long: $Codec<bigint> = {
-  name: "long long",
-  size: 8,
-  decode(dv: DataView, off: number): bigint {
-    return dv.getBigInt64(off, true);
-  },
-  encode(dv: DataView, off: number, value: bigint): void {
-    $zeroBytes(dv, off, 8);
-    dv.setBigInt64(off, $checkBigInt(value, 64, true, "long long"), true);
-  },
-};
-
 /** struct __bpf_usdt_arg_spec (16 bytes) */
 export interface __bpf_usdt_arg_spec {
   val_off: __u64;
@@ -198,6 +130,74 @@ export const bool: $Codec<bool> = {
   encode(dv: DataView, off: number, value: bool): void {
     $zeroBytes(dv, off, 1);
     dv.setUint8(off, value ? 1 : 0);
+  },
+};
+
+/** long */
+const $long: $Codec<bigint> = {
+  name: "long",
+  size: 8,
+  decode(dv: DataView, off: number): bigint {
+    return dv.getBigInt64(off, true);
+  },
+  encode(dv: DataView, off: number, value: bigint): void {
+    $zeroBytes(dv, off, 8);
+    dv.setBigInt64(off, $checkBigInt(value, 64, true, "long"), true);
+  },
+};
+
+/** __u32 (4 bytes) */
+export type __u32 = number;
+export const __u32: $Codec<__u32> = {
+  name: "unsigned int",
+  size: 4,
+  decode(dv: DataView, off: number): __u32 {
+    return dv.getUint32(off, true);
+  },
+  encode(dv: DataView, off: number, value: __u32): void {
+    $zeroBytes(dv, off, 4);
+    dv.setUint32(off, $checkInt(value, 0, 4294967295, "unsigned int"), true);
+  },
+};
+
+/** long long[3] */
+const $long_long_3: $Codec<BigInt64Array> = {
+  name: "long long[3]",
+  size: 24,
+  decode(dv: DataView, off: number): BigInt64Array {
+    return BigInt64Array.from({ length: 3 }, (_, i) => dv.getBigInt64(off + i * 8, true));
+  },
+  encode(dv: DataView, off: number, value: BigInt64Array): void {
+    $zeroBytes(dv, off, 24);
+    $writeArray(value, 3, off, 8, "long long[3]", (o0: number, x0: bigint, f0: string) => {
+      dv.setBigInt64(o0, $checkBigInt(x0, 64, true, f0), true);
+    });
+  },
+};
+
+/** unsigned long long */
+const $unsigned_long_long: $Codec<bigint> = {
+  name: "unsigned long long",
+  size: 8,
+  decode(dv: DataView, off: number): bigint {
+    return dv.getBigUint64(off, true);
+  },
+  encode(dv: DataView, off: number, value: bigint): void {
+    $zeroBytes(dv, off, 8);
+    dv.setBigUint64(off, $checkBigInt(value, 64, false, "unsigned long long"), true);
+  },
+};
+
+/** long long */
+const $long_long: $Codec<bigint> = {
+  name: "long long",
+  size: 8,
+  decode(dv: DataView, off: number): bigint {
+    return dv.getBigInt64(off, true);
+  },
+  encode(dv: DataView, off: number, value: bigint): void {
+    $zeroBytes(dv, off, 8);
+    dv.setBigInt64(off, $checkBigInt(value, 64, true, "long long"), true);
   },
 };
 

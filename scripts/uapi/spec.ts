@@ -26,6 +26,7 @@ export const ENUMS: EnumSpec[] = [
   { btf: 'bpf_link_type', ts: 'BpfLinkType', doc: 'enum bpf_link_type' },
   { btf: 'bpf_perf_event_type', ts: 'BpfPerfEventType', doc: 'enum bpf_perf_event_type: what a perf_event link is attached to (bpf_link_info)' },
   { btf: 'bpf_stats_type', ts: 'BpfStatsType', doc: 'enum bpf_stats_type (BPF_ENABLE_STATS)' },
+  { btf: 'bpf_core_relo_kind', ts: 'BpfCoreReloKind', doc: 'enum bpf_core_relo_kind: CO-RE relocation kinds (.BTF.ext)' },
   { btf: 'bpf_func_id', ts: 'BpfFuncId', doc: 'enum bpf_func_id: helper function ids (BPF_FUNC_*)' },
   { btf: 'perf_type_id', ts: 'PerfTypeId', doc: 'enum perf_type_id: perf_event_attr.type' },
   { btf: 'perf_sw_ids', ts: 'PerfSwIds', doc: 'enum perf_sw_ids: perf_event_attr.config of PERF_TYPE_SOFTWARE' },

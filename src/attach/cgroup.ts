@@ -8,9 +8,8 @@ import { BpfAttachType } from '../prog/index.ts';
 import { AttachError } from './errors.ts';
 import { CgroupLink, ProgAttachLink, type AttachableProgram, type Link } from './link.ts';
 
-export const BPF_F_ALLOW_OVERRIDE = 1 << 0;
-export const BPF_F_ALLOW_MULTI = 1 << 1;
-export const BPF_F_REPLACE = 1 << 2;
+import { BPF_F_ALLOW_MULTI, BPF_F_ALLOW_OVERRIDE, BPF_F_REPLACE, F_DUPFD_CLOEXEC } from '../uapi/defines.ts';
+export { BPF_F_ALLOW_MULTI, BPF_F_ALLOW_OVERRIDE, BPF_F_REPLACE };
 
 export interface CgroupOptions {
   /** Use BPF_PROG_ATTACH even when cgroup links exist. */
@@ -57,7 +56,6 @@ export function attachCgroup(prog: AttachableProgram, cgroup: string | number, a
 }
 
 /** F_DUPFD_CLOEXEC: a duplicate fd, closed on exec. */
-const F_DUPFD_CLOEXEC = 1030;
 
 function dupOrThrow(fd: number): number {
   const copy = libcDup(fd, F_DUPFD_CLOEXEC, 0);

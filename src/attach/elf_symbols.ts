@@ -4,7 +4,7 @@
 // objects; this reads host binaries, and only the parts it needs, with
 // positional reads, so probing a 100 MB binary does not load it.)
 import { TsbpfError } from '../errors.ts';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { SHN_UNDEF, SHT_DYNSYM, SHT_NOBITS, SHT_SYMTAB, STT_FUNC } from '../elf/constants.ts';
 import { DISPOSE } from '../util/dispose.ts';
 
@@ -95,6 +95,9 @@ export class HostElf {
   }
 
   #read(offset: bigint, len: number): Buffer {
+    // a corrupt header may claim any extent: never allocate past the file's end
+    const fileSize = BigInt(fstatSync(this.#fd).size);
+    if (offset < 0n || len < 0 || offset + BigInt(len) > fileSize) throw new ElfSymbolError(`${this.path}: truncated or corrupt ELF file (wanted ${len} bytes at ${offset}, the file has ${fileSize})`);
     const buf = Buffer.alloc(len);
     const n = readSync(this.#fd, buf, 0, len, Number(offset));
     if (n !== len) throw new ElfSymbolError(`${this.path}: truncated ELF file (wanted ${len} bytes at ${offset})`);

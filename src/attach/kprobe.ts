@@ -13,6 +13,7 @@ import { LegacyProbeLink, PerfEventLink, type AttachableProgram } from './link.t
 import { attachToPerfEvent, type PerfAttachOptions } from './perf_attach.ts';
 import { PMU_DIR, createLegacyEvent, legacyEventName, probePmu } from './probe_events.ts';
 import { kernelSymbolExists } from '../features/index.ts';
+import { ARCH } from '../uapi/arch.ts';
 import { tracefsPath, type TracefsOptions } from './tracefs.ts';
 
 const log = createLog('tsbpf:attach');
@@ -90,18 +91,6 @@ export function attachKretprobe(prog: AttachableProgram, func: string, opts: Omi
   return attachKprobe(prog, func, { ...opts, retprobe: true });
 }
 
-/** The syscall wrapper prefix per architecture, as the kernel's SYSCALL_DEFINE emits it. */
-const ARCH_PREFIX: Partial<Record<NodeJS.Architecture, string>> = {
-  x64: '__x64_',
-  ia32: '__ia32_',
-  arm64: '__arm64_',
-  s390x: '__s390x_',
-  s390: '__s390_',
-  riscv64: '__riscv_',
-  ppc64: '',
-  loong64: '',
-};
-
 let syscallPrefix: string | undefined;
 
 /**
@@ -112,7 +101,7 @@ let syscallPrefix: string | undefined;
  */
 export function syscallFunctionName(name: string): string {
   if (syscallPrefix === undefined) {
-    const arch = ARCH_PREFIX[process.arch] ?? '';
+    const arch = ARCH.syscallPrefix;
     syscallPrefix = arch && kernelSymbolExists(`${arch}sys_bpf`) !== false ? `${arch}sys_` : 'sys_';
     log('syscall function prefix: %s', syscallPrefix);
   }

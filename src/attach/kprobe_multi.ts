@@ -18,11 +18,12 @@ import { AttachError } from './errors.ts';
 import { kernelSymbolExists } from '../features/index.ts';
 import { BpfLink, type AttachableProgram } from './link.ts';
 import { tracefsPath, type TracefsOptions } from './tracefs.ts';
+import { BPF_F_KPROBE_MULTI_RETURN } from '../uapi/kernel.ts';
 
 const log = createLog('tsbpf:attach');
 
 /** BPF_F_KPROBE_MULTI_RETURN: the link's probes are return probes. */
-export const BPF_F_KPROBE_MULTI_RETURN = 1;
+export { BPF_F_KPROBE_MULTI_RETURN };
 
 export interface KprobeMultiOptions extends TracefsOptions {
   /** Kernel function names. */

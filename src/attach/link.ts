@@ -27,24 +27,9 @@ import { ASYNC_DISPOSE, DISPOSE } from '../util/dispose.ts';
 
 const log = createLog('tsbpf:attach');
 
-/** enum bpf_link_type */
-export enum BpfLinkType {
-  BPF_LINK_TYPE_UNSPEC = 0,
-  BPF_LINK_TYPE_RAW_TRACEPOINT = 1,
-  BPF_LINK_TYPE_TRACING = 2,
-  BPF_LINK_TYPE_CGROUP = 3,
-  BPF_LINK_TYPE_ITER = 4,
-  BPF_LINK_TYPE_NETNS = 5,
-  BPF_LINK_TYPE_XDP = 6,
-  BPF_LINK_TYPE_PERF_EVENT = 7,
-  BPF_LINK_TYPE_KPROBE_MULTI = 8,
-  BPF_LINK_TYPE_STRUCT_OPS = 9,
-  BPF_LINK_TYPE_NETFILTER = 10,
-  BPF_LINK_TYPE_TCX = 11,
-  BPF_LINK_TYPE_UPROBE_MULTI = 12,
-  BPF_LINK_TYPE_NETKIT = 13,
-  BPF_LINK_TYPE_SOCKMAP = 14,
-}
+/** enum bpf_link_type (src/uapi) */
+export { BpfLinkType } from '../uapi/kernel.ts';
+import { BpfLinkType } from '../uapi/kernel.ts';
 
 /** struct bpf_link_info, decoded: the common head and the first words of the per-type union. */
 export interface LinkInfoDecoded {

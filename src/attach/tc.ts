@@ -7,13 +7,12 @@ import { BpfAttachType } from '../prog/index.ts';
 import { AttachError } from './errors.ts';
 import { TcxLink, type AttachableProgram } from './link.ts';
 import { ifindexOf } from './netdev.ts';
-
-/** BPF_F_BEFORE / BPF_F_AFTER / BPF_F_ID / BPF_F_LINK (mprog placement flags). */
-export const BPF_F_BEFORE = 1 << 3;
-export const BPF_F_AFTER = 1 << 4;
-export const BPF_F_ID = 1 << 5;
-/** Same bit as the map flag BPF_F_LINK; re-exported from src/maps. */
+import { BPF_F_AFTER, BPF_F_BEFORE, BPF_F_ID } from '../uapi/defines.ts';
 import { BPF_F_LINK } from '../maps/types.ts';
+
+/** BPF_F_BEFORE / BPF_F_AFTER / BPF_F_ID / BPF_F_LINK (mprog placement flags, src/uapi). */
+export { BPF_F_AFTER, BPF_F_BEFORE, BPF_F_ID };
+/** Same bit as the map flag BPF_F_LINK; re-exported from src/maps. */
 export { BPF_F_LINK };
 
 export interface TcxOptions {

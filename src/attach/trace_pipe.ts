@@ -11,6 +11,7 @@ import { createLog } from '../util/log.ts';
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.ts';
+import { DISPOSE } from '../util/dispose.ts';
 import { watchFd, type PollHandle } from '../ringbuf/common.ts';
 import { AttachError } from './errors.ts';
 import { tracefsPath, type TracefsOptions } from './tracefs.ts';
@@ -131,7 +132,7 @@ export class TracePipe implements AsyncIterable<TraceLine> {
     };
   }
 
-  /** Stop reading and close the fd. Pending iterations end. Idempotent. */
+  /** Stop reading and close the fd. Pending and later iterations end (lines not taken yet are dropped). Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -140,8 +141,14 @@ export class TracePipe implements AsyncIterable<TraceLine> {
     clearInterval(this.#timer);
     closeSync(this.#fd);
     this.#fd = -1;
+    this.#queue.length = 0;
     for (const w of this.#waiters.splice(0)) w({ value: undefined, done: true });
     log('trace pipe closed');
+  }
+
+  /** close(), for `using`. */
+  [DISPOSE](): void {
+    this.close();
   }
 
   #watch(): void {

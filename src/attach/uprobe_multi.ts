@@ -15,11 +15,12 @@ import { AttachError } from './errors.ts';
 import { globMatch } from './kprobe_multi.ts';
 import { BpfLink, type AttachableProgram } from './link.ts';
 import { resolveBinaryPath } from './uprobe.ts';
+import { BPF_F_UPROBE_MULTI_RETURN } from '../uapi/kernel.ts';
 
 const log = createLog('tsbpf:attach');
 
 /** BPF_F_UPROBE_MULTI_RETURN: the link's probes are return probes. */
-export const BPF_F_UPROBE_MULTI_RETURN = 1;
+export { BPF_F_UPROBE_MULTI_RETURN };
 
 export interface UprobeMultiOptions {
   /** Function names in the binary. */

@@ -92,7 +92,13 @@ export interface UsdtProbes {
  * both are omitted). Throws UsdtError naming the file, probe and reason.
  */
 export function findUsdtProbes(path: string, provider?: string, name?: string): UsdtProbes {
-  const elf = new HostElf(path);
+  let elf: HostElf;
+  try {
+    elf = new HostElf(path);
+  } catch (e) {
+    if (e instanceof TsbpfError) throw e;
+    throw new UsdtError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
   try {
     if (elf.type !== ET_EXEC && elf.type !== ET_DYN) throw new UsdtError(`${path}: ELF type ${elf.type} is neither an executable nor a shared library`);
     const data = elf.readSection(USDT_NOTE_SECTION);

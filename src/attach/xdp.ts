@@ -5,12 +5,10 @@ import { BpfAttachType } from '../prog/index.ts';
 import { AttachError } from './errors.ts';
 import { XdpLink, type AttachableProgram } from './link.ts';
 import { ifindexOf } from './netdev.ts';
+import { XDP_FLAGS_DRV_MODE, XDP_FLAGS_HW_MODE, XDP_FLAGS_SKB_MODE, XDP_FLAGS_UPDATE_IF_NOEXIST } from '../uapi/defines.ts';
 
-/** XDP_FLAGS_* (include/uapi/linux/if_link.h) */
-export const XDP_FLAGS_UPDATE_IF_NOEXIST = 1 << 0;
-export const XDP_FLAGS_SKB_MODE = 1 << 1;
-export const XDP_FLAGS_DRV_MODE = 1 << 2;
-export const XDP_FLAGS_HW_MODE = 1 << 3;
+/** XDP_FLAGS_* (include/uapi/linux/if_link.h, in src/uapi) */
+export { XDP_FLAGS_DRV_MODE, XDP_FLAGS_HW_MODE, XDP_FLAGS_SKB_MODE, XDP_FLAGS_UPDATE_IF_NOEXIST };
 
 export interface XdpOptions {
   /** 'generic' (skb mode), 'native' (driver mode), 'offload', or 'auto' (default: native when the driver has it). */

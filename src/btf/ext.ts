@@ -7,24 +7,20 @@ import { createLog } from '../util/log.ts';
 import { BtfError } from './errors.ts';
 import { BTF_MAGIC } from './types.ts';
 import type { Btf } from './parse.ts';
+import { BpfCoreReloKind } from '../uapi/kernel.ts';
 
 const log = createLog('tsbpf:btf');
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** enum bpf_core_relo_kind */
-export const BPF_CORE_FIELD_BYTE_OFFSET = 0;
-export const BPF_CORE_FIELD_BYTE_SIZE = 1;
-export const BPF_CORE_FIELD_EXISTS = 2;
-export const BPF_CORE_FIELD_SIGNED = 3;
-export const BPF_CORE_FIELD_LSHIFT_U64 = 4;
-export const BPF_CORE_FIELD_RSHIFT_U64 = 5;
-export const BPF_CORE_TYPE_ID_LOCAL = 6;
-export const BPF_CORE_TYPE_ID_TARGET = 7;
-export const BPF_CORE_TYPE_EXISTS = 8;
-export const BPF_CORE_TYPE_SIZE = 9;
-export const BPF_CORE_ENUMVAL_EXISTS = 10;
-export const BPF_CORE_ENUMVAL_VALUE = 11;
-export const BPF_CORE_TYPE_MATCHES = 12;
+/** enum bpf_core_relo_kind (src/uapi), one const per kind */
+const {
+  BPF_CORE_FIELD_BYTE_OFFSET, BPF_CORE_FIELD_BYTE_SIZE, BPF_CORE_FIELD_EXISTS, BPF_CORE_FIELD_SIGNED, BPF_CORE_FIELD_LSHIFT_U64, BPF_CORE_FIELD_RSHIFT_U64,
+  BPF_CORE_TYPE_ID_LOCAL, BPF_CORE_TYPE_ID_TARGET, BPF_CORE_TYPE_EXISTS, BPF_CORE_TYPE_SIZE, BPF_CORE_ENUMVAL_EXISTS, BPF_CORE_ENUMVAL_VALUE, BPF_CORE_TYPE_MATCHES,
+} = BpfCoreReloKind;
+export {
+  BPF_CORE_FIELD_BYTE_OFFSET, BPF_CORE_FIELD_BYTE_SIZE, BPF_CORE_FIELD_EXISTS, BPF_CORE_FIELD_SIGNED, BPF_CORE_FIELD_LSHIFT_U64, BPF_CORE_FIELD_RSHIFT_U64,
+  BPF_CORE_TYPE_ID_LOCAL, BPF_CORE_TYPE_ID_TARGET, BPF_CORE_TYPE_EXISTS, BPF_CORE_TYPE_SIZE, BPF_CORE_ENUMVAL_EXISTS, BPF_CORE_ENUMVAL_VALUE, BPF_CORE_TYPE_MATCHES,
+};
 
 /** Smallest record sizes the format allows (sizeof the known structs). */
 export const BPF_FUNC_INFO_MIN_SIZE = 8;

@@ -1,7 +1,7 @@
 // The CLI bundle's export: `run` starts `tsbpf` with the process's arguments
 // and exits with its code (dist/cli.cjs calls it).
 import { once } from 'node:events';
-import { main } from './main.ts';
+import { main, oneLine } from './main.ts';
 
 export { main };
 
@@ -10,6 +10,14 @@ export async function run(): Promise<void> {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
   });
+  // An error outside a command's own flow (a callback of a ring buffer, a timer) is still one line.
+  const fatal = (e: unknown): void => {
+    if (/tsbpf|\*/.test(process.env.DEBUG ?? '') && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    process.stderr.write(`tsbpf ${process.argv[2] ?? ''}: ${oneLine(e)}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
   const code = await main(process.argv.slice(2));
   // Writes to a pipe are queued once the pipe is full: let them out before exiting.
   if (process.stdout.writableLength > 0) await once(process.stdout, 'drain');

@@ -13,8 +13,9 @@ const SPEC = {
     type: { type: 'string' as const, short: 't', multiple: true as const },
     format: { type: 'string' as const, short: 'f' },
     output: { type: 'string' as const, short: 'o' },
+    'import-from': { type: 'string' as const },
   },
-  optionHelp: { type: 'only this type (by name) and its dependencies', format: 'c (default), ts or raw', output: 'write to this file instead of stdout' },
+  optionHelp: { type: 'only this type (by name) and its dependencies', format: 'c (default), ts or raw', output: 'write to this file instead of stdout', 'import-from': '--format ts: where the declarations import their run-time helpers from (default "tsbpf")' },
   positionals: [0, 1] as [number, number],
   examples: ['tsbpf btf dump vmlinux --format c > vmlinux.h', 'tsbpf btf dump bpf/bootstrap.bpf.o --format raw', 'tsbpf btf dump --type task_struct --format c'],
 };
@@ -103,7 +104,7 @@ export async function main(args: string[]): Promise<number> {
     text = lines.join('\n') + '\n';
   } else {
     const { tsTypes } = await import('./ts_bridge.ts');
-    text = tsTypes(btf, roots ?? 'all');
+    text = tsTypes(btf, roots ?? 'all', values['import-from']);
   }
   if (values.output) writeFileSync(values.output, text);
   else process.stdout.write(text);

@@ -1,5 +1,6 @@
 // `tsbpf gen skeleton OBJ`: a typed TypeScript module for one object.
 import { writeFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
 import { ArgError, parse } from './args.ts';
 import { readInput } from './inspect.ts';
 import { skeleton } from './ts_bridge.ts';
@@ -12,8 +13,9 @@ const SPEC = {
     name: { type: 'string' as const },
     type: { type: 'string' as const, short: 't', multiple: true as const },
     'no-embed': { type: 'boolean' as const },
+    'import-from': { type: 'string' as const },
   },
-  optionHelp: { output: 'write here instead of stdout', name: 'the skeleton\'s name (default: from the file name)', type: 'also emit this BTF type', 'no-embed': 'load the object from its path instead of embedding it' },
+  optionHelp: { output: 'write here instead of stdout', name: 'the skeleton\'s name (default: from the file name)', type: 'also emit this BTF type', 'no-embed': 'load the object from its path instead of embedding it', 'import-from': 'the module the skeleton imports tsbpf from (default "tsbpf")' },
   positionals: [1, 1] as [number, number],
   examples: ['tsbpf gen skeleton bpf/bootstrap.bpf.o -o src/bootstrap.skel.ts --type event'],
 };
@@ -25,7 +27,9 @@ export async function main(args: string[]): Promise<number> {
   }
   const { values, positionals } = parse(args.slice(1), SPEC);
   const path = positionals[0]!;
-  const text = skeleton(readInput(path), { name: values.name, types: values.type, embed: !values['no-embed'], objectPath: path });
+  // Without embedding, the skeleton reads the object at run time, relative to the module it is written to.
+  const objectPath = values['no-embed'] && values.output ? relative(dirname(resolve(values.output)), resolve(path)) : path;
+  const text = skeleton(readInput(path), { name: values.name, types: values.type, embed: !values['no-embed'], objectPath, importFrom: values['import-from'] });
   if (values.output) writeFileSync(values.output, text);
   else process.stdout.write(text);
   return 0;

@@ -246,8 +246,9 @@ function printText(d: ObjectDescription): void {
   }
   lines.push('', 'maps:');
   const mapLine = (m: MapDescription, indent: string): void => {
-    const kv = m.keyType || m.valueType || m.keySize || m.valueSize
-      ? `  key ${m.keyType ?? `${m.keySize}B`}  value ${m.valueType ?? `${m.valueSize}B`}` : '';
+    const key = m.keyType ?? (m.keySize ? `${m.keySize}B` : '');
+    const value = m.valueType ?? (m.valueSize ? `${m.valueSize}B` : '');
+    const kv = `${key ? `  key ${key}` : ''}${value ? `  value ${value}` : ''}`;
     lines.push(`${indent}${m.name}  ${m.type}${kv}  max_entries ${m.maxEntries}${m.flags !== '0' ? `  flags ${m.flags}` : ''}${m.pinning !== 'none' ? `  pinning ${m.pinning}` : ''}${m.origin !== 'btf' ? `  (${m.origin}${m.kernelName !== m.name ? `, kernel name ${m.kernelName}` : ''})` : ''}`);
     if (m.inner) mapLine(m.inner, `${indent}  inner: `);
     for (const s of m.slots) lines.push(`${indent}  [${s.slot}] = ${s.target}`);

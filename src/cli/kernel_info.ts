@@ -4,6 +4,7 @@
 // closes anything but the fds opened here. An id that disappears between the
 // walk and the open (ENOENT) is skipped by the listings.
 import { readFileSync } from 'node:fs';
+import { BpfPerfEventType } from '../uapi/kernel.ts';
 import { parseBtf, type Btf, loadKernelBtf } from '../btf/index.ts';
 import { BpfLinkType } from '../attach/link.ts';
 import { mapFlagsToString, mapTypeName } from '../maps/index.ts';
@@ -179,7 +180,8 @@ export function mapRecordOf(fd: number, what: string): MapRecord {
   };
 }
 
-const PERF_EVENT_TYPES = ['unspec', 'uprobe', 'uretprobe', 'kprobe', 'kretprobe', 'tracepoint', 'event'];
+/** enum bpf_perf_event_type's names, short: 'uprobe', 'kretprobe', ... */
+const PERF_EVENT_TYPES = Object.values(BpfPerfEventType).filter((v): v is string => typeof v === 'string').map((n) => n.replace(/^BPF_PERF_EVENT_/, '').toLowerCase());
 
 export function readLink(id: number): LinkRecord {
   return withFd(BpfCmd.BPF_LINK_GET_FD_BY_ID, id, (fd) => {

@@ -100,7 +100,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     obj.attachAll({ mount: true });
     for (const s of streams) {
-      const bpfMap = obj.map(s.map).map!;
+      const bpfMap = obj.map(s.map).map;
       const emit = (view: DataView, off: number, size: number, cpu?: number): void => {
         const bytes = new Uint8Array(view.buffer, view.byteOffset + off, size);
         let data: unknown;

@@ -172,6 +172,7 @@ export class TsTypeEmitter {
     if (this.#used.has(name)) name = `${name}_${suffix}`;
     for (let i = 2; this.#used.has(name); i++) name = `${name.replace(/_\d+$/, '')}_${i}`;
     this.#used.add(name);
+    this.#journal.names.push(name);
     return name;
   }
 
@@ -218,7 +219,7 @@ export class TsTypeEmitter {
       const target = this.#skipMods(this.#btf.sizeOrTypeOf(id));
       if (target !== 0 && this.#isDeclared(target) && this.#kind(target) !== BTF_KIND_TYPEDEF && this.#btf.nameOf(target) === cname) {
         const n = this.#declName(target);
-        this.#declOf.set(key, { id, name: n, what: 'type' });
+        this.#setDecl(key, { id, name: n, what: 'type' });
         return n;
       }
       // a typedef of a declared type is an alias written after its target
@@ -226,9 +227,21 @@ export class TsTypeEmitter {
     }
     const suffix = k === BTF_KIND_UNION ? 'union' : k === BTF_KIND_ENUM || k === BTF_KIND_ENUM64 ? 'enum' : k === BTF_KIND_TYPEDEF ? 't' : 'struct';
     const decl: Decl = { id, name: this.#allocate(cname, suffix), what: 'type' };
-    this.#declOf.set(key, decl);
+    this.#setDecl(key, decl);
     this.#decls.push(decl);
+    // its body is checked now (named types it uses are declared, and checked, in turn): a
+    // type that cannot be described fails the request that reached it, not render()
+    this.#tsType(id, 0, true);
+    this.#sizeOfType(id);
     return decl.name;
+  }
+
+  /** Keys and names added since the current public request began (rolled back when it fails). */
+  readonly #journal: { keys: string[]; names: string[] } = { keys: [], names: [] };
+
+  #setDecl(key: string, d: Decl): void {
+    this.#declOf.set(key, d);
+    this.#journal.keys.push(key);
   }
 
   /** The TypeScript type of C type `id` (declaring named types it uses). */
@@ -252,8 +265,9 @@ export class TsTypeEmitter {
       let name = `$${this.cName(s).replace(/\*/g, 'ptr').replace(/[^A-Za-z0-9_]+/g, '_').replace(/^_+|_+$/g, '')}`;
       for (let i = 2; this.#used.has(name); i++) name = `${name.replace(/_\d+$/, '')}_${i}`;
       this.#used.add(name);
+      this.#journal.names.push(name);
       const decl: Decl = { id: s, name, what: 'codec' };
-      this.#declOf.set(key, decl);
+      this.#setDecl(key, decl);
       this.#decls.push(decl);
       return name;
     });
@@ -271,7 +285,7 @@ export class TsTypeEmitter {
       this.typeName(id);
       const base = this.#isDeclared(this.#skipMods(id)) ? this.#declName(this.#skipMods(id)) : `anon_${r}`;
       const decl: Decl = { id, name: this.#allocate(`${base}View`, 'view'), what: 'view' };
-      this.#declOf.set(key, decl);
+      this.#setDecl(key, decl);
       this.#decls.push(decl);
       return decl.name;
     });
@@ -286,10 +300,29 @@ export class TsTypeEmitter {
     return 0;
   }
 
-  #wrap<T>(id: number, f: () => T): T {
+  /** Run `f`, turning a BtfError into a CodegenError naming type `id`. */
+  #typed<T>(id: number, f: () => T): T {
     try {
       return f();
     } catch (e) {
+      if (e instanceof BtfError) this.#fail(id, e.message, e);
+      throw e;
+    }
+  }
+
+  #wrap<T>(id: number, f: () => T): T {
+    // a failed request leaves nothing behind: later requests and render() see only described types
+    const decls = this.#decls.length;
+    const helpers = new Set(this.#helpers);
+    const [keys, names] = [this.#journal.keys.length, this.#journal.names.length];
+    try {
+      return f();
+    } catch (e) {
+      this.#decls.length = decls;
+      for (const k of this.#journal.keys.splice(keys)) this.#declOf.delete(k);
+      for (const n of this.#journal.names.splice(names)) this.#used.delete(n);
+      this.#helpers.clear();
+      for (const h of helpers) this.#helpers.add(h);
       if (e instanceof CodegenError) throw e;
       if (e instanceof BtfError) this.#fail(id, e.message, e);
       throw e;
@@ -305,19 +338,20 @@ export class TsTypeEmitter {
     let d = this.#declOf.get(key);
     if (!d) {
       d = { id, name: this.#allocate(`${name}Codec`, 'codec'), what: 'type' };
-      this.#declOf.set(key, d);
+      this.#setDecl(key, d);
     }
     return d.name;
   }
 
   // ---------------------------------------------------------------- types
 
-  #tsType(id: number, depth: number): string {
+  #tsType(id: number, depth: number, inline = false): string {
     if (depth > MAX_RESOLVE_DEPTH) this.#fail(id, `nests deeper than ${MAX_RESOLVE_DEPTH} levels`);
     id = this.#skipMods(id);
     if (id === 0) this.#fail(id, 'void has no value');
     const k = this.#kind(id);
-    if (this.#isDeclared(id)) return this.#declName(id);
+    if (!inline && this.#isDeclared(id)) return this.#declName(id);
+    if (k === BTF_KIND_TYPEDEF) return this.#tsType(this.#btf.sizeOrTypeOf(id), depth + 1);
     const t = this.#btf.type(id);
     switch (t.kind) {
       case BTF_KIND_INT:
@@ -495,7 +529,9 @@ export class TsTypeEmitter {
         if (a.chars) return `${this.#h('readCString')}(${dv}, ${off}, ${a.n})`;
         const o = `o${depth}`;
         if (a.typed) return `${a.typed.ctor}.from({ length: ${a.n} }, (_, i) => ${dv}.${a.typed.get}(${add(off, `i * ${a.stride}`)}${a.typed.size > 1 ? ', true' : ''}))`;
-        return `${this.#h('readArray')}(${a.n}, ${off}, ${a.stride}, (${o}: number) => ${this.#decodeExpr(a.elem, dv, o, depth + 1)})`;
+        const el = this.#decodeExpr(a.elem, dv, o, depth + 1);
+        // an object literal returned by an arrow function needs parentheses
+        return `${this.#h('readArray')}(${a.n}, ${off}, ${a.stride}, (${o}: number) => ${el.startsWith('{') ? `(${el})` : el})`;
       }
       default:
         return this.#fail(id, `a ${BTF_KIND_NAMES[k] ?? `kind ${k}`} has no value TypeScript can hold`);
@@ -658,7 +694,7 @@ export class TsTypeEmitter {
   }
 
   #renderDecl(d: Decl): string {
-    return this.#wrap(d.id, () => {
+    return this.#typed(d.id, () => {
       if (d.what === 'view') return this.#renderView(d);
       if (d.what === 'codec') {
         const ts = this.#tsType(d.id, 0);
@@ -795,12 +831,18 @@ function add(base: string, n: number | string): string {
  */
 export function emitTsTypes(btf: Btf, roots: number[] | 'all', opts: EmitTsOptions = {}): string {
   const e = new TsTypeEmitter(btf, opts);
-  const ids = roots === 'all' ? allNamed(btf) : roots;
-  for (const id of ids) {
-    const s = id;
-    const k = e.btf.kindOf(s);
-    if ((k === BTF_KIND_STRUCT || k === BTF_KIND_UNION || k === BTF_KIND_ENUM || k === BTF_KIND_ENUM64 || k === BTF_KIND_TYPEDEF) && btf.nameOf(s) !== '') e.typeName(s);
-    else e.codecOf(s);
+  const all = roots === 'all';
+  const skipped: string[] = [];
+  for (const id of all ? allNamed(btf) : roots) {
+    try {
+      const k = e.btf.kindOf(id);
+      if ((k === BTF_KIND_STRUCT || k === BTF_KIND_UNION || k === BTF_KIND_ENUM || k === BTF_KIND_ENUM64 || k === BTF_KIND_TYPEDEF) && btf.nameOf(id) !== '') e.typeName(id);
+      else e.codecOf(id);
+    } catch (err) {
+      // 'all' describes what can be: function typedefs, incomplete types and the like are listed, not fatal
+      if (!all || !(err instanceof CodegenError)) throw err;
+      skipped.push(err.message);
+    }
   }
   for (const v of opts.views ?? []) {
     const id = typeof v === 'number' ? v : e.findType(v);
@@ -808,7 +850,8 @@ export function emitTsTypes(btf: Btf, roots: number[] | 'all', opts: EmitTsOptio
     e.viewOf(id);
   }
   const { imports, body } = e.render();
-  return `${imports ? `${imports}\n\n` : ''}${body}\n`;
+  const note = skipped.length ? `// ${skipped.length} type${skipped.length === 1 ? '' : 's'} with no TypeScript value, left out:\n${skipped.map((m) => `//   ${m}`).join('\n')}\n\n` : '';
+  return `${imports ? `${imports}\n\n` : ''}${note}${body}\n`;
 }
 
 function allNamed(btf: Btf): number[] {

@@ -6,7 +6,7 @@ import { loadBtfIntoKernel } from '../btf/load.ts';
 import { UsageError } from '../errors.ts';
 import { BpfMap, MapType, BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, type MapSpec } from '../maps/index.ts';
 import { E2BIG, EINVAL, ENOTSUPP, EOPNOTSUPP, type FD } from '../syscall/index.ts';
-import { PAGE_SIZE } from '../syscall/mem.ts';
+import { PAGE_SIZE } from '../uapi/arch.ts';
 import { cached, errnoOf } from './cache.ts';
 
 /** A spec of `type` the kernel accepts, when it knows the type. */

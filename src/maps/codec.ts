@@ -3,7 +3,8 @@
 // little-endian (x86_64 and arm64 are little-endian; so is every BPF target
 // this project builds for). Every size is checked here, before any syscall:
 // the kernel copies exactly key_size/value_size bytes from the pointers it is
-// given, and must never run past a JS buffer.
+// given, and must never run past a JS buffer. Every refusal is a UsageError
+// naming the operand (and so the map).
 import { UsageError } from '../errors.ts';
 
 /** A key as user code may give it. */
@@ -18,10 +19,12 @@ const TWO_32 = 2 ** 32;
 
 /**
  * Write `v` into `dv` at `offset` as exactly `size` bytes. `what` names the
- * operand in errors (`key of map "counts"`). Throws TypeError/RangeError,
- * never writes outside [offset, offset + size).
+ * operand in errors (`key of map "counts"`). A number or bigint is taken as
+ * unsigned, or, with `signed`, as either (two's complement: -1 and 0xffffffff
+ * are the same 4 bytes). Keys are unsigned: `lookup(-1)` is a mistake, not
+ * index 0xffffffff. Throws UsageError; never writes outside [offset, offset + size).
  */
-export function encodeInto(v: MapKey | MapValue, target: Uint8Array, dv: DataView, offset: number, size: number, what: string): void {
+export function encodeInto(v: MapKey | MapValue, target: Uint8Array, dv: DataView, offset: number, size: number, what: string, signed = true): void {
   if (v instanceof Uint8Array) {
     if (v.length !== size) throw new UsageError(`${what} must be ${size} bytes, got a Uint8Array of ${v.length}`);
     target.set(v, offset);
@@ -30,6 +33,7 @@ export function encodeInto(v: MapKey | MapValue, target: Uint8Array, dv: DataVie
   if (typeof v === 'object' && v !== null && typeof (v as { fd?: unknown }).fd === 'number') v = (v as { fd: number }).fd;
   if (typeof v === 'number') {
     if (!Number.isInteger(v)) throw new UsageError(`${what} must be an integer, got ${v}`);
+    if (v < 0 && !signed) throw new UsageError(`${what} ${v} is negative; keys are unsigned (pass the bytes for anything else)`);
     if (size === 4) {
       if (v < -(2 ** 31) || v >= TWO_32) throw new UsageError(`${what} ${v} does not fit 4 bytes`);
       dv.setUint32(offset, v >>> 0, true);
@@ -44,6 +48,7 @@ export function encodeInto(v: MapKey | MapValue, target: Uint8Array, dv: DataVie
     throw new UsageError(`${what} is ${size} bytes: only 4- and 8-byte keys/values may be given as numbers; pass a Uint8Array of ${size} bytes`);
   }
   if (typeof v === 'bigint') {
+    if (v < 0n && !signed) throw new UsageError(`${what} ${v} is negative; keys are unsigned (pass the bytes for anything else)`);
     if (size === 4) {
       if (v < -(1n << 31n) || v >= 1n << 32n) throw new UsageError(`${what} ${v} does not fit 4 bytes`);
       dv.setUint32(offset, Number(BigInt.asUintN(32, v)), true);
@@ -60,9 +65,9 @@ export function encodeInto(v: MapKey | MapValue, target: Uint8Array, dv: DataVie
 }
 
 /** Encode one key or value into fresh bytes. */
-export function encode(v: MapKey | MapValue, size: number, what: string): Uint8Array {
+export function encode(v: MapKey | MapValue, size: number, what: string, signed = true): Uint8Array {
   const out = new Uint8Array(size);
-  encodeInto(v, out, new DataView(out.buffer), 0, size, what);
+  encodeInto(v, out, new DataView(out.buffer), 0, size, what, signed);
   return out;
 }
 

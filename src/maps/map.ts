@@ -52,6 +52,7 @@ import {
   BPF_F_WRONLY,
   MapType,
   hasKeys,
+  isArrayIndexedType,
   isMapInMapType,
   isPerCpuMapType,
   isQueueOrStackType,
@@ -61,10 +62,10 @@ import {
 } from './types.ts';
 import { UsageError } from '../errors.ts';
 import { DISPOSE } from '../util/dispose.ts';
+import { F_DUPFD_CLOEXEC } from '../uapi/defines.ts';
 
 const log = createLog('tsbpf:maps');
 
-const F_DUPFD_CLOEXEC = 1030;
 
 /** Batch size used when none is given: large enough to amortise the syscall, small enough to stay in cache. */
 const DEFAULT_BATCH_CHUNK = 1024;
@@ -172,6 +173,8 @@ export class BpfMap {
   readonly #keyed: boolean;
   /** u32 keys: a number key is written straight into the scratch key (the common case of arrays). */
   readonly #u32Key: boolean;
+  /** Arrays and the other index-keyed types: keys are indexes below maxEntries; 2^32 for the others. */
+  readonly #indexLimit: number;
   /** 4- or 8-byte values of a map that is not per-CPU: a number value is written straight in. */
   readonly #scalarValue: boolean;
   /**
@@ -196,6 +199,7 @@ export class BpfMap {
     this.#what = `map "${shape.name}" (${mapTypeName(shape.type)})`;
     this.#keyed = hasKeys(shape.type);
     this.#u32Key = shape.keySize === 4;
+    this.#indexLimit = isArrayIndexedType(shape.type) && shape.keySize === 4 ? shape.maxEntries : 2 ** 32;
     this.#scalarValue = !this.perCpu && (shape.valueSize === 4 || shape.valueSize === 8);
     this.#ops = new MapElemCommands(fd.value, this.#what);
     // The kernel never reads a zero-sized key or value, but the buffers must exist to be pointed at.
@@ -329,8 +333,9 @@ export class BpfMap {
 
   // ---------------------------------------------------------------- identity
 
-  /** The raw file descriptor (throws once closed). */
+  /** The raw file descriptor (a UsageError once closed). */
   get fd(): number {
+    if (!this.#open) this.#closedError();
     return this.#fd.value;
   }
 
@@ -366,18 +371,28 @@ export class BpfMap {
     }
   }
 
-  /** Copy the key into the scratch key buffer (throws before any syscall if it does not fit). */
+  /**
+   * Copy the key into the scratch key buffer (a UsageError before any
+   * syscall if it does not fit). Number and bigint keys are unsigned; an
+   * index-keyed map (array, prog array, ...) takes indexes below maxEntries.
+   */
   #putKey(key: MapKey): void {
     if (!this.#open) this.#closedError();
     if (!this.#keyed) this.#needKeys('element access');
-    if (typeof key === 'number' && this.#u32Key && key >>> 0 === key) {
+    if (typeof key === 'number' && this.#u32Key && key >>> 0 === key && key < this.#indexLimit) {
       // The hot case, array indexes and u32 ids: no further checks needed.
       this.#keyView.setUint32(0, key, true);
-    } else if (key instanceof Uint8Array) {
+      return;
+    }
+    if (key instanceof Uint8Array) {
       if (key.length !== this.keySize) throw new UsageError(`key of ${this.#what} must be ${this.keySize} bytes, got a Uint8Array of ${key.length}`);
       this.#key.set(key);
     } else {
-      encodeInto(key, this.#key, this.#keyView, 0, this.keySize, `key of ${this.#what}`);
+      encodeInto(key, this.#key, this.#keyView, 0, this.keySize, `key of ${this.#what}`, false);
+    }
+    if (this.#indexLimit < 2 ** 32) {
+      const index = this.#keyView.getUint32(0, true);
+      if (index >= this.#indexLimit) throw new UsageError(`key ${index} of ${this.#what} is out of range: its indexes are 0..${this.#indexLimit - 1}`);
     }
   }
 
@@ -414,7 +429,7 @@ export class BpfMap {
   }
 
   #closedError(): never {
-    throw new MapError(this.name, 'used after close()');
+    throw new UsageError(`${this.#what} used after close(): open it again (fromId, fromPinned) or keep it open`);
   }
 
   #checkOut(out: Uint8Array): void {
@@ -626,7 +641,7 @@ export class BpfMap {
     }
     const packed = new Uint8Array(keys.length * this.keySize);
     const dv = new DataView(packed.buffer);
-    keys.forEach((key, i) => encodeInto(key, packed, dv, i * this.keySize, this.keySize, `key #${i} of ${this.#what}`));
+    keys.forEach((key, i) => encodeInto(key, packed, dv, i * this.keySize, this.keySize, `key #${i} of ${this.#what}`, false));
     return packed;
   }
 

@@ -17,6 +17,7 @@ import {
   isRingBufferType,
   mapTypeName,
 } from './types.ts';
+import { PAGE_SIZE } from '../uapi/arch.ts';
 
 /** How a loader should pin the map: not at all, or under the pin root by its name (libbpf's LIBBPF_PIN_BY_NAME). */
 export type MapPinning = 'none' | 'by-name';
@@ -61,7 +62,6 @@ export interface MapSpec {
 const U32_MAX = 0xffff_ffff;
 /** BPF_OBJ_NAME_LEN - 1: the kernel stores at most 15 name characters. */
 export const MAP_NAME_MAX = 15;
-const PAGE_SIZE = 4096;
 
 const KNOWN_FLAGS = Object.values(MAP_CREATE_FLAGS).reduce((all, bit) => all | bit, 0);
 

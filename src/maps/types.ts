@@ -1,46 +1,22 @@
 // The kernel's vocabulary for maps: `enum bpf_map_type`, the BPF_MAP_CREATE
-// flags, the element-update flags, and what each map type is like (per-CPU
-// values, keys or none, fd-valued, map-in-map), from include/uapi/linux/bpf.h
-// and Documentation/bpf/maps.rst.
+// flags and the element-update flags (from src/uapi), and what each map type
+// is like (per-CPU values, keys or none, fd-valued, map-in-map), from
+// Documentation/bpf/maps.rst.
 
-/** enum bpf_map_type */
-export enum MapType {
-  BPF_MAP_TYPE_UNSPEC = 0,
-  BPF_MAP_TYPE_HASH = 1,
-  BPF_MAP_TYPE_ARRAY = 2,
-  BPF_MAP_TYPE_PROG_ARRAY = 3,
-  BPF_MAP_TYPE_PERF_EVENT_ARRAY = 4,
-  BPF_MAP_TYPE_PERCPU_HASH = 5,
-  BPF_MAP_TYPE_PERCPU_ARRAY = 6,
-  BPF_MAP_TYPE_STACK_TRACE = 7,
-  BPF_MAP_TYPE_CGROUP_ARRAY = 8,
-  BPF_MAP_TYPE_LRU_HASH = 9,
-  BPF_MAP_TYPE_LRU_PERCPU_HASH = 10,
-  BPF_MAP_TYPE_LPM_TRIE = 11,
-  BPF_MAP_TYPE_ARRAY_OF_MAPS = 12,
-  BPF_MAP_TYPE_HASH_OF_MAPS = 13,
-  BPF_MAP_TYPE_DEVMAP = 14,
-  BPF_MAP_TYPE_SOCKMAP = 15,
-  BPF_MAP_TYPE_CPUMAP = 16,
-  BPF_MAP_TYPE_XSKMAP = 17,
-  BPF_MAP_TYPE_SOCKHASH = 18,
-  /** Also known as BPF_MAP_TYPE_CGROUP_STORAGE_DEPRECATED since 6.2. */
-  BPF_MAP_TYPE_CGROUP_STORAGE = 19,
-  BPF_MAP_TYPE_REUSEPORT_SOCKARRAY = 20,
-  BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE = 21,
-  BPF_MAP_TYPE_QUEUE = 22,
-  BPF_MAP_TYPE_STACK = 23,
-  BPF_MAP_TYPE_SK_STORAGE = 24,
-  BPF_MAP_TYPE_DEVMAP_HASH = 25,
-  BPF_MAP_TYPE_STRUCT_OPS = 26,
-  BPF_MAP_TYPE_RINGBUF = 27,
-  BPF_MAP_TYPE_INODE_STORAGE = 28,
-  BPF_MAP_TYPE_TASK_STORAGE = 29,
-  BPF_MAP_TYPE_BLOOM_FILTER = 30,
-  BPF_MAP_TYPE_USER_RINGBUF = 31,
-  BPF_MAP_TYPE_CGRP_STORAGE = 32,
-  BPF_MAP_TYPE_ARENA = 33,
-}
+import {
+  MapType, BPF_F_NO_PREALLOC, BPF_F_NO_COMMON_LRU, BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_WRONLY, BPF_F_STACK_BUILD_ID, BPF_F_ZERO_SEED,
+  BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_F_CLONE, BPF_F_MMAPABLE, BPF_F_PRESERVE_ELEMS, BPF_F_INNER_MAP, BPF_F_LINK, BPF_F_PATH_FD,
+  BPF_F_VTYPE_BTF_OBJ_FD, BPF_F_TOKEN_FD, BPF_F_SEGV_ON_FAULT, BPF_F_NO_USER_CONV,
+} from '../uapi/kernel.ts';
+
+// enum bpf_map_type and the BPF_MAP_CREATE flags, generated from the kernel's BTF
+export {
+  MapType, BPF_F_NO_PREALLOC, BPF_F_NO_COMMON_LRU, BPF_F_NUMA_NODE, BPF_F_RDONLY, BPF_F_WRONLY, BPF_F_STACK_BUILD_ID, BPF_F_ZERO_SEED,
+  BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_F_CLONE, BPF_F_MMAPABLE, BPF_F_PRESERVE_ELEMS, BPF_F_INNER_MAP, BPF_F_LINK, BPF_F_PATH_FD,
+  BPF_F_VTYPE_BTF_OBJ_FD, BPF_F_TOKEN_FD, BPF_F_SEGV_ON_FAULT, BPF_F_NO_USER_CONV,
+};
+// the element flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK)
+export { BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK } from '../uapi/kernel.ts';
 
 /** The highest map type this code knows about. */
 export const MAX_KNOWN_MAP_TYPE = MapType.BPF_MAP_TYPE_ARENA;
@@ -55,46 +31,6 @@ export function mapTypeName(type: number): string {
 export function isKnownMapType(type: number): type is MapType {
   return Number.isInteger(type) && type > MapType.BPF_MAP_TYPE_UNSPEC && type <= MAX_KNOWN_MAP_TYPE;
 }
-
-// ---------------------------------------------------------------- BPF_MAP_CREATE flags
-
-export const BPF_F_NO_PREALLOC = 1 << 0;
-/** LRU maps: one LRU list per CPU instead of a common one. */
-export const BPF_F_NO_COMMON_LRU = 1 << 1;
-/** Honour `numa_node` in the create attributes. */
-export const BPF_F_NUMA_NODE = 1 << 2;
-/** User space may only read the map (also a BPF_OBJ_GET / GET_FD_BY_ID open flag). */
-export const BPF_F_RDONLY = 1 << 3;
-/** User space may only write the map (also an open flag). */
-export const BPF_F_WRONLY = 1 << 4;
-/** Stack trace maps: store build id + offset instead of addresses. */
-export const BPF_F_STACK_BUILD_ID = 1 << 5;
-/** Hash maps: zero hash seed (for tests only). */
-export const BPF_F_ZERO_SEED = 1 << 6;
-/** BPF programs may only read the map. */
-export const BPF_F_RDONLY_PROG = 1 << 7;
-/** BPF programs may only write the map. */
-export const BPF_F_WRONLY_PROG = 1 << 8;
-/** Socket storage: clone the element into sockets accepted from a listener. */
-export const BPF_F_CLONE = 1 << 9;
-/** Array (and arena) maps: allow mmap() of the values. */
-export const BPF_F_MMAPABLE = 1 << 10;
-/** Perf event arrays: keep entries when the creating fd closes. */
-export const BPF_F_PRESERVE_ELEMS = 1 << 11;
-/** A map usable as an inner map whose max_entries may differ per instance. */
-export const BPF_F_INNER_MAP = 1 << 12;
-/** Struct_ops maps: the map is attached through a BPF link. */
-export const BPF_F_LINK = 1 << 13;
-/** BPF_OBJ_PIN/GET: path_fd is valid. */
-export const BPF_F_PATH_FD = 1 << 14;
-/** Struct_ops: value_type_btf_obj_fd is valid. */
-export const BPF_F_VTYPE_BTF_OBJ_FD = 1 << 15;
-/** The create attributes carry a BPF token fd. */
-export const BPF_F_TOKEN_FD = 1 << 16;
-/** Arena: a fault on an unpopulated page raises SIGSEGV in user space. */
-export const BPF_F_SEGV_ON_FAULT = 1 << 17;
-/** Arena: do not convert user-space pointers. */
-export const BPF_F_NO_USER_CONV = 1 << 18;
 
 /** Every BPF_MAP_CREATE flag this code knows, by name (for messages). */
 export const MAP_CREATE_FLAGS: Readonly<Record<string, number>> = Object.freeze({
@@ -129,17 +65,6 @@ export function mapFlagsToString(flags: number): string {
   if (unknown !== 0) names.push(`0x${(unknown >>> 0).toString(16)}`);
   return names.length === 0 ? '0' : names.join('|');
 }
-
-// ---------------------------------------------------------------- element flags
-
-/** Update: create a new element or replace an existing one. */
-export const BPF_ANY = 0;
-/** Update: create a new element only (EEXIST if the key is present). */
-export const BPF_NOEXIST = 1;
-/** Update: replace an existing element only (ENOENT if the key is absent). */
-export const BPF_EXIST = 2;
-/** Lookup/update: take the value's bpf_spin_lock while copying. */
-export const BPF_F_LOCK = 4;
 
 // ---------------------------------------------------------------- what each type is like
 

@@ -12,7 +12,8 @@ import { createLog } from '../util/log.ts';
 import { type Btf, BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, BTF_KIND_ARRAY, BTF_KIND_ENUM, BTF_KIND_FUNC, BTF_KIND_INT, BTF_KIND_VAR, resolveType } from '../btf/index.ts';
 import { ObjectError } from './errors.ts';
 import { kernelVersionCode, readKernelConfig } from './kconfig.ts';
-import { kernelSymbolAddresses } from '../features/index.ts';
+import { haveHelper, kernelSymbolAddresses } from '../features/index.ts';
+import { BpfFuncId, BpfProgType } from '../uapi/kernel.ts';
 import { linkProgram } from './linker.ts';
 import type { CollectionSpec, ExternSpec, FunctionSpec } from './spec.ts';
 
@@ -146,7 +147,12 @@ function linuxValue(name: string, opts: ExternOptions): string | undefined {
     case 'LINUX_KERNEL_VERSION':
       return String(kernelVersionCode());
     case 'LINUX_HAS_BPF_COOKIE':
-      return 'y'; // every kernel with BPF links has cookies (5.15+); tsbpf targets those
+      // as libbpf (FEAT_BPF_COOKIE): may a kprobe program call bpf_get_attach_cookie()? (5.15+)
+      try {
+        return haveHelper(BpfProgType.BPF_PROG_TYPE_KPROBE, BpfFuncId.BPF_FUNC_get_attach_cookie) ? 'y' : 'n';
+      } catch {
+        return 'y'; // the probe itself refused (policy): assume a current kernel
+      }
     case 'LINUX_HAS_SYSCALL_WRAPPER': {
       // x86_64 kernels since 4.17 enter syscalls through __x64_sys_* wrappers taking pt_regs.
       const btf = opts.kernelBtf();

@@ -2,17 +2,20 @@
 // before load the object's initial bytes are edited (they become the map's
 // contents); after load reads and writes go through the map's mmap'd view,
 // live — what a BPF program writes is seen at once, and .rodata is read-only.
+// After destroy() (or a failed load) the variables are gone: every access is
+// a UsageError, rather than a read of the zero pages left behind.
+import { UsageError } from '../errors.ts';
 import { type Btf, BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, BTF_KIND_ARRAY, BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_FLOAT, BTF_KIND_INT, BTF_KIND_PTR, resolveType, typeToC } from '../btf/index.ts';
 import { ObjectError } from './errors.ts';
 import type { GlobalVarSpec } from './spec.ts';
 import { copyBytes } from '../util/bytes.ts';
-import { UsageError } from '../errors.ts';
 
 export type GlobalValue = number | bigint | boolean | string | Uint8Array;
 
 export class GlobalData {
   #bytes: Uint8Array;
   #writable: boolean;
+  #released = false;
   readonly vars: ReadonlyMap<string, GlobalVarSpec>;
 
   constructor(
@@ -34,12 +37,25 @@ export class GlobalData {
     this.#writable = writable;
   }
 
+  /** The object was destroyed: the variables are gone. */
+  release(): void {
+    this.#released = true;
+    this.#bytes = new Uint8Array(0);
+    this.#writable = false;
+  }
+
   /** The raw bytes (initial image before load, live mapping after). */
   get bytes(): Uint8Array {
+    this.#assertLive();
     return this.#bytes;
   }
 
+  #assertLive(): void {
+    if (this.#released) throw new UsageError(`${this.objName}: the globals of ${this.section} are gone: the object was destroyed (or its load() failed)`);
+  }
+
   #var(name: string): GlobalVarSpec {
+    this.#assertLive();
     const v = this.vars.get(name);
     if (!v) throw new ObjectError(this.objName, `section ${this.section} has no variable "${name}" (has: ${[...this.vars.keys()].join(', ') || 'none'})`);
     return v;
@@ -76,7 +92,7 @@ export class GlobalData {
   /** Write a variable (before load, or after load for writable sections). */
   set(name: string, value: GlobalValue): void {
     const v = this.#var(name);
-    if (!this.#writable) throw new ObjectError(this.objName, `variable "${name}" in ${this.section} is read-only after load (set .rodata values before load())`);
+    if (!this.#writable) throw new UsageError(`${this.objName}: variable "${name}" in ${this.section} is read-only after load (set .rodata values between open() and load())`);
     const b = this.raw(name);
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     const shape = this.#shape(v);
@@ -166,12 +182,13 @@ function readInt(dv: DataView, size: number, signed: boolean): number | bigint {
     case 8:
       return signed ? dv.getBigInt64(0, true) : dv.getBigUint64(0, true);
     default:
-      throw new UsageError(`integer of ${size} bytes`);
+      throw new UsageError(`an integer variable of ${size} bytes cannot be read as a number; read it with raw()`);
   }
 }
 
 function writeInt(dv: DataView, size: number, signed: boolean, value: number | bigint, name: string): void {
   const bits = size * 8;
+  if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new UsageError(`variable "${name}" takes an integer; ${value} is not a safe integer (pass a bigint for large values)`);
   const big = BigInt(value);
   const fits = signed ? BigInt.asIntN(bits, big) === big : BigInt.asUintN(bits, big) === big;
   if (!fits) throw new UsageError(`value ${value} does not fit variable "${name}" (${signed ? 'signed' : 'unsigned'} ${bits}-bit)`);

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { kernelModuleBtfNames, loadKernelBtf, loadModuleBtf, marshalBtf, openModuleBtfFds, parseBtf, sanitizeBtf, type Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from '../btf/index.ts';
 import { loadBtfIntoKernel } from '../btf/load.ts';
 import { btfFeatures, hasFeatureOverrides } from '../features/index.ts';
-import { BpfMap, effectiveMaxEntries, MapError, MapType, mapTypeName, type MapSpec } from '../maps/index.ts';
+import { BpfMap, BPF_F_MMAPABLE, effectiveMaxEntries, MapError, MapType, mapTypeName, type MapSpec } from '../maps/index.ts';
 import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../prog/insn.ts';
 import { Program, type LoadOptions } from '../prog/index.ts';
 import { BpfAttachType, BpfProgType } from '../prog/types.ts';
@@ -38,6 +38,7 @@ import { attachStructOps } from '../attach/struct_ops.ts';
 import { copyBytes } from '../util/bytes.ts';
 import { ASYNC_DISPOSE, DISPOSE } from '../util/dispose.ts';
 import { step } from '../util/pipeline.ts';
+import { PAGE_SIZE } from '../uapi/arch.ts';
 
 const log = createLog('tsbpf:object');
 
@@ -56,31 +57,56 @@ export interface OpenOptions {
   logLevel?: number;
 }
 
-/** One program of an opened object: its spec, settings changeable before load, and the live Program after. */
+/** Where an object is in its lifecycle. Its handles ask it: settings are taken before load, kernel objects exist after. */
+export type ObjectState = 'opened' | 'loaded' | 'destroyed';
+
+/** The UsageError for a setting changed once the object is past open. */
+function lateSetting(what: string, setting: string, state: ObjectState): UsageError {
+  return new UsageError(`${what}: ${setting} is a load-time setting and the object is already ${state}; set it between open() and load()`);
+}
+
+/** The UsageError for a kernel object asked for before load() or after destroy(). */
+function notLive(what: string, state: ObjectState, otherwise: string): UsageError {
+  if (state === 'opened') return new UsageError(`${what} does not exist before load(): call load() first`);
+  if (state === 'destroyed') return new UsageError(`${what}: the object was destroyed (or its load() failed); open it again`);
+  return new UsageError(`${what} ${otherwise}`);
+}
+
+/**
+ * One program of an opened object: its spec, settings changeable between
+ * open() and load() (a UsageError after), and the live Program after load.
+ */
 export class ObjectProgram {
-  autoload = true;
-  type: BpfProgType;
-  expectedAttachType: BpfAttachType | 0;
-  flags: number;
-  /** Verifier log level used on failure (or always, with alwaysLog). */
-  logLevel: number | undefined;
-  alwaysLog = false;
-  /** Override of the attach target given by the section name (e.g. a tracepoint "cat/name"). */
-  attachTarget: string;
-  /** Network device for XDP dev-bound / offloaded programs. */
-  ifindex = 0;
-  /** The loaded program (after load(), when autoloaded). */
-  prog: Program | undefined;
+  readonly #state: () => ObjectState;
+  #prog: Program | undefined;
+  #autoload = true;
+  #type: BpfProgType;
+  #expectedAttachType: BpfAttachType | 0;
+  #flags: number;
+  #logLevel: number | undefined;
+  #alwaysLog = false;
+  #attachTarget: string;
+  #ifindex = 0;
   /** What CO-RE did to this program's instructions (after load). */
   coreOutcomes: CoreOutcome[] = [];
   /** The final instruction stream given to the kernel (after load). */
   insns: Uint8Array | undefined;
 
-  constructor(readonly spec: ObjectProgramSpec) {
-    this.type = spec.type;
-    this.expectedAttachType = spec.expectedAttachType;
-    this.flags = spec.flags;
-    this.attachTarget = spec.attachTarget;
+  constructor(
+    readonly spec: ObjectProgramSpec,
+    /** The owning object's lifecycle state. */
+    state: () => ObjectState = () => 'opened',
+  ) {
+    this.#state = state;
+    this.#type = spec.type;
+    this.#expectedAttachType = spec.expectedAttachType;
+    this.#flags = spec.flags;
+    this.#attachTarget = spec.attachTarget;
+  }
+
+  #setting(setting: string): void {
+    const state = this.#state();
+    if (state !== 'opened') throw lateSetting(`program "${this.name}"`, setting, state);
   }
 
   get name(): string {
@@ -89,36 +115,122 @@ export class ObjectProgram {
   get sectionName(): string {
     return this.spec.sectionName;
   }
+
+  /** Load this program with the object (default true). */
+  get autoload(): boolean {
+    return this.#autoload;
+  }
+  set autoload(v: boolean) {
+    this.#setting('autoload');
+    this.#autoload = v;
+  }
+  get type(): BpfProgType {
+    return this.#type;
+  }
+  set type(v: BpfProgType) {
+    this.#setting('type');
+    this.#type = v;
+  }
+  get expectedAttachType(): BpfAttachType | 0 {
+    return this.#expectedAttachType;
+  }
+  set expectedAttachType(v: BpfAttachType | 0) {
+    this.#setting('expectedAttachType');
+    this.#expectedAttachType = v;
+  }
+  get flags(): number {
+    return this.#flags;
+  }
+  set flags(v: number) {
+    this.#setting('flags');
+    this.#flags = v;
+  }
+  /** Verifier log level used on failure (or always, with alwaysLog). */
+  get logLevel(): number | undefined {
+    return this.#logLevel;
+  }
+  set logLevel(v: number | undefined) {
+    this.#setting('logLevel');
+    this.#logLevel = v;
+  }
+  get alwaysLog(): boolean {
+    return this.#alwaysLog;
+  }
+  set alwaysLog(v: boolean) {
+    this.#setting('alwaysLog');
+    this.#alwaysLog = v;
+  }
+  /**
+   * Override of the attach target given by the section name (e.g. a
+   * tracepoint "cat/name"). Programs whose target is resolved at load
+   * (tp_btf, fentry, lsm, iter, ...) take it before load() only; the others
+   * (tracepoints, probes) until destroy(), as it is read at attach time.
+   */
+  get attachTarget(): string {
+    return this.#attachTarget;
+  }
+  set attachTarget(v: string) {
+    const state = this.#state();
+    if (state === 'destroyed' || (state === 'loaded' && this.spec.def.needsAttachBtfId)) throw lateSetting(`program "${this.name}"`, 'attachTarget', state);
+    this.#attachTarget = v;
+  }
+  /** Network device for XDP dev-bound / offloaded programs. */
+  get ifindex(): number {
+    return this.#ifindex;
+  }
+  set ifindex(v: number) {
+    this.#setting('ifindex');
+    this.#ifindex = v;
+  }
+
+  /** True while the program exists in the kernel: after load() (when autoloaded), until destroy(). */
+  get loaded(): boolean {
+    return this.#prog !== undefined;
+  }
+
+  /** The loaded program. A UsageError before load(), after destroy(), or when autoload was off. */
+  get prog(): Program {
+    if (this.#prog === undefined) throw notLive(`program "${this.name}"`, this.#state(), 'was not loaded: its autoload is off');
+    return this.#prog;
+  }
+
   /** What auto-attach attaches to: the section's target, or attachTarget's when it was changed. */
   get target(): AttachTarget {
     return this.attachTarget === this.spec.attachTarget ? this.spec.target : parseAttachTarget(this.spec.def, this.attachTarget);
   }
+
   get fd(): number {
-    if (!this.prog) throw new UsageError(`program "${this.name}" is not loaded`);
     return this.prog.fd;
+  }
+
+  /** @internal Set by BpfObject.load(). */
+  bind(prog: Program): void {
+    this.#prog = prog;
+  }
+
+  /** @internal BpfObject: close the program (destroy, or a failed load). */
+  release(): void {
+    this.#prog?.close();
+    this.#prog = undefined;
   }
 }
 
-/** One map of an opened object: settings changeable before load, and the live BpfMap after. */
+/**
+ * One map of an opened object: settings changeable between open() and load()
+ * (a UsageError after), and the live BpfMap after load.
+ */
 export class ObjectMap {
-  maxEntries: number;
-  flags: number;
-  numaNode: number | undefined;
-  /** Pin path; set from the pin root for LIBBPF_PIN_BY_NAME maps; set it to pin any map. */
-  pinPath: string | undefined;
-  /** Use this existing map instead of creating one (libbpf's bpf_map__reuse_fd). */
-  reuse: BpfMap | undefined;
-  /** Inner map template for map-in-map (override). */
-  innerSpec: MapSpec | undefined;
-  map: BpfMap | undefined;
+  readonly #state: () => ObjectState;
+  #map: BpfMap | undefined;
+  #maxEntries: number;
+  #flags: number;
+  #numaNode: number | undefined;
+  #pinPath: string | undefined;
+  #reuse: BpfMap | undefined;
+  #innerSpec: MapSpec | undefined;
+  #autocreate = true;
   /** True when the map came from a pin instead of being created. */
   reusedPin = false;
-  /**
-   * Create this map at load (libbpf's bpf_map__set_autocreate). Off: the map
-   * is left out, and every autoloaded program that references it fails the
-   * load with an ObjectError naming both (turn their autoload off too).
-   */
-  autocreate = true;
   /** struct_ops maps (after load): the kernel layout, and the value attach() writes to register it. */
   structOpsLayout: StructOpsLayout | undefined;
   structOpsValue: Uint8Array | undefined;
@@ -126,20 +238,110 @@ export class ObjectMap {
   constructor(
     readonly spec: ObjectMapSpec,
     pinRoot: string,
+    /** The owning object's lifecycle state. */
+    state: () => ObjectState = () => 'opened',
   ) {
-    this.maxEntries = spec.spec.maxEntries;
-    this.flags = spec.spec.flags;
-    this.numaNode = spec.spec.numaNode;
-    this.pinPath = spec.pinByName ? join(pinRoot, spec.name) : undefined;
-    this.innerSpec = spec.inner ? { ...spec.inner.spec } : undefined; // a setting of its own, not the spec's
+    this.#state = state;
+    this.#maxEntries = spec.spec.maxEntries;
+    this.#flags = spec.spec.flags;
+    this.#numaNode = spec.spec.numaNode;
+    this.#pinPath = spec.pinByName ? join(pinRoot, spec.name) : undefined;
+    this.#innerSpec = spec.inner ? { ...spec.inner.spec } : undefined; // a setting of its own, not the spec's
+  }
+
+  #setting(setting: string): void {
+    const state = this.#state();
+    if (state !== 'opened') throw lateSetting(`map "${this.name}"`, setting, state);
   }
 
   get name(): string {
     return this.spec.name;
   }
+
+  get maxEntries(): number {
+    return this.#maxEntries;
+  }
+  set maxEntries(v: number) {
+    this.#setting('maxEntries');
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new UsageError(`map "${this.name}": maxEntries must be a u32, got ${v}`);
+    this.#maxEntries = v;
+  }
+  get flags(): number {
+    return this.#flags;
+  }
+  set flags(v: number) {
+    this.#setting('flags');
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new UsageError(`map "${this.name}": flags must be a u32, got ${v}`);
+    this.#flags = v;
+  }
+  get numaNode(): number | undefined {
+    return this.#numaNode;
+  }
+  set numaNode(v: number | undefined) {
+    this.#setting('numaNode');
+    this.#numaNode = v;
+  }
+  /** Pin path; set from the pin root for LIBBPF_PIN_BY_NAME maps; set it to pin any map. */
+  get pinPath(): string | undefined {
+    return this.#pinPath;
+  }
+  set pinPath(v: string | undefined) {
+    this.#setting('pinPath');
+    this.#pinPath = v;
+  }
+  /** Use this existing map instead of creating one (libbpf's bpf_map__reuse_fd). */
+  get reuse(): BpfMap | undefined {
+    return this.#reuse;
+  }
+  set reuse(v: BpfMap | undefined) {
+    this.#setting('reuse');
+    this.#reuse = v;
+  }
+  /**
+   * Create this map at load (libbpf's bpf_map__set_autocreate). Off: the map
+   * is left out, and every autoloaded program that references it fails the
+   * load with an ObjectError naming both (turn their autoload off too).
+   */
+  get autocreate(): boolean {
+    return this.#autocreate;
+  }
+  set autocreate(v: boolean) {
+    this.#setting('autocreate');
+    this.#autocreate = v;
+  }
+  /** Inner map template for map-in-map (override). */
+  get innerSpec(): MapSpec | undefined {
+    return this.#innerSpec;
+  }
+  set innerSpec(v: MapSpec | undefined) {
+    this.#setting('innerSpec');
+    this.#innerSpec = v;
+  }
+
+  /** True while the map exists: after load(), until destroy(). */
+  get loaded(): boolean {
+    return this.#map !== undefined;
+  }
+
+  /** The live map. A UsageError before load() or after destroy(). */
+  get map(): BpfMap {
+    if (this.#map === undefined) throw notLive(`map "${this.name}"`, this.#state(), 'was not created: its autocreate is off');
+    return this.#map;
+  }
+
   get fd(): number {
-    if (!this.map) throw new UsageError(`map "${this.name}" is not created yet (call load())`);
     return this.map.fd;
+  }
+
+  /** @internal Set by BpfObject.load(). */
+  bind(map: BpfMap): void {
+    this.#map = map;
+  }
+
+  /** @internal BpfObject: close the map load() created (a reused one stays its owner's). */
+  release(): void {
+    if (this.#map !== undefined && this.#map !== this.#reuse) this.#map.close();
+    this.#map = undefined;
   }
 }
 
@@ -155,7 +357,7 @@ export class BpfObject {
   readonly maps = new Map<string, ObjectMap>();
   readonly #globals = new Map<string, GlobalData>();
   readonly #options: OpenOptions;
-  #state: 'opened' | 'loaded' | 'destroyed' = 'opened';
+  #state: ObjectState = 'opened';
   #btfFd: FD | undefined;
   #kernelBtf: Btf | undefined;
   #moduleBtfs: { name: string; btf: Btf }[] | undefined;
@@ -174,8 +376,9 @@ export class BpfObject {
     this.name = spec.name;
     this.#options = options;
     const pinRoot = options.pinRoot ?? '/sys/fs/bpf';
-    for (const p of spec.programs) this.programs.set(p.name, new ObjectProgram(p));
-    for (const m of spec.maps) this.maps.set(m.name, new ObjectMap(m, pinRoot));
+    const state = (): ObjectState => this.#state;
+    for (const p of spec.programs) this.programs.set(p.name, new ObjectProgram(p, state));
+    for (const m of spec.maps) this.maps.set(m.name, new ObjectMap(m, pinRoot, state));
     // As libbpf (1.3+): a struct_ops program no struct_ops map points at is not loaded.
     const used = new Set(spec.maps.flatMap((m) => [...(m.structOps?.programs.values() ?? [])]));
     for (const p of this.programs.values()) if (p.type === BpfProgType.BPF_PROG_TYPE_STRUCT_OPS && !used.has(p.name)) p.autoload = false;
@@ -216,7 +419,7 @@ export class BpfObject {
     return this.#btfFd?.value;
   }
 
-  get state(): 'opened' | 'loaded' | 'destroyed' {
+  get state(): ObjectState {
     return this.#state;
   }
 
@@ -268,9 +471,9 @@ export class BpfObject {
     return this.#moduleBtfs;
   }
 
-  /** Create maps and load programs into the kernel. */
+  /** Create maps and load programs into the kernel. Once only: a second load(), or a load() after destroy(), is a UsageError. */
   load(): void {
-    if (this.#state !== 'opened') throw new ObjectError(this.name, `load() on an object that is already ${this.#state}`);
+    if (this.#state !== 'opened') throw new UsageError(`object ${this.name}: load() on an object that is already ${this.#state}${this.#state === 'destroyed' ? ' (a failed load() destroys it too)' : ''}; open the file again for a second copy`);
     try {
       const t0 = performance.now();
       this.#loadBtf();
@@ -351,14 +554,14 @@ export class BpfObject {
       } catch (err) {
         throw this.#mapFailure(om, err);
       }
-      if (om.map) step('maps', '%s: map "%s" (%s) fd %d%s', this.name, om.name, mapTypeName(om.map.type), om.map.fd, om.reusedPin ? ' (reused pin)' : '');
+      if (om.loaded) step('maps', '%s: map "%s" (%s) fd %d%s', this.name, om.name, mapTypeName(om.map.type), om.map.fd, om.reusedPin ? ' (reused pin)' : '');
     }
   }
 
   #createMap(om: ObjectMap, externs: ResolvedExterns): void {
     const btfFd = this.#btfFd?.value;
     if (om.reuse) {
-      om.map = om.reuse;
+      om.bind(om.reuse);
       return;
     }
     const s = om.spec;
@@ -370,29 +573,31 @@ export class BpfObject {
     const spec: MapSpec = { ...s.spec, maxEntries: om.maxEntries, flags: om.flags, numaNode: om.numaNode, innerMap: om.innerSpec };
     if (spec.type === MapType.BPF_MAP_TYPE_RINGBUF || spec.type === MapType.BPF_MAP_TYPE_USER_RINGBUF) spec.maxEntries = roundUpPages(spec.maxEntries);
     if (om.pinPath && existsSync(om.pinPath)) {
-      om.map = this.#reusePinned(om, spec);
+      om.bind(this.#reusePinned(om, spec));
       return;
     }
+    let map: BpfMap;
     const withBtf = btfFd !== undefined && (s.btfKeyTypeId || s.btfValueTypeId) && !REJECTS_BTF.has(spec.type);
     if (withBtf) {
       try {
-        om.map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd });
+        map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd });
       } catch (err) {
         // As libbpf: a map the kernel refuses with BTF is retried without it.
         log('map "%s": creation with BTF failed (%s); retrying without BTF', s.name, (err as Error).message);
-        om.map = BpfMap.create(spec);
+        map = BpfMap.create(spec);
       }
     } else {
-      om.map = BpfMap.create(spec);
+      map = BpfMap.create(spec);
     }
+    om.bind(map);
     // global data: initial contents, then freeze read-only sections (the verifier then trusts their values)
     const initial = s.origin === 'data' ? this.#globals.get(s.name)!.bytes : s.origin === 'kconfig' ? externs.kconfigData : undefined;
     if (initial) {
-      om.map.update(0, initial);
-      if (s.readonly) om.map.freeze();
+      map.update(0, initial);
+      if (s.readonly) map.freeze();
     }
     if (om.pinPath) {
-      om.map.pin(om.pinPath);
+      map.pin(om.pinPath);
       this.#pinnedByLoad.push(om.pinPath);
       log('map "%s" pinned at %s', s.name, om.pinPath);
     }
@@ -409,7 +614,7 @@ export class BpfObject {
     if (btfFd === undefined || !this.spec.btf) throw new ObjectError(this.name, `struct_ops map "${om.name}": the kernel did not take the object's BTF, which struct_ops maps need`);
     const layout = resolveStructOps(so, this.spec.btf, this.kernelBtf(), this.name, om.name);
     try {
-      om.map = BpfMap.create({ ...om.spec.spec, valueSize: layout.valueSize, flags: om.flags, btfVmlinuxValueTypeId: layout.valueTypeId }, { btfFd });
+      om.bind(BpfMap.create({ ...om.spec.spec, valueSize: layout.valueSize, flags: om.flags, btfVmlinuxValueTypeId: layout.valueTypeId }, { btfFd }));
     } catch (err) {
       // 6.1 knows struct_ops maps but not BPF_F_LINK on them (6.4+)
       if (so.link && err instanceof TsbpfError && err.code === 'EINVAL')
@@ -424,7 +629,10 @@ export class BpfObject {
   #buildStructOpsValues(): void {
     for (const om of this.maps.values()) {
       if (!om.structOpsLayout) continue;
-      om.structOpsValue = buildStructOpsValue(om.structOpsLayout, (name) => this.programs.get(name)?.prog?.fd, this.name, om.name);
+      om.structOpsValue = buildStructOpsValue(om.structOpsLayout, (name) => {
+        const p = this.programs.get(name);
+        return p?.loaded ? p.prog.fd : undefined;
+      }, this.name, om.name);
     }
   }
 
@@ -534,7 +742,7 @@ export class BpfObject {
         explain: (verifierLog) => explainFailure(verifierLog, linked, op.coreOutcomes),
         object: this.name,
       };
-      op.prog = Program.load(
+      op.bind(Program.load(
         {
           name: op.name,
           type: op.type,
@@ -550,7 +758,7 @@ export class BpfObject {
           fdArray: this.#fdArray.length ? this.#fdArray : undefined,
         },
         opts,
-      );
+      ));
       log('program "%s" (%s) loaded: %d instructions, %d subprograms', op.name, op.sectionName, linked.insns.length / 8, linked.placed.length - 1);
       step('program load', '%s: program "%s" (%s) fd %d', this.name, op.name, BpfProgType[op.type], op.prog.fd);
     }
@@ -633,22 +841,22 @@ export class BpfObject {
 
   #initSlots(): void {
     for (const om of this.maps.values()) {
-      if (!om.map) continue; // autocreate off
+      if (!om.loaded) continue; // autocreate off
       for (const { slot, target } of om.spec.slots) {
         const isProgArray = om.spec.spec.type === MapType.BPF_MAP_TYPE_PROG_ARRAY;
         let fd: number;
         if (isProgArray) {
           const p = this.programs.get(target);
           if (!p) throw new ObjectError(this.name, `map "${om.name}" slot ${slot}: no program "${target}"`);
-          if (!p.prog) continue; // not autoloaded
+          if (!p.loaded) continue; // not autoloaded
           fd = p.prog.fd;
         } else {
           const inner = this.map(target);
-          if (!inner.map) throw new ObjectError(this.name, `map "${om.name}" slot ${slot} holds map "${target}", whose autocreate is off`);
+          if (!inner.loaded) throw new ObjectError(this.name, `map "${om.name}" slot ${slot} holds map "${target}", whose autocreate is off`);
           fd = inner.map.fd;
         }
         try {
-          om.map!.update(slot, fd);
+          om.map.update(slot, fd);
         } catch (err) {
           throw this.#mapFailure(om, err);
         }
@@ -660,16 +868,22 @@ export class BpfObject {
   #mapGlobals(): void {
     for (const [section, g] of this.#globals) {
       const om = this.map(section);
-      if (!om.map || (om.map.flags & (1 << 10)) === 0) continue; // not mmapable: stays a copy
-      const mapping = om.map.mmap();
+      if (!om.loaded || (om.map.flags & BPF_F_MMAPABLE) === 0) continue; // autocreate off, or not mmapable: stays a copy
+      let mapping: ReturnType<BpfMap['mmap']>;
+      try {
+        mapping = om.map.mmap();
+      } catch (err) {
+        throw this.#mapFailure(om, err);
+      }
       g.attach(new Uint8Array(mapping.buffer, 0, om.spec.spec.valueSize), mapping.writable);
     }
   }
 
   // ---------------------------------------------------------------- attach and destroy
 
-  /** Keep a link (or anything destroyable) so destroy() releases it. */
+  /** Keep a link (or anything destroyable) so destroy() releases it. A UsageError after destroy() (the caller keeps it). */
   adopt<T extends Destroyable>(link: T): T {
+    if (this.#state === 'destroyed') throw new UsageError(`object ${this.name}: adopt() after destroy(); release the link yourself`);
     this.#links.push(link);
     return link;
   }
@@ -684,8 +898,9 @@ export class BpfObject {
    * The link is kept and released by destroy().
    */
   attach(name: string, opts: AutoAttachOptions = {}): Link {
+    this.#assertLoaded('attach()');
     const p = this.program(name);
-    if (!p.prog) throw new ObjectError(this.name, `program "${name}" is not loaded (autoload off, or load() not called)`);
+    if (!p.loaded) throw new UsageError(`object ${this.name}: program "${name}" was not loaded (its autoload is off), so it cannot be attached`);
     return this.adopt(attachTarget(p.prog, p.target, { usdtManager: () => this.usdtManager(), ...opts }, `section "${p.sectionName}"`));
   }
 
@@ -695,9 +910,10 @@ export class BpfObject {
    * bpf_program__attach_usdt). The link is kept and released by destroy().
    */
   attachUsdt(program: string | ObjectProgram, opts: UsdtOptions): UsdtLink {
+    this.#assertLoaded('attachUsdt()');
     const p = typeof program === 'string' ? this.program(program) : program;
     if (this.programs.get(p.name) !== p) throw new ObjectError(this.name, `program "${p.name}" belongs to another object`);
-    if (!p.prog) throw new ObjectError(this.name, `program "${p.name}" is not loaded (autoload off, or load() not called)`);
+    if (!p.loaded) throw new UsageError(`object ${this.name}: program "${p.name}" was not loaded (its autoload is off), so it cannot be attached`);
     return this.adopt(this.usdtManager().attach(p.prog, opts));
   }
 
@@ -710,8 +926,8 @@ export class BpfObject {
   usdtManager(): UsdtManager {
     if (this.#usdt) return this.#usdt;
     if (this.#state !== 'loaded') throw new ObjectError(this.name, `USDT attach needs a loaded object (it is ${this.#state})`);
-    const specs = this.maps.get(USDT_SPECS_MAP)?.map;
-    const ips = this.maps.get(USDT_IP_MAP)?.map;
+    const specs = this.#liveMap(USDT_SPECS_MAP);
+    const ips = this.#liveMap(USDT_IP_MAP);
     if (!specs || !ips)
       throw new AttachError('', `USDT probes of object ${this.name}`, `the object has no ${USDT_SPECS_MAP} and ${USDT_IP_MAP} maps: its BPF code must include <bpf/usdt.bpf.h>`);
     this.#usdt = new UsdtManager({ specs, ipToSpecId: ips, useCookie: this.#kconfigFlag('LINUX_HAS_BPF_COOKIE') ?? true });
@@ -721,10 +937,16 @@ export class BpfObject {
   /** The value a bool/tristate .kconfig extern got at load (read back from the .kconfig map), or undefined without it. */
   #kconfigFlag(name: string): boolean | undefined {
     const ext = this.spec.externs.find((e) => e.kind === 'kconfig' && e.name === name);
-    const kconfig = this.maps.get('.kconfig')?.map;
+    const kconfig = this.#liveMap('.kconfig');
     if (!ext || !kconfig || ext.kconfigOffset === undefined) return undefined;
     const value = kconfig.lookup(0);
     return value ? value[ext.kconfigOffset] !== 0 : undefined;
+  }
+
+  /** The live map of that name, or undefined when the object has none (or left it out: autocreate off). */
+  #liveMap(name: string): BpfMap | undefined {
+    const om = this.maps.get(name);
+    return om?.loaded ? om.map : undefined;
   }
 
   /**
@@ -733,13 +955,20 @@ export class BpfObject {
    * (xdp without an interface, perf_event, syscall, ...) are skipped.
    */
   attachAll(opts: AutoAttachOptions = {}): Link[] {
+    this.#assertLoaded('attachAll()');
     const links: Link[] = [];
     for (const p of this.programs.values()) {
-      if (!p.prog || !attachesByName(p.target)) continue;
+      if (!p.loaded || !attachesByName(p.target)) continue;
       links.push(this.attach(p.name, opts));
     }
     for (const m of this.maps.values()) if (m.structOpsValue) links.push(this.attachStructOps(m.name));
     return links;
+  }
+
+  /** A UsageError unless load() succeeded and destroy() has not been called. */
+  #assertLoaded(what: string): void {
+    if (this.#state === 'opened') throw new UsageError(`object ${this.name}: ${what} before load(): call load() first`);
+    if (this.#state === 'destroyed') throw new UsageError(`object ${this.name}: ${what} after destroy() (or a failed load()); open the object again`);
   }
 
   /**
@@ -748,14 +977,17 @@ export class BpfObject {
    * `.struct_ops.link` maps through a BPF link. destroy() unregisters it.
    */
   attachStructOps(name: string): Link {
+    this.#assertLoaded('attachStructOps()');
     const m = this.map(name);
     if (!m.spec.structOps) throw new UsageError(`${this.name}: map "${name}" is not a struct_ops map`);
-    if (!m.map || !m.structOpsValue) throw new UsageError(`${this.name}: struct_ops map "${name}" is not loaded (call load() first)`);
+    if (!m.loaded || !m.structOpsValue) throw new UsageError(`${this.name}: struct_ops map "${name}" was not created (its autocreate is off)`);
     return this.adopt(attachStructOps(m.map, m.structOpsValue));
   }
 
   /**
-   * Detach links, close programs, maps and BTF. Idempotent. Links are
+   * Detach links, close programs, maps and BTF. Idempotent, as libbpf's
+   * bpf_object__close: a second call does nothing; every other use of the
+   * object's kernel objects afterwards is a UsageError. Links are
    * released concurrently: closing a tracepoint link sleeps through RCU grace
    * periods in the kernel, and two closes in flight overlap them.
    */
@@ -814,14 +1046,9 @@ export class BpfObject {
         // best effort on a failure path; the original error is what the caller sees
       }
     }
-    for (const p of this.programs.values()) {
-      p.prog?.close();
-      p.prog = undefined;
-    }
-    for (const m of this.maps.values()) {
-      if (m.map && m.map !== m.reuse) m.map.close();
-      m.map = undefined;
-    }
+    for (const p of this.programs.values()) p.release();
+    for (const m of this.maps.values()) m.release();
+    for (const g of this.#globals.values()) g.release();
     this.#btfFd?.close();
     for (const fd of this.#moduleBtfFds.values()) fd.close();
     this.#moduleBtfFds = new Map();
@@ -866,7 +1093,7 @@ const REJECTS_BTF = new Set<number>([
 
 /** Ring buffer sizes must be a power-of-2 multiple of the page size (libbpf rounds up the same way). */
 function roundUpPages(n: number): number {
-  let size = 4096;
+  let size = PAGE_SIZE;
   while (size < n) size *= 2;
   return size;
 }

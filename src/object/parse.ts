@@ -24,7 +24,7 @@ import {
   STT_NOTYPE,
   STT_OBJECT,
 } from '../elf/index.ts';
-import { MapType } from '../maps/index.ts';
+import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, MapType } from '../maps/index.ts';
 import { CALL, BPF_PSEUDO_CALL, LD_IMM64, readInsn } from '../prog/insn.ts';
 import { copyBytes } from '../util/bytes.ts';
 import { step } from '../util/pipeline.ts';
@@ -46,9 +46,6 @@ const log = createLog('tsbpf:object');
  */
 export const MAX_GLOBAL_DATA_SIZE = 64 << 20;
 
-/** BPF_F_MMAPABLE | BPF_F_RDONLY_PROG, as libbpf sets them on global data maps. */
-const BPF_F_RDONLY_PROG = 1 << 7;
-const BPF_F_MMAPABLE = 1 << 10;
 
 /** libbpf's obj->name: the file's base name up to the first '.'. */
 export function objectNameOf(path: string): string {

@@ -2,44 +2,19 @@
 // An instruction stream is kept as raw bytes (what the ELF holds and what
 // BPF_PROG_LOAD takes); this module reads, writes and builds instructions.
 
-export const BPF_LD = 0x00;
-export const BPF_LDX = 0x01;
-export const BPF_ST = 0x02;
-export const BPF_STX = 0x03;
-export const BPF_ALU = 0x04;
-export const BPF_JMP = 0x05;
-export const BPF_JMP32 = 0x06;
-export const BPF_ALU64 = 0x07;
-
-export const BPF_W = 0x00;
-export const BPF_H = 0x08;
-export const BPF_B = 0x10;
-export const BPF_DW = 0x18;
-
-export const BPF_IMM = 0x00;
-export const BPF_MEM = 0x60;
-export const BPF_MEMSX = 0x80;
-export const BPF_ATOMIC = 0xc0;
-
-export const BPF_K = 0x00;
-export const BPF_X = 0x08;
-
-export const BPF_ADD = 0x00;
-export const BPF_MOV = 0xb0;
-export const BPF_CALL = 0x80;
-export const BPF_EXIT = 0x90;
-export const BPF_JA = 0x00;
-
-/** src_reg values of a BPF_LD|BPF_IMM|BPF_DW (ld_imm64) instruction */
-export const BPF_PSEUDO_MAP_FD = 1;
-export const BPF_PSEUDO_MAP_VALUE = 2;
-export const BPF_PSEUDO_BTF_ID = 3;
-export const BPF_PSEUDO_FUNC = 4;
-export const BPF_PSEUDO_MAP_IDX = 5;
-export const BPF_PSEUDO_MAP_IDX_VALUE = 6;
-/** src_reg values of a BPF_JMP|BPF_CALL instruction */
-export const BPF_PSEUDO_CALL = 1;
-export const BPF_PSEUDO_KFUNC_CALL = 2;
+import {
+  BPF_LD, BPF_LDX, BPF_ST, BPF_STX, BPF_ALU, BPF_JMP, BPF_JMP32, BPF_ALU64, BPF_W, BPF_H, BPF_B, BPF_DW, BPF_IMM, BPF_MEM,
+  BPF_MEMSX, BPF_ATOMIC, BPF_K, BPF_X, BPF_ADD, BPF_MOV, BPF_CALL, BPF_EXIT, BPF_JA, BPF_JEQ,
+} from '../uapi/defines.ts';
+export {
+  BPF_LD, BPF_LDX, BPF_ST, BPF_STX, BPF_ALU, BPF_JMP, BPF_JMP32, BPF_ALU64, BPF_W, BPF_H, BPF_B, BPF_DW, BPF_IMM, BPF_MEM,
+  BPF_MEMSX, BPF_ATOMIC, BPF_K, BPF_X, BPF_ADD, BPF_MOV, BPF_CALL, BPF_EXIT, BPF_JA, BPF_JEQ,
+};
+import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../uapi/defines.ts';
+export {
+  BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_MAP_IDX, BPF_PSEUDO_MAP_IDX_VALUE,
+  BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL,
+} from '../uapi/defines.ts';
 
 export const LD_IMM64 = BPF_LD | BPF_IMM | BPF_DW;
 export const CALL = BPF_JMP | BPF_CALL;
@@ -87,7 +62,7 @@ export const asm = {
   exit: () => I(BPF_JMP | BPF_EXIT),
   call: (helper: number) => I(BPF_JMP | BPF_CALL, 0, 0, 0, helper),
   ja: (off: number) => I(BPF_JMP | BPF_JA, 0, 0, off),
-  jeqImm: (dst: number, imm: number, off: number) => I(BPF_JMP | 0x10 | BPF_K, dst, 0, off, imm),
+  jeqImm: (dst: number, imm: number, off: number) => I(BPF_JMP | BPF_JEQ | BPF_K, dst, 0, off, imm),
   /** ld_imm64 occupies two instruction slots. */
   ldImm64: (dst: number, value: bigint, src = 0): Insn[] => [
     I(LD_IMM64, dst, src, 0, Number(BigInt.asIntN(32, value))),

@@ -4,7 +4,7 @@
 import { createLog } from '../util/log.ts';
 import type { Btf } from '../btf/parse.ts';
 import {
-  BTF_KIND_ENUM, BTF_KIND_INT, BTF_KIND_PTR, BTF_INT_SIGNED, type BtfEnum, type BtfEnum64,
+  BTF_KIND_ENUM, BTF_KIND_INT, BTF_KIND_NAMES, BTF_KIND_PTR, BTF_INT_SIGNED, type BtfEnum, type BtfEnum64,
 } from '../btf/types.ts';
 import { essentialName, isAnyEnum, resolveSize, skipModsAndTypedefs, typeHead } from './btf_util.ts';
 import type { CoreCand } from './candidates.ts';
@@ -79,6 +79,10 @@ function calcFieldRelo(relo: CoreRelo, spec: CoreSpec | null): FieldVal | typeof
   if (bitfield) {
     // The smallest naturally aligned load (of at least the declared type's size) covering the bits.
     byteSz = btf.sizeOrTypeOf(fieldTypeId);
+    // Only an integer (or enum) of 1 to 8 bytes can hold a bitfield: any other size would divide by 0 or never fit a load.
+    const fk = btf.kindOf(fieldTypeId);
+    if (!(fk === BTF_KIND_INT || isAnyEnum(fk)) || byteSz < 1 || byteSz > 8)
+      throw new CoreError('EINVAL', `bitfield ${acc.name} has type [${fieldTypeId}] ${BTF_KIND_NAMES[fk] ?? fk} of ${byteSz} bytes, not an integer of 1 to 8 bytes`);
     byteOff = Math.floor(bitOff / 8 / byteSz) * byteSz;
     while (bitOff + bitSz - byteOff * 8 > byteSz * 8) {
       if (byteSz >= 8) throw new CoreError('E2BIG', `bitfield ${acc.name} (${bitSz} bits at bit ${bitOff}) cannot be read with one 64-bit load`);

@@ -15,23 +15,8 @@ export interface CoreRelo {
   kind: number;
 }
 
-/** enum bpf_core_relo_kind, with libbpf's names. */
-export const BpfCoreReloKind = {
-  BPF_CORE_FIELD_BYTE_OFFSET: 0,
-  BPF_CORE_FIELD_BYTE_SIZE: 1,
-  BPF_CORE_FIELD_EXISTS: 2,
-  BPF_CORE_FIELD_SIGNED: 3,
-  BPF_CORE_FIELD_LSHIFT_U64: 4,
-  BPF_CORE_FIELD_RSHIFT_U64: 5,
-  BPF_CORE_TYPE_ID_LOCAL: 6,
-  BPF_CORE_TYPE_ID_TARGET: 7,
-  BPF_CORE_TYPE_EXISTS: 8,
-  BPF_CORE_TYPE_SIZE: 9,
-  BPF_CORE_ENUMVAL_EXISTS: 10,
-  BPF_CORE_ENUMVAL_VALUE: 11,
-  BPF_CORE_TYPE_MATCHES: 12,
-} as const;
-export type BpfCoreReloKind = (typeof BpfCoreReloKind)[keyof typeof BpfCoreReloKind];
+/** enum bpf_core_relo_kind, with libbpf's names (src/uapi). */
+export { BpfCoreReloKind } from '../uapi/kernel.ts';
 
 // The kind numbers themselves are defined with the .BTF.ext format that carries them.
 export {

@@ -18,15 +18,19 @@
 // distance head - tail never exceeds the ring size), the whole u64 stored
 // only when the low word wraps; see ringbuf.ts for the argument.
 import { FD, MapElemCommands, Mapping, MAP_SHARED, PAGE_SIZE, PERF_COUNT_SW_BPF_OUTPUT, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_SAMPLE_RAW, PERF_TYPE_SOFTWARE, PROT_READ, PROT_WRITE, PerfFlag, ioctl, perfEventOpen } from '../syscall/index.ts';
-import { type MapSource, type RecordCallback, RingBufferError, log, onlineCpus, resolveMap } from './common.ts';
+import { MapType, PERF_MMAP_PAGE_DATA_HEAD, PERF_MMAP_PAGE_DATA_TAIL, PerfEventType } from '../uapi/kernel.ts';
+import type { BpfMap } from '../maps/map.ts';
+import { CAUGHT_UP, type DrainBudget, type MapSource, Pacer, type RecordCallback, RingBufferError, STOPPED, UNBOUNDED, UNBOUNDED_STRIDE, YIELDED, log, onlineCpus, openMap } from './common.ts';
+import { UsageError } from '../errors.ts';
 import { EventSource } from './source.ts';
 import { step } from '../util/pipeline.ts';
 
-export const BPF_MAP_TYPE_PERF_EVENT_ARRAY = 4;
-export const PERF_RECORD_LOST = 2;
-export const PERF_RECORD_SAMPLE = 9;
-const DATA_HEAD = 1024 / 4;
-const DATA_TAIL = 1032 / 4;
+const { BPF_MAP_TYPE_PERF_EVENT_ARRAY } = MapType;
+const { PERF_RECORD_LOST, PERF_RECORD_SAMPLE } = PerfEventType;
+export { PERF_RECORD_LOST, PERF_RECORD_SAMPLE };
+/** perf_event_mmap_page's data_head and data_tail, as Int32Array indexes of the page. */
+const DATA_HEAD = PERF_MMAP_PAGE_DATA_HEAD / 4;
+const DATA_TAIL = PERF_MMAP_PAGE_DATA_TAIL / 4;
 
 export interface PerfBufferOptions {
   /** Data pages per CPU, a power of two. Default 64 (256 KiB). */
@@ -55,6 +59,11 @@ class CpuRing {
   tailHi: number;
   published: number;
   lost = 0;
+  /** How the last drain ended (CAUGHT_UP, STOPPED, YIELDED). */
+  outcome = CAUGHT_UP;
+  /** Set by close(), which a callback may call mid-drain (see drainCpuRing). */
+  closed = false;
+  readonly pacer = new Pacer();
 
   constructor(
     readonly cpu: number,
@@ -88,14 +97,15 @@ class CpuRing {
   }
 }
 
-let stopped = false;
-
 /**
  * Drain one CPU's ring. Like the ring buffer's loop (ringbuf.ts), a free
  * function over locals that walks one chunk at a time in 32-bit word indexes,
  * masking only the chunk's start; the rare record that wraps the end of the
  * ring (a perf ring is mapped once) ends the chunk and is reassembled by
- * deliverWrapped.
+ * deliverWrapped. A budget cuts chunks to the pacer's stride and is looked at
+ * between chunks (the caller begins the ring's pacer: see ringbuf.ts); close()
+ * from a callback leaves pages of zeros, whose first header (size 0, never a
+ * real record) ends the drain. How the drain ended is left in `r.outcome`.
  */
 function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost: LostCallback | undefined): number {
   const view = r.view;
@@ -112,6 +122,8 @@ function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost:
     let avail = (Atomics.load(meta32, DATA_HEAD) - tail) | 0; // acquire: the records below data_head are written
     if (avail <= 0) break;
     if (avail > chunk) avail = chunk;
+    const stride = r.pacer.stride | 0; // an int32: `avail`, and so the loop bound, stay int32
+    if (avail > stride) avail = stride;
     const startW = (tail & mask) >>> 2;
     let endW = startW + (avail >>> 2);
     if (endW > sizeW) endW = sizeW;
@@ -122,6 +134,7 @@ function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost:
       const type = data32[w]!;
       const len = data32[w + 1]! >>> 16;
       if (len === 0) {
+        if (r.closed) break; // closed by a callback: these are the zero pages left behind
         // publish what was delivered before it, so that a caller who catches this does not see those again
         r.tail = (tail + ((w - startW) << 2)) | 0;
         r.publish(r.tail);
@@ -144,21 +157,36 @@ function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost:
       }
       w = next;
     }
+    if (r.closed) {
+      r.outcome = STOPPED;
+      return n;
+    }
     let consumed = (w - startW) << 2;
     if (wraps) {
       const len = data32[w + 1]! >>> 16;
       consumed += len;
       const delivered = deliverWrapped(r, w << 2, len, scratch, cb, onLost);
+      if (delivered !== 0) n++;
+      if (r.closed) {
+        r.outcome = STOPPED;
+        return n;
+      }
       if (delivered < 0) stop = true;
-      n += delivered === 0 ? 0 : 1;
     }
     if (consumed === 0) break;
     tail = (tail + consumed) | 0;
     r.tail = tail;
     r.publish(tail); // release: we are done reading those bytes
-    if (stop) break;
+    if (stop) {
+      r.outcome = STOPPED;
+      return n;
+    }
+    if (r.pacer.stride !== UNBOUNDED_STRIDE && !r.pacer.next(n)) {
+      r.outcome = YIELDED;
+      return n;
+    }
   }
-  stopped = stop;
+  r.outcome = CAUGHT_UP;
   return n;
 }
 
@@ -190,31 +218,35 @@ function deliverWrapped(r: CpuRing, off: number, len: number, scratch: DataView,
 
 /**
  * One consumer over the per-CPU rings of a BPF_MAP_TYPE_PERF_EVENT_ARRAY.
- * It owns the perf events and their mappings; on close() it removes its
- * entries from the map (the map itself belongs to the caller).
+ * It owns the perf events, their mappings and its own duplicate of the map's
+ * fd; on close() it removes its entries from the map (the map itself belongs
+ * to the caller, who may close it or destroy its object at any time).
  */
 export class PerfBuffer extends EventSource {
   #rings: CpuRing[] = [];
-  readonly #mapFd: number;
-  readonly #elem: MapElemCommands;
+  readonly #map: BpfMap;
   readonly #onRecord: RecordCallback | undefined;
   readonly #onLost: LostCallback | undefined;
   readonly #scratch: DataView;
+  /** Where the next budgeted drainAll() starts, so that one busy CPU cannot starve the others. */
+  #first = 0;
 
   constructor(map: MapSource, opts: PerfBufferOptions = {}) {
     super();
-    const m = resolveMap(map, BPF_MAP_TYPE_PERF_EVENT_ARRAY, 'BPF_MAP_TYPE_PERF_EVENT_ARRAY');
     const pages = opts.pageCount ?? 64;
     if (!Number.isInteger(pages) || pages <= 0 || (pages & (pages - 1)) !== 0)
-      throw new RingBufferError(`perf buffer on ${m.name}: pageCount ${pages} is not a power of two`);
-    this.#mapFd = m.fd;
-    this.#elem = new MapElemCommands(m.fd, `perf event array ${m.name}`);
+      throw new UsageError(`perf buffer: pageCount ${pages} is not a power of two`);
+    const m = openMap(map, BPF_MAP_TYPE_PERF_EVENT_ARRAY, 'BPF_MAP_TYPE_PERF_EVENT_ARRAY');
+    this.#map = m;
     this.#onRecord = opts.onRecord;
     this.#onLost = opts.onLost;
     this.#scratch = new DataView(new ArrayBuffer(1 << 16)); // a record is at most 64 KiB (u16 size)
     const cpus = opts.cpus ?? onlineCpus().filter((c) => c < m.maxEntries);
     try {
-      for (const cpu of cpus) this.#rings.push(this.#openCpu(cpu, m.name, pages, opts));
+      for (const cpu of cpus) {
+        if (!Number.isInteger(cpu) || cpu < 0 || cpu >= m.maxEntries) throw new UsageError(`perf buffer on ${m.name}: cpu ${cpu} has no slot in the map (${m.maxEntries} entries)`);
+        this.#rings.push(this.#openCpu(cpu, m.name, pages, opts));
+      }
     } catch (e) {
       this.#release();
       throw e;
@@ -243,11 +275,7 @@ export class PerfBuffer extends EventSource {
     try {
       mapping = Mapping.map(event.value, (pages + 1) * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0, `perf ring cpu ${cpu}`);
       ioctl(event.value, PERF_EVENT_IOC_ENABLE, 0, `enabling the perf event of cpu ${cpu}`);
-      const key = new Uint8Array(4);
-      const value = new Uint8Array(4);
-      new DataView(key.buffer).setUint32(0, cpu, true);
-      new DataView(value.buffer).setUint32(0, event.value, true);
-      this.#elem.update(key, value);
+      this.#map.update(cpu, event.value);
       return new CpuRing(cpu, event, mapping, pages);
     } catch (e) {
       mapping?.unmap();
@@ -282,33 +310,48 @@ export class PerfBuffer extends EventSource {
     return n;
   }
 
-  /** Drain every CPU ring now; returns the number of samples delivered. */
-  consume(cb?: RecordCallback): number {
-    return this.drainAll(cb);
+  /**
+   * Drain every CPU ring now; returns the number of samples delivered. A
+   * truthy return from the callback, or close() called from it, stops the
+   * drain right after that sample. Unbounded unless given a budget (see
+   * RingBuffer.consume()).
+   */
+  consume(cb?: RecordCallback, budget: DrainBudget = UNBOUNDED): number {
+    return this.drainAll(cb, undefined, budget);
   }
 
-  protected drainAll(cb: RecordCallback | undefined, ready?: (i: number) => boolean): number {
+  protected drainAll(cb: RecordCallback | undefined, ready?: (i: number) => boolean, budget: DrainBudget = UNBOUNDED): number {
     this.assertOpen();
     const f = cb ?? this.#onRecord;
     if (f === undefined) throw new RingBufferError('perf buffer: no callback given to consume() and no onRecord option');
+    this.exhausted = false;
     let n = 0;
-    stopped = false;
-    for (let i = 0; i < this.#rings.length; i++) {
+    const rings = this.#rings;
+    const count = rings.length;
+    const first = this.#first < count ? this.#first : 0;
+    for (let k = 0; k < count; k++) {
+      const i = (first + k) % count;
       if (ready !== undefined && !ready(i)) continue;
-      n += drainCpuRing(this.#rings[i]!, f, this.#scratch, this.#onLost);
-      if (stopped) break;
+      const r = rings[i]!;
+      r.pacer.begin(budget);
+      n += drainCpuRing(r, f, this.#scratch, this.#onLost);
+      if (this.closedFlag || r.outcome === STOPPED) break;
+      if (r.outcome === YIELDED) {
+        this.exhausted = true;
+        this.#first = (i + 1) % count;
+        break;
+      }
     }
     return n;
   }
 
   #release(): void {
     for (const r of this.#rings) {
-      const key = new Uint8Array(4);
-      new DataView(key.buffer).setUint32(0, r.cpu, true);
+      r.closed = true;
       try {
-        this.#elem.delete(key);
+        this.#map.delete(r.cpu);
       } catch (e) {
-        log('perf buffer: removing cpu %d from map fd %d failed: %s', r.cpu, this.#mapFd, (e as Error).message);
+        log('perf buffer: removing cpu %d from map %s failed: %s', r.cpu, this.#map.name, (e as Error).message);
       }
       try {
         ioctl(r.event.value, PERF_EVENT_IOC_DISABLE, 0, `disabling the perf event of cpu ${r.cpu}`);
@@ -319,9 +362,14 @@ export class PerfBuffer extends EventSource {
       r.event.close();
     }
     this.#rings = [];
+    this.#map.close();
   }
 
-  /** Remove our events from the map, close them and unmap the rings. Idempotent; stale views read zeros. */
+  /**
+   * Remove our events from the map, close them, unmap the rings and close our
+   * fd of the map. Idempotent. May be called from a sample callback: the
+   * drain stops right after that sample. Stale views read zeros.
+   */
   close(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;

@@ -59,14 +59,15 @@
 // quarter ring, as before, kept up to 1 MiB of a 4 MiB ring reserved: the
 // producer under a burst saw a ring 25% smaller than libbpf's and dropped.)
 import { Mapping, MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../syscall/index.ts';
-import { type BatchCallback, type MapSource, type RecordCallback, RingBufferError, log, resolveMap } from './common.ts';
+import type { BpfMap } from '../maps/map.ts';
+import { type BatchCallback, CAUGHT_UP, type DrainBudget, type MapSource, Pacer, type RecordCallback, RingBufferError, STOPPED, UNBOUNDED, UNBOUNDED_STRIDE, YIELDED, log, openMap } from './common.ts';
+import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, MapType } from '../uapi/kernel.ts';
 import { EventSource } from './source.ts';
+import { UsageError } from '../errors.ts';
 import { step } from '../util/pipeline.ts';
 
-export const BPF_MAP_TYPE_RINGBUF = 27;
-export const BPF_RINGBUF_BUSY_BIT = 1 << 31;
-export const BPF_RINGBUF_DISCARD_BIT = 1 << 30;
-export const BPF_RINGBUF_HDR_SZ = 8;
+const { BPF_MAP_TYPE_RINGBUF } = MapType;
+export { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ };
 const LEN_MASK = 0x3fffffff;
 const MAX_RING = 1 << 30;
 /** Most bytes consumed between two publications of consumer_pos (see the header). */
@@ -95,6 +96,8 @@ class Ring {
   readonly mask: number;
   /** Bytes to consume between two publications of consumer_pos (MAX_CHUNK or 1/16 of the ring). */
   readonly chunk: number;
+  readonly name: string;
+  readonly size: number;
   /** Low 32 bits of our consumer position (int32 arithmetic). */
   cons: number;
   /** High 32 bits of the last published consumer position. */
@@ -104,18 +107,25 @@ class Ring {
   onRecord: RecordCallback | undefined;
   onBatch: BatchCallback | undefined;
   batch: Int32Array;
+  /** How the last drain ended (CAUGHT_UP, STOPPED, YIELDED). */
+  outcome = CAUGHT_UP;
+  /** Set by close(), which a callback may call mid-drain (see the drain loops). */
+  closed = false;
+  readonly pacer = new Pacer();
 
   constructor(
-    readonly fd: number,
-    readonly name: string,
-    readonly size: number,
+    /** Our own duplicate of the map's fd (closed with the ring). */
+    readonly map: BpfMap,
     opts: RingOptions,
   ) {
-    this.mask = size - 1;
-    this.chunk = Math.max(Math.min(size >>> 4, MAX_CHUNK), 8);
-    this.consumerMap = Mapping.map(fd, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0, `ringbuf ${name} consumer page`);
+    const fd = map.fd;
+    this.name = map.name;
+    this.size = map.maxEntries;
+    this.mask = this.size - 1;
+    this.chunk = Math.max(Math.min(this.size >>> 4, MAX_CHUNK), 8);
+    this.consumerMap = Mapping.map(fd, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0, `ringbuf ${this.name} consumer page`);
     try {
-      this.producerMap = Mapping.map(fd, PAGE_SIZE + 2 * size, PROT_READ, MAP_SHARED, PAGE_SIZE, `ringbuf ${name} producer page and data`);
+      this.producerMap = Mapping.map(fd, PAGE_SIZE + 2 * this.size, PROT_READ, MAP_SHARED, PAGE_SIZE, `ringbuf ${this.name} producer page and data`);
     } catch (e) {
       this.consumerMap.unmap();
       throw e;
@@ -123,8 +133,8 @@ class Ring {
     this.cons32 = new Int32Array(this.consumerMap.buffer, 0, 2);
     this.cons64 = new BigInt64Array(this.consumerMap.buffer, 0, 1);
     this.prod32 = new Int32Array(this.producerMap.buffer, 0, 2);
-    this.data32 = new Int32Array(this.producerMap.buffer, PAGE_SIZE, (2 * size) >>> 2);
-    this.view = new DataView(this.producerMap.buffer, PAGE_SIZE, 2 * size);
+    this.data32 = new Int32Array(this.producerMap.buffer, PAGE_SIZE, (2 * this.size) >>> 2);
+    this.view = new DataView(this.producerMap.buffer, PAGE_SIZE, 2 * this.size);
     // Start where the kernel says the consumer is (a pinned ring may have been read before).
     const pos = BigInt.asUintN(64, Atomics.load(this.cons64, 0));
     this.cons = Number(pos & 0xffffffffn) | 0;
@@ -133,6 +143,10 @@ class Ring {
     this.onRecord = opts.onRecord;
     this.onBatch = opts.onBatch;
     this.batch = new Int32Array(2 * (opts.batchSize ?? 4096));
+  }
+
+  get fd(): number {
+    return this.map.fd;
   }
 
   /** Make `cons` visible to the kernel (seq_cst store, see the header). */
@@ -150,13 +164,12 @@ class Ring {
   }
 
   close(): void {
+    this.closed = true;
     this.consumerMap.close();
     this.producerMap.close();
+    this.map.close();
   }
 }
-
-/** Outcome of draining one ring. */
-let stopped = false;
 
 // The two drain loops below walk one chunk at a time in 32-bit word indexes:
 // the chunk's start is masked into the first mapping once, then records are
@@ -166,10 +179,28 @@ let stopped = false;
 // second one; the next chunk masks it back to the ring's start. (Masking
 // every record, as libbpf does, cost ~20% more per record here.) Records are
 // 8-byte aligned: next = w + 2 * ((len + 8 + 7) >> 3) words.
+//
+// Two things end a drain early, and neither costs the per-record loop more
+// than the comparison it already makes:
+//   - a budget (Pacer): a chunk is cut to the pacer's stride, and the budget
+//     is looked at between chunks only;
+//   - close() called from a callback: the pages then read zeros, and a zero
+//     header parses as an empty record, then another, over the whole ring (the
+//     585 phantom records of issue 12). The loop already stops at a header
+//     that is not positive (BUSY is the sign bit); it stops at a header of
+//     zero too, and only then, out of the loop, asks whether the ring was
+//     closed: a closed ring ends the drain at once, publishing nothing; an
+//     open one holds a real empty record (a BPF program may submit one),
+//     delivered there. (Asking `r.closed` inside the loop cost ~8% of a drain:
+//     one more live register in the hottest loop.)
+// How the drain ended is left in `r.outcome`. The caller starts the ring's
+// pacer (`r.pacer.begin(budget)`) before the drain: called in here, V8 inlined
+// it and had no inlining budget left for `cb` (~8% slower drains).
 
 /**
- * Drain one ring record by record. Kept as a free function over locals so
- * that V8 keeps everything in registers and can inline `cb`.
+ * Drain one ring record by record, under the budget its pacer was begun
+ * with. Kept as a free function over locals so that V8 keeps everything in
+ * registers and can inline `cb`.
  */
 function drainRecords(r: Ring, cb: RecordCallback, ringIdx: number): number {
   const data32 = r.data32;
@@ -177,21 +208,24 @@ function drainRecords(r: Ring, cb: RecordCallback, ringIdx: number): number {
   const mask = r.mask;
   const sizeW = (mask + 1) >>> 2;
   const prod32 = r.prod32;
-  const chunk = r.chunk;
   let cons = r.cons;
   let n = 0;
+  const chunk = r.chunk;
   let stop = false;
   for (;;) {
     let avail = (Atomics.load(prod32, 0) - cons) | 0;
     if (avail <= 0) break;
     if (avail > chunk) avail = chunk;
+    const stride = r.pacer.stride | 0; // an int32: `avail`, and so the loop bound, stay int32
+    if (avail > stride) avail = stride;
     const startW = (cons & mask) >>> 2;
     let endW = startW + (avail >>> 2);
     if (endW > sizeW) endW = sizeW;
     let w = startW;
     while (w < endW) {
       const len = TSO ? data32[w]! : Atomics.load(data32, w);
-      if (len < 0) break; // BUSY: reserved, not committed yet; records after it must wait
+      // BUSY (reserved, not committed yet: the records after it must wait), or zero (see above)
+      if (len <= 0) break;
       const size = len & LEN_MASK;
       const next = w + (((size + 15) >>> 3) << 1);
       if ((len & BPF_RINGBUF_DISCARD_BIT) === 0) {
@@ -204,18 +238,39 @@ function drainRecords(r: Ring, cb: RecordCallback, ringIdx: number): number {
       }
       w = next;
     }
+    if (r.closed) {
+      r.outcome = STOPPED;
+      return n;
+    }
+    if (!stop && w < endW && (TSO ? data32[w]! : Atomics.load(data32, w)) === 0) {
+      // an empty record, committed: deliver it here, out of the hot loop
+      n++;
+      stop = Boolean(cb(view, (w << 2) + 8, 0, ringIdx));
+      w += 2;
+      if (r.closed) {
+        r.outcome = STOPPED;
+        return n;
+      }
+    }
     // Exit only after a pass that found nothing, whose reads all followed our last publish.
     if (w === startW) break;
     cons = (cons + ((w - startW) << 2)) | 0;
     r.cons = cons;
     r.publish(cons);
-    if (stop) break;
+    if (stop) {
+      r.outcome = STOPPED;
+      return n;
+    }
+    if (r.pacer.stride !== UNBOUNDED_STRIDE && !r.pacer.next(n)) {
+      r.outcome = YIELDED;
+      return n;
+    }
   }
-  stopped = stop;
+  r.outcome = CAUGHT_UP;
   return n;
 }
 
-/** Drain one ring in batches: collect ready records, one call per batch, then publish. */
+/** Drain one ring in batches (its pacer begun): collect ready records, one call per batch, then publish. */
 function drainBatches(r: Ring, cb: BatchCallback, ringIdx: number): number {
   const data32 = r.data32;
   const view = r.view;
@@ -226,10 +281,11 @@ function drainBatches(r: Ring, cb: BatchCallback, ringIdx: number): number {
   const max = batch.length >> 1;
   let cons = r.cons;
   let n = 0;
-  let stop = false;
   for (;;) {
-    const avail = (Atomics.load(prod32, 0) - cons) | 0;
+    let avail = (Atomics.load(prod32, 0) - cons) | 0;
     if (avail <= 0) break;
+    const stride = r.pacer.stride | 0;
+    if (avail > stride) avail = stride;
     const startW = (cons & mask) >>> 2;
     let endW = startW + (avail >>> 2);
     if (endW > sizeW) endW = sizeW;
@@ -247,27 +303,43 @@ function drainBatches(r: Ring, cb: BatchCallback, ringIdx: number): number {
       w += ((size + 15) >>> 3) << 1;
     }
     if (w === startW) break;
+    let stop = false;
     if (k > 0) {
       n += k;
       // records stay valid during the call: consumer_pos is published after it
-      if (cb(view, batch, k, ringIdx)) stop = true;
+      stop = Boolean(cb(view, batch, k, ringIdx));
+      if (r.closed) {
+        r.outcome = STOPPED;
+        return n;
+      }
     }
     cons = (cons + ((w - startW) << 2)) | 0;
     r.cons = cons;
     r.publish(cons);
-    if (stop) break;
+    if (stop) {
+      r.outcome = STOPPED;
+      return n;
+    }
+    if (r.pacer.stride !== UNBOUNDED_STRIDE && !r.pacer.next(n)) {
+      r.outcome = YIELDED;
+      return n;
+    }
   }
-  stopped = stop;
+  r.outcome = CAUGHT_UP;
   return n;
 }
 
 /**
  * One consumer over one or more BPF_MAP_TYPE_RINGBUF maps (libbpf's
- * `struct ring_buffer`). The maps stay owned by the caller; the consumer owns
- * its mappings and releases them on close().
+ * `struct ring_buffer`). The consumer holds its own duplicate of each map's
+ * fd and its own mappings, and releases them on close(); the maps given stay
+ * the caller's (closing them, or destroying their object, does not disturb
+ * the consumer).
  */
 export class RingBuffer extends EventSource {
   #rings: Ring[] = [];
+  /** Where the next budgeted drainAll() starts, so that one busy ring cannot starve the others. */
+  #first = 0;
 
   constructor(map?: MapSource, opts: RingOptions = {}) {
     super();
@@ -277,9 +349,15 @@ export class RingBuffer extends EventSource {
   /** Add a ring map (ring_buffer__add). Its index is the `ring` argument of callbacks. */
   add(map: MapSource, opts: RingOptions = {}): number {
     this.assertOpen();
-    const m = resolveMap(map, BPF_MAP_TYPE_RINGBUF, 'BPF_MAP_TYPE_RINGBUF');
-    if (m.maxEntries > MAX_RING) throw new RingBufferError(`ringbuf ${m.name}: ${m.maxEntries} bytes is larger than the ${MAX_RING} this consumer supports`);
-    const ring = new Ring(m.fd, m.name, m.maxEntries, opts);
+    const m = openMap(map, BPF_MAP_TYPE_RINGBUF, 'BPF_MAP_TYPE_RINGBUF');
+    let ring: Ring;
+    try {
+      if (m.maxEntries > MAX_RING) throw new RingBufferError(`ringbuf ${m.name}: ${m.maxEntries} bytes is larger than the ${MAX_RING} this consumer supports`);
+      ring = new Ring(m, opts);
+    } catch (e) {
+      m.close();
+      throw e;
+    }
     this.#rings.push(ring);
     log('ringbuf %s (fd %d): %d bytes, consumer at %d', m.name, m.fd, m.maxEntries, ring.cons >>> 0);
     step('ring buffer', 'ring %s (fd %d): %d bytes mapped, consumer at %d', m.name, m.fd, m.maxEntries, ring.cons >>> 0);
@@ -303,46 +381,69 @@ export class RingBuffer extends EventSource {
   /**
    * Drain what is there now, without waiting; returns the number of records
    * delivered (discarded records are skipped, not counted). `cb` overrides
-   * the rings' own callbacks for this call. A truthy return from a callback
-   * stops the drain right after that record.
+   * the rings' own callbacks for this call. A truthy return from a callback,
+   * or close() called from one, stops the drain right after that record.
+   * Without a budget the drain goes on until it catches up with the
+   * producer, which under overload may be never: give one (e.g. `{ ms: 10 }`)
+   * when calling from the event loop.
    */
-  consume(cb?: RecordCallback): number {
-    return this.drainAll(cb);
+  consume(cb?: RecordCallback, budget: DrainBudget = UNBOUNDED): number {
+    return this.drainAll(cb, undefined, budget);
   }
 
   /** Drain one ring (ring_buffer__consume_ring). */
-  consumeRing(index: number, cb?: RecordCallback): number {
+  consumeRing(index: number, cb?: RecordCallback, budget: DrainBudget = UNBOUNDED): number {
     this.assertOpen();
-    stopped = false;
-    return this.#drain(index, cb);
+    this.#ring(index);
+    return this.#drain(index, cb, budget);
   }
 
   /** Drain in batches with `cb` (the fastest path: one call per batch). */
-  consumeBatch(cb: BatchCallback): number {
+  consumeBatch(cb: BatchCallback, budget: DrainBudget = UNBOUNDED): number {
     this.assertOpen();
     let n = 0;
-    for (let i = 0; i < this.#rings.length; i++) {
-      n += drainBatches(this.#rings[i]!, cb, i);
-      if (stopped) break;
-    }
-    return n;
-  }
-
-  protected drainAll(cb: RecordCallback | undefined, ready?: (i: number) => boolean): number {
-    this.assertOpen();
-    let n = 0;
-    stopped = false;
     const rings = this.#rings;
     for (let i = 0; i < rings.length; i++) {
-      if (ready !== undefined && !ready(i)) continue;
-      n += this.#drain(i, cb);
-      if (stopped) break;
+      const r = rings[i]!;
+      r.pacer.begin(budget);
+      n += drainBatches(r, cb, i);
+      if (r.outcome !== CAUGHT_UP) break;
     }
     return n;
   }
 
-  #drain(i: number, cb: RecordCallback | undefined): number {
+  protected drainAll(cb: RecordCallback | undefined, ready?: (i: number) => boolean, budget: DrainBudget = UNBOUNDED): number {
+    this.assertOpen();
+    this.exhausted = false;
+    let n = 0;
+    const rings = this.#rings;
+    const count = rings.length;
+    const first = this.#first < count ? this.#first : 0;
+    for (let k = 0; k < count; k++) {
+      const i = (first + k) % count;
+      if (ready !== undefined && !ready(i)) continue;
+      n += this.#drain(i, cb, budget);
+      if (this.closedFlag) break;
+      const outcome = rings[i]!.outcome;
+      if (outcome === STOPPED) break;
+      if (outcome === YIELDED) {
+        this.exhausted = true;
+        this.#first = (i + 1) % count;
+        break;
+      }
+    }
+    return n;
+  }
+
+  #ring(index: number): Ring {
+    const r = this.#rings[index];
+    if (r === undefined) throw new UsageError(`ring buffer: no ring ${index} (the consumer has ${this.#rings.length})`);
+    return r;
+  }
+
+  #drain(i: number, cb: RecordCallback | undefined, budget: DrainBudget): number {
     const r = this.#rings[i]!;
+    r.pacer.begin(budget);
     if (cb !== undefined) return drainRecords(r, cb, i);
     if (r.onBatch !== undefined) return drainBatches(r, r.onBatch, i);
     if (r.onRecord !== undefined) return drainRecords(r, r.onRecord, i);
@@ -350,32 +451,38 @@ export class RingBuffer extends EventSource {
   }
 
   /** The watcher of ring `i` drains it directly: no dispatch over the rings, no per-call lookup. */
-  protected override drainOneFn(i: number, cb: RecordCallback | undefined): () => void {
+  protected override drainOneFn(i: number, cb: RecordCallback | undefined, budget: DrainBudget): () => boolean {
     const r = this.#rings[i]!;
     if (cb === undefined && r.onBatch !== undefined) {
       const onBatch = r.onBatch;
       return () => {
-        if (!this.closedFlag) drainBatches(r, onBatch, i);
+        if (r.closed) return false;
+        r.pacer.begin(budget);
+        drainBatches(r, onBatch, i);
+        return r.outcome === YIELDED;
       };
     }
     const onRecord = cb ?? r.onRecord;
-    if (onRecord === undefined) return super.drainOneFn(i, cb); // throws the usual error on the first wakeup
+    if (onRecord === undefined) return super.drainOneFn(i, cb, budget); // throws the usual error on the first wakeup
     return () => {
-      if (!this.closedFlag) drainRecords(r, onRecord, i);
+      if (r.closed) return false;
+      r.pacer.begin(budget);
+      drainRecords(r, onRecord, i);
+      return r.outcome === YIELDED;
     };
   }
 
   /** Bytes committed or reserved but not consumed yet (ring__avail_data_size). */
   available(index = 0): number {
     this.assertOpen();
-    const r = this.#rings[index]!;
+    const r = this.#ring(index);
     return (Atomics.load(r.prod32, 0) - r.cons) >>> 0;
   }
 
   /** The full 64-bit positions, for diagnostics (not the hot path). */
   positions(index = 0): { consumer: bigint; producer: bigint } {
     this.assertOpen();
-    const r = this.#rings[index]!;
+    const r = this.#ring(index);
     return {
       consumer: BigInt.asUintN(64, Atomics.load(r.cons64, 0)),
       producer: BigInt.asUintN(64, Atomics.load(new BigInt64Array(r.producerMap.buffer, 0, 1), 0)),
@@ -384,13 +491,16 @@ export class RingBuffer extends EventSource {
 
   /** Size in bytes of ring `index`'s data area. */
   size(index = 0): number {
-    return this.#rings[index]!.size;
+    this.assertOpen();
+    return this.#ring(index).size;
   }
 
   /**
-   * Unmap every ring. Idempotent. Views handed to callbacks that are still
+   * Unmap every ring and close the consumer's fds. Idempotent. May be called
+   * from a record callback: the drain stops right after that record, and
+   * nothing more is delivered. Views handed to callbacks that are still
    * referenced read zeros afterwards (the ranges are overmapped), never crash.
-   * The maps themselves are not closed: they belong to the caller.
+   * The maps given to the consumer are not closed: they belong to the caller.
    */
   close(): void {
     if (this.closedFlag) return;

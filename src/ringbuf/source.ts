@@ -27,13 +27,26 @@
 // in the check phase of the following iteration, after a poll phase, so
 // after the epoll_ctl(ADD). (A plain setImmediate, as before, missed records
 // produced between that first check phase and the next poll phase.)
-import { PollSet, POLLIN, type PollHandle, type RecordCallback, copyRecord, log, watchFd } from './common.ts';
+//
+// Overload. A drain under a producer that outruns it never catches up, so the
+// event-driven drains run under a budget (common.ts, DrainBudget): when it
+// runs out, the drain returns with records left and a continuation is queued
+// with setImmediate; timers and I/O run in between. While a continuation is
+// queued, wakeups of that ring do nothing (the ring fd stays readable and
+// libuv reports it on every turn): exactly one drain per ring per turn.
 import { UsageError } from '../errors.ts';
+import { DEFAULT_BUDGET, type DrainBudget, PollSet, POLLIN, type PollHandle, type RecordCallback, UNBOUNDED, copyRecord, log, watchFd } from './common.ts';
 import { DISPOSE } from '../util/dispose.ts';
 
 export interface StartOptions {
   /** Called with whatever the record callback (or the drain) throws. Default: stop and rethrow asynchronously. */
   onError?: (err: unknown) => void;
+  /**
+   * The most one drain may do before it yields to the event loop (default
+   * DEFAULT_BUDGET, 10 ms). `false` drains until caught up, however long that
+   * takes: under overload the event loop then stalls for as long as it lasts.
+   */
+  budget?: DrainBudget | false;
 }
 
 export abstract class EventSource {
@@ -41,12 +54,18 @@ export abstract class EventSource {
   #watchers: PollHandle[] = [];
   #waiters: (() => void)[] = [];
   #iterWatchers: PollHandle[] | null = null;
+  #unref = false;
   protected closedFlag = false;
+  /** Set by drainAll(): its budget ran out before it caught up. */
+  protected exhausted = false;
 
   /** The fds to wait on, in ring order. */
   protected abstract fds(): number[];
-  /** Drain every ring (all when `ready` is undefined, else those whose flag is set). */
-  protected abstract drainAll(cb: RecordCallback | undefined, ready?: (i: number) => boolean): number;
+  /**
+   * Drain every ring (all when `ready` is undefined, else those whose flag is
+   * set) under `budget`, setting `exhausted` when it ran out first.
+   */
+  protected abstract drainAll(cb: RecordCallback | undefined, ready?: (i: number) => boolean, budget?: DrainBudget): number;
   /** True when some ring holds unread bytes (a cheap check of the positions; no syscall, no side effect). */
   protected abstract hasData(): boolean;
 
@@ -58,13 +77,16 @@ export abstract class EventSource {
     this.close();
   }
   /**
-   * A function draining ring `i` alone with `cb` (or the ring's own callbacks), for the
-   * event-driven watcher of that ring. It must do nothing once the source is closed.
+   * A function draining ring `i` alone with `cb` (or the ring's own callbacks) under
+   * `budget`, for the event-driven watcher of that ring; it returns true when the budget
+   * ran out (records may remain). It must do nothing once the source is closed.
    */
-  protected drainOneFn(i: number, cb: RecordCallback | undefined): () => void {
+  protected drainOneFn(i: number, cb: RecordCallback | undefined, budget: DrainBudget): () => boolean {
     const ready = (j: number): boolean => j === i;
     return () => {
-      if (!this.closedFlag) this.drainAll(cb, ready);
+      if (this.closedFlag) return false;
+      this.drainAll(cb, ready, budget);
+      return this.exhausted;
     };
   }
   /** True when polling the fds consumes their readiness (perf events): see the header. */
@@ -84,20 +106,22 @@ export abstract class EventSource {
   }
 
   protected assertOpen(): void {
-    if (this.closedFlag) throw new UsageError(`${this.constructor.name} used after close`);
+    if (this.closedFlag) throw new UsageError(`${this.constructor.name} used after close(): create a new one`);
   }
 
   /**
    * Wait up to `timeoutMs` (-1 forever, 0 = just check) for data, then drain
-   * the rings that have some. Blocks the calling thread while waiting.
-   * Returns the number of records delivered.
+   * the rings that have some (under `budget`, unbounded by default: see
+   * consume()). Blocks the calling thread while waiting. Returns the number
+   * of records delivered.
    */
-  poll(timeoutMs: number, cb?: RecordCallback): number {
+  poll(timeoutMs: number, cb?: RecordCallback, budget: DrainBudget = UNBOUNDED): number {
     this.assertOpen();
+    if (!Number.isInteger(timeoutMs) || timeoutMs < -1) throw new UsageError(`${this.constructor.name}.poll(): timeout ${timeoutMs} is not -1 (forever) or a number of milliseconds`);
     const ready = this.#pollSet.wait(timeoutMs);
     if (ready === 0) return 0;
     const ps = this.#pollSet;
-    return this.drainAll(cb, (i) => ps.revents(i) !== 0);
+    return this.drainAll(cb, (i) => ps.revents(i) !== 0, budget);
   }
 
   #eventCb: RecordCallback | undefined;
@@ -118,8 +142,11 @@ export abstract class EventSource {
   start(cb?: RecordCallback, opts: StartOptions = {}): this {
     this.assertOpen();
     if (this.#watchers.length > 0) return this;
+    // libuv allows one poll handle per fd: a second one on the same fd aborts the process
+    if (this.#iterWatchers !== null) throw new UsageError(`${this.constructor.name}.start() while an async iterator is reading it: use one or the other`);
     this.#eventCb = cb;
     this.#eventOpts = opts;
+    const budget = opts.budget === false ? UNBOUNDED : (opts.budget ?? DEFAULT_BUDGET);
     const onError =
       opts.onError ??
       ((err: unknown) => {
@@ -128,34 +155,63 @@ export abstract class EventSource {
           throw err;
         });
       });
+    const watchers: PollHandle[] = [];
+    this.#watchers = watchers;
     this.fds().forEach((fd, i) => {
       // the wakeup path (libuv -> koffi -> here) runs once per wakeup: one closure, the ring's
       // own drain bound in advance, nothing looked up or allocated per call
-      const drain = this.drainOneFn(i, cb);
-      this.#watchers.push(
-        watchFd(fd, false, () => {
-          try {
-            drain();
-          } catch (err) {
-            onError(err);
+      const drain = this.drainOneFn(i, cb, budget);
+      let queued = false;
+      const run = (): void => {
+        queued = false;
+        if (this.#watchers !== watchers) return; // stopped (or restarted) since
+        try {
+          if (drain()) {
+            // budget spent, records left: continue after the loop has had its turn
+            queued = true;
+            const next = setImmediate(run);
+            if (this.#unref) next.unref();
           }
+        } catch (err) {
+          onError(err);
+        }
+      };
+      watchers.push(
+        watchFd(fd, false, () => {
+          if (!queued) run();
         }),
       );
     });
+    if (this.#unref) for (const w of watchers) w.unref();
     log('%s: event-driven mode on fds %o', this.constructor.name, this.fds());
     if (this.pollConsumesReadiness) {
       // wakeups before the registration are lost (see the header): drain once it is in place
-      const watchers = this.#watchers;
       afterRegistration(() => {
         if (this.closedFlag || this.#watchers !== watchers || !this.hasData()) return;
         try {
-          this.drainAll(cb);
+          this.drainAll(cb, undefined, budget);
+          // what the budget left is drained by the watchers' next wakeups or by the loop below
+          if (this.exhausted) afterRegistration(() => this.#drainRest(watchers, cb, budget, onError));
         } catch (err) {
           onError(err);
         }
       });
     }
     return this;
+  }
+
+  /** The perf buffer's first drain ran out of budget: go on, a turn at a time, until caught up. */
+  #drainRest(watchers: PollHandle[], cb: RecordCallback | undefined, budget: DrainBudget, onError: (err: unknown) => void): void {
+    if (this.closedFlag || this.#watchers !== watchers) return;
+    try {
+      this.drainAll(cb, undefined, budget);
+      if (this.exhausted) {
+        const next = setImmediate(() => this.#drainRest(watchers, cb, budget, onError));
+        if (this.#unref) next.unref();
+      }
+    } catch (err) {
+      onError(err);
+    }
   }
 
   /** Leave the event-driven mode. */
@@ -167,6 +223,7 @@ export abstract class EventSource {
 
   /** Let the process exit while in event-driven mode. */
   unref(): void {
+    this.#unref = true;
     for (const w of this.#watchers) w.unref();
   }
 
@@ -175,19 +232,19 @@ export abstract class EventSource {
    * empty. Ends when the consumer is closed. Copying is the price of a
    * record that outlives the drain; use consume()/start() for zero-copy.
    */
-  async *records(): AsyncGenerator<Uint8Array, void, undefined> {
+  async *records(budget: DrainBudget = DEFAULT_BUDGET): AsyncGenerator<Uint8Array, void, undefined> {
     const pending: Uint8Array[] = [];
     const take: RecordCallback = (view, offset, size) => {
       pending.push(copyRecord(view, offset, size));
     };
     try {
       while (!this.closedFlag) {
-        this.drainAll(take);
-        if (pending.length > 0) {
-          for (const rec of pending.splice(0)) yield rec;
-          continue;
-        }
-        await this.#readable();
+        this.drainAll(take, undefined, budget);
+        const more = this.exhausted;
+        if (pending.length > 0) for (const rec of pending.splice(0)) yield rec;
+        // yielding only runs microtasks: under overload, give the event loop its turn
+        if (more) await new Promise<void>((resolve) => setImmediate(resolve));
+        else if (pending.length === 0 && !this.closedFlag && !this.hasData()) await this.#readable();
       }
     } finally {
       this.#closeIterWatchers();
@@ -208,6 +265,10 @@ export abstract class EventSource {
         for (const r of this.#waiters.splice(0)) r();
       };
       if (this.#iterWatchers === null) {
+        if (this.#watchers.length > 0) {
+          this.#waiters.splice(this.#waiters.indexOf(resolve), 1);
+          throw new UsageError(`${this.constructor.name}: async iteration while start() is draining it: stop() first, or use one or the other`);
+        }
         this.#iterWatchers = this.fds().map((fd) => watchFd(fd, false, wake));
       } else {
         for (const w of this.#iterWatchers) w.start({ readable: true }, wake);

@@ -13,15 +13,22 @@
 //   submit/discard: atomically exchange the header to the final length,
 //            clearing BUSY (and setting DISCARD for a discard)
 // Reservations are committed in any order; the kernel drains in order.
-import { Mapping, MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../syscall/index.ts';
-import { PollSet, POLLOUT, type MapSource, RingBufferError, log, resolveMap } from './common.ts';
-import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT } from './ringbuf.ts';
+import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, MapType } from '../uapi/kernel.ts';
 import { UsageError } from '../errors.ts';
+import type { BpfMap } from '../maps/map.ts';
+import { Mapping, MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../syscall/index.ts';
+import { PollSet, POLLOUT, type MapSource, RingBufferError, log, openMap } from './common.ts';
 import { DISPOSE } from '../util/dispose.ts';
 
-export const BPF_MAP_TYPE_USER_RINGBUF = 31;
+const { BPF_MAP_TYPE_USER_RINGBUF } = MapType;
 
+/**
+ * A producer into one BPF_MAP_TYPE_USER_RINGBUF. It holds its own duplicate
+ * of the map's fd and its mappings, released by close(); the map given stays
+ * the caller's.
+ */
 export class UserRingBuffer {
+  readonly #map: BpfMap;
   readonly #consumerMap: Mapping;
   readonly #producerMap: Mapping;
   readonly #cons32: Int32Array;
@@ -37,15 +44,22 @@ export class UserRingBuffer {
   #closed = false;
 
   constructor(map: MapSource) {
-    const m = resolveMap(map, BPF_MAP_TYPE_USER_RINGBUF, 'BPF_MAP_TYPE_USER_RINGBUF');
+    const m = openMap(map, BPF_MAP_TYPE_USER_RINGBUF, 'BPF_MAP_TYPE_USER_RINGBUF');
+    this.#map = m;
     this.name = m.name;
     this.size = m.maxEntries;
     this.#mask = m.maxEntries - 1;
-    this.#consumerMap = Mapping.map(m.fd, PAGE_SIZE, PROT_READ, MAP_SHARED, 0, `user ringbuf ${m.name} consumer page`);
+    try {
+      this.#consumerMap = Mapping.map(m.fd, PAGE_SIZE, PROT_READ, MAP_SHARED, 0, `user ringbuf ${m.name} consumer page`);
+    } catch (e) {
+      m.close();
+      throw e;
+    }
     try {
       this.#producerMap = Mapping.map(m.fd, PAGE_SIZE + 2 * m.maxEntries, PROT_READ | PROT_WRITE, MAP_SHARED, PAGE_SIZE, `user ringbuf ${m.name} producer page and data`);
     } catch (e) {
       this.#consumerMap.unmap();
+      m.close();
       throw e;
     }
     this.#cons32 = new Int32Array(this.#consumerMap.buffer, 0, 2);
@@ -72,7 +86,7 @@ export class UserRingBuffer {
    */
   reserve(size: number): Uint8Array | null {
     this.#assertOpen();
-    if (!Number.isInteger(size) || size < 0) throw new UsageError(`user ringbuf ${this.name}: bad size ${size}`);
+    if (!Number.isInteger(size) || size < 0) throw new UsageError(`user ringbuf ${this.name}: a record size must be a whole number of bytes, got ${size}`);
     const total = (size + 15) & ~7;
     if (size > 0x3fffffff || total > this.size) throw new RingBufferError(`user ringbuf ${this.name}: a ${size}-byte record cannot fit in ${this.size} bytes (E2BIG)`);
     const cons = Atomics.load(this.#cons32, 0);
@@ -128,16 +142,16 @@ export class UserRingBuffer {
 
   #commit(sample: Uint8Array, discard: boolean): void {
     this.#assertOpen();
-    if (sample.buffer !== this.#producerMap.buffer) throw new RingBufferError(`user ringbuf ${this.name}: not a sample reserved from this ring`);
+    if (!(sample instanceof Uint8Array) || sample.buffer !== this.#producerMap.buffer) throw new UsageError(`user ringbuf ${this.name}: not a sample reserved from this ring`);
     const idx = (sample.byteOffset - PAGE_SIZE - 8) >> 2;
     const len = this.#data32[idx]!;
-    if ((len & BPF_RINGBUF_BUSY_BIT) === 0) throw new RingBufferError(`user ringbuf ${this.name}: sample already submitted or discarded`);
+    if ((len & BPF_RINGBUF_BUSY_BIT) === 0) throw new UsageError(`user ringbuf ${this.name}: sample already submitted or discarded`);
     // seq_cst exchange: the sample bytes are written before BUSY clears
     Atomics.exchange(this.#data32, idx, (len & ~BPF_RINGBUF_BUSY_BIT) | (discard ? BPF_RINGBUF_DISCARD_BIT : 0));
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new UsageError(`user ringbuf ${this.name} used after close`);
+    if (this.#closed) throw new UsageError(`user ringbuf ${this.name} used after close(): create a new one`);
   }
 
   /** Unmap the ring (stale sample views read zeros). Idempotent. */
@@ -146,6 +160,7 @@ export class UserRingBuffer {
     this.#closed = true;
     this.#consumerMap.close();
     this.#producerMap.close();
+    this.#map.close();
   }
 
   /** close(), for `using` (explicit resource management). */

@@ -28,8 +28,9 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UsageError } from '../errors.ts';
 import { EventFd } from '../syscall/index.ts';
-import { type MapSource, type RecordCallback, RingBufferError, log, resolveMap } from './common.ts';
-import { BPF_MAP_TYPE_RINGBUF } from './ringbuf.ts';
+import type { BpfMap } from '../maps/map.ts';
+import { MapType } from '../uapi/kernel.ts';
+import { type MapSource, type RecordCallback, RingBufferError, log, openMap } from './common.ts';
 
 /** What the handler's factory receives, in the worker. */
 export interface WorkerContext {
@@ -105,8 +106,9 @@ function moduleUrl(m: string | URL): string {
 }
 
 /**
- * A consumer of one BPF_MAP_TYPE_RINGBUF map on a worker thread. The map stays
- * owned by the caller and must stay open until close() has resolved.
+ * A consumer of one BPF_MAP_TYPE_RINGBUF map on a worker thread. It keeps its
+ * own duplicate of the map's fd (released once the worker has exited), so the
+ * caller may close the map, or destroy its object, at any time.
  *
  *   const w = await RingBufferWorker.start(obj.map('events').map, { module: new URL('./handler.js', import.meta.url) });
  *   ...
@@ -115,15 +117,17 @@ function moduleUrl(m: string | URL): string {
 export class RingBufferWorker {
   readonly #worker: Worker;
   readonly #wake: EventFd;
+  readonly #map: BpfMap;
   readonly #exited: Promise<void>;
   #closing: Promise<unknown> | undefined;
   #result: { value: unknown } | undefined;
   #error: { error: unknown } | undefined;
   #onError: (err: unknown) => void;
 
-  private constructor(worker: Worker, wake: EventFd, opts: RingBufferWorkerOptions) {
+  private constructor(worker: Worker, wake: EventFd, map: BpfMap, opts: RingBufferWorkerOptions) {
     this.#worker = worker;
     this.#wake = wake;
+    this.#map = map;
     this.#onError =
       opts.onError ??
       ((err) => {
@@ -136,18 +140,26 @@ export class RingBufferWorker {
 
   /** Start the worker; resolves once it has mapped the ring and waits for records. */
   static async start(map: MapSource, opts: RingBufferWorkerOptions): Promise<RingBufferWorker> {
-    const { fd, name } = resolveMap(map, BPF_MAP_TYPE_RINGBUF, 'BPF_MAP_TYPE_RINGBUF');
-    const init: WorkerInit = { fd, wakeFd: -1, module: moduleUrl(opts.module), exportName: opts.export ?? 'default', data: opts.data };
-    const wake = new EventFd(`ringbuf ${name} worker`);
-    init.wakeFd = wake.fd;
+    const module = moduleUrl(opts.module);
+    // our own duplicate of the fd: the caller may close the map meanwhile; released once the worker is gone
+    const own = openMap(map, MapType.BPF_MAP_TYPE_RINGBUF, 'BPF_MAP_TYPE_RINGBUF');
+    const { fd, name } = own;
+    let wake: EventFd;
     let worker: Worker;
     try {
-      worker = startWorker(init);
+      wake = new EventFd(`ringbuf ${name} worker`);
     } catch (e) {
-      wake.close();
+      own.close();
       throw e;
     }
-    const self = new RingBufferWorker(worker, wake, opts);
+    try {
+      worker = startWorker({ fd, wakeFd: wake.fd, module, exportName: opts.export ?? 'default', data: opts.data });
+    } catch (e) {
+      wake.close();
+      own.close();
+      throw e;
+    }
+    const self = new RingBufferWorker(worker, wake, own, opts);
     await new Promise<void>((resolve, reject) => {
       let ready = false;
       worker.on('message', (m: WorkerReport) => {
@@ -180,6 +192,7 @@ export class RingBufferWorker {
     }).catch(async (e: unknown) => {
       await worker.terminate();
       wake.close();
+      own.close();
       throw e;
     });
     return self;
@@ -205,6 +218,7 @@ export class RingBufferWorker {
       this.#wake.signal();
       await this.#exited;
       this.#wake.close();
+      this.#map.close();
       if (this.#error !== undefined) throw this.#error.error;
       return this.#result?.value;
     })();

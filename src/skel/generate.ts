@@ -16,7 +16,7 @@
 // CodegenError naming the type, map or variable.
 import { basename } from 'node:path';
 import { CodegenError, TsTypeEmitter } from '../codegen/ts_types.ts';
-import { BTF_KIND_VAR, BTF_VAR_STATIC, type BtfVar } from '../btf/index.ts';
+import { BTF_KIND_STRUCT, BTF_KIND_UNION, BTF_KIND_VAR, BTF_VAR_STATIC, skipModsAndTypedefs, type BtfVar } from '../btf/index.ts';
 import { MapType } from '../maps/index.ts';
 import { objectNameOf, parseObject } from '../object/parse.ts';
 import type { CollectionSpec, ObjectMapSpec } from '../object/spec.ts';
@@ -129,11 +129,7 @@ function generate(spec: CollectionSpec, object: Uint8Array, objName: string, opt
   for (const name of explicitRecord.keys()) {
     if (!buffers.some((b) => b.name === name)) throw new CodegenError(`map "${name}"`, `object ${objName} has no ring or perf buffer named "${name}" (buffers: ${buffers.map((b) => b.name).join(', ') || 'none'})`);
   }
-  const firstStruct = plainTypes.find((t) => {
-    const id = typeId(t);
-    const r = resolveComposite(needBtf(t), id);
-    return r;
-  });
+  const firstStruct = plainTypes.find((t) => resolveComposite(needBtf(t), typeId(t)));
   const recordOf = (m: ObjectMapSpec): string | undefined => explicitRecord.get(m.name) ?? (buffers.length === 1 ? firstStruct : undefined);
 
   // maps
@@ -317,15 +313,11 @@ function mapDoc(m: ObjectMapSpec): string {
   return `${type}, max_entries ${m.spec.maxEntries}`;
 }
 
+/** Is `id` a struct or union (through typedefs and modifiers)? */
 function resolveComposite(e: TsTypeEmitter, id: number): boolean {
-  let r = id;
-  for (let d = 0; d < 32 && r !== 0; d++) {
-    const k = e.btf.kindOf(r);
-    if (k === 4 || k === 5) return true;
-    if (k !== 8 && k !== 9 && k !== 10 && k !== 11 && k !== 18) return false;
-    r = e.btf.sizeOrTypeOf(r);
-  }
-  return false;
+  const r = skipModsAndTypedefs(e.btf, id);
+  const k = r === 0 ? 0 : e.btf.kindOf(r);
+  return k === BTF_KIND_STRUCT || k === BTF_KIND_UNION;
 }
 
 /** TS type and codec of a map key or value: from BTF, or bytes of the right size without it. */

@@ -5,6 +5,7 @@
 // generated module only names things: every offset and size comes from the
 // object's BTF, through its codecs.
 import { UsageError } from '../errors.ts';
+import { ASYNC_DISPOSE } from '../util/dispose.ts';
 import type { AutoAttachOptions, Link } from '../attach/index.ts';
 import { BpfObject, type GlobalData, type ObjectMap, type OpenOptions } from '../object/index.ts';
 import { BPF_ANY, type BatchOptions, type BpfMap } from '../maps/index.ts';
@@ -81,13 +82,19 @@ export class Skeleton {
     await this.obj.destroy();
   }
 
-  [Symbol.asyncDispose](): Promise<void> {
+  /** destroy(), under the name every owner has. */
+  close(): Promise<void> {
+    return this.destroy();
+  }
+
+  /** destroy(), for `await using`. */
+  [ASYNC_DISPOSE](): Promise<void> {
     return this.destroy();
   }
 }
 
 function liveMap(skel: Skeleton, om: ObjectMap): BpfMap {
-  if (skel.obj.state !== 'loaded' || !om.map) throw new UsageError(`${skel.obj.name}: map "${om.name}" is used before load() (or after destroy()); it is ${skel.obj.state}`);
+  if (skel.obj.state !== 'loaded' || !om.loaded) throw new UsageError(`${skel.obj.name}: map "${om.name}" is used before load() (or after destroy()); it is ${skel.obj.state}`);
   return om.map;
 }
 

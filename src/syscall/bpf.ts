@@ -7,6 +7,7 @@ import { BpfSyscallError, EAGAIN, ENOENT } from './errors.ts';
 import { FD } from './fd.ts';
 import type { Field, Layout, Struct, Values } from './layout.ts';
 import { SYS_bpf, addressOf, errno, sysBpf, sysBpfAt } from './libc.ts';
+import { BPF_F_REPLACE } from '../uapi/defines.ts';
 
 const log = createLog('tsbpf:syscall');
 
@@ -277,7 +278,6 @@ export function linkCreate(values: LinkCreateValues, context: string): FD {
 
 /** BPF_LINK_UPDATE: swap the program behind a link. */
 export function linkUpdate(linkFd: number, newProgFd: number, context: string, oldProgFd?: number): void {
-  const BPF_F_REPLACE = 4;
   bpfCall(
     BpfCmd.BPF_LINK_UPDATE,
     LinkUpdateAttr.create({ link_fd: linkFd, new_prog_fd: newProgFd, flags: oldProgFd === undefined ? 0 : BPF_F_REPLACE, old_prog_fd: oldProgFd ?? 0 }),

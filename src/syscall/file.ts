@@ -21,10 +21,10 @@ import { closeSync, fstatSync, openSync } from 'node:fs';
 import { EINTR, SyscallError } from './errors.ts';
 import { addressOf, errno, libcMadvise as madvise, libcReadAt as readAt } from './libc.ts';
 import { MAP_PRIVATE, Mapping, PROT_READ } from './mem.ts';
+import { MADV_POPULATE_WRITE } from '../uapi/defines.ts';
+import { PAGE_SIZE } from '../uapi/arch.ts';
 
-/** Populate (prefault) pages writable (Linux 5.14); older kernels answer EINVAL and the pages fault in as usual. */
-const MADV_POPULATE_WRITE = 23;
-const PAGE_SIZE = 4096;
+// MADV_POPULATE_WRITE prefaults pages writable (Linux 5.14); older kernels answer EINVAL and the pages fault in as usual.
 /** Below this, per-page faults cost too little to be worth a syscall. */
 const POPULATE_MIN_BYTES = 1 << 20;
 

@@ -6,12 +6,13 @@
 //  - a Buffer passed as `void *` goes in as its own pointer, no copy;
 //  - `koffi.errno()` must be read on the very next line after the call.
 import koffi from 'koffi';
+import { ARCH } from '../uapi/arch.ts';
 
 const libc = koffi.load('libc.so.6');
 
-/** x86_64 syscall numbers. */
-export const SYS_bpf = 321;
-export const SYS_perf_event_open = 298;
+/** This architecture's syscall numbers (src/uapi/arch.ts; importing tsbpf on an unknown architecture throws). */
+export const SYS_bpf = ARCH.SYS_bpf;
+export const SYS_perf_event_open = ARCH.SYS_perf_event_open;
 
 /** bpf(int cmd, union bpf_attr *attr, unsigned int size) */
 export const sysBpf = libc.func('long syscall(long nr, int cmd, void *attr, uint32 size)') as (

@@ -4,26 +4,27 @@
 // Hazard: touching an ArrayBuffer view of unmapped memory kills the process
 // with SIGSEGV, and Node 20 cannot detach such a view. So `close()` does not
 // leave a hole: it maps anonymous zero pages over the same range (MAP_FIXED),
-// and stale views read zeros instead of crashing. Those pages are then owned
-// by the process until exit, a few pages per closed ring, by design.
+// and stale views read zeros instead of crashing. Those pages stay mapped
+// while a view of them may still be read: once the garbage collector has
+// collected the mapping's ArrayBuffer (so no view of it is left anywhere),
+// they are unmapped for good, and the address range returns to the process.
 import { createLog } from '../util/log.ts';
 import { SyscallError } from './errors.ts';
 import { errno, libcMmap, libcMunmap, viewOf } from './libc.ts';
 import { UsageError } from '../errors.ts';
 import { DISPOSE } from '../util/dispose.ts';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE } from '../uapi/defines.ts';
+import { PAGE_SIZE } from '../uapi/arch.ts';
 
 const log = createLog('tsbpf:mmap');
 
-export const PROT_NONE = 0;
-export const PROT_READ = 1;
-export const PROT_WRITE = 2;
-export const MAP_SHARED = 0x01;
-export const MAP_PRIVATE = 0x02;
-export const MAP_FIXED = 0x10;
-export const MAP_ANONYMOUS = 0x20;
-export const MAP_NORESERVE = 0x4000;
+/** The zero pages left by close(), unmapped once their ArrayBuffer (and so every view of it) is collected. */
+const zeroPages = new FinalizationRegistry<{ addr: number | bigint; length: number; what: string }>(({ addr, length, what }) => {
+  libcMunmap(addr, length);
+  log('unmapped the zero pages of %s (its last view was collected)', what);
+});
 
-export const PAGE_SIZE = 4096;
+export { PROT_NONE, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS, MAP_NORESERVE, PAGE_SIZE };
 
 export class Mapping {
   #addr: number | bigint;
@@ -67,7 +68,8 @@ export class Mapping {
    * replaced by private zero pages rather than left unmapped.
    */
   close(): void {
-    if (this.#buffer === null) return;
+    const buffer = this.#buffer;
+    if (buffer === null) return;
     this.#buffer = null;
     const got = libcMmap(this.#addr, this.length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     if (got === -1 || got === -1n) {
@@ -75,6 +77,7 @@ export class Mapping {
       log('overmap of %s failed (errno %d); leaving it mapped', this.what, errno());
       return;
     }
+    zeroPages.register(buffer, { addr: this.#addr, length: this.length, what: this.what });
     log('unmapped %s (overmapped with zero pages)', this.what);
   }
 

@@ -220,6 +220,23 @@ export enum BpfStatsType {
   BPF_STATS_RUN_TIME = 0,
 }
 
+/** enum bpf_core_relo_kind: CO-RE relocation kinds (.BTF.ext) */
+export enum BpfCoreReloKind {
+  BPF_CORE_FIELD_BYTE_OFFSET = 0,
+  BPF_CORE_FIELD_BYTE_SIZE = 1,
+  BPF_CORE_FIELD_EXISTS = 2,
+  BPF_CORE_FIELD_SIGNED = 3,
+  BPF_CORE_FIELD_LSHIFT_U64 = 4,
+  BPF_CORE_FIELD_RSHIFT_U64 = 5,
+  BPF_CORE_TYPE_ID_LOCAL = 6,
+  BPF_CORE_TYPE_ID_TARGET = 7,
+  BPF_CORE_TYPE_EXISTS = 8,
+  BPF_CORE_TYPE_SIZE = 9,
+  BPF_CORE_ENUMVAL_EXISTS = 10,
+  BPF_CORE_ENUMVAL_VALUE = 11,
+  BPF_CORE_TYPE_MATCHES = 12,
+}
+
 /** enum bpf_func_id: helper function ids (BPF_FUNC_*) */
 export enum BpfFuncId {
   BPF_FUNC_unspec = 0,

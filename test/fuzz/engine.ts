@@ -31,7 +31,7 @@ function origin(e: unknown): string {
 }
 
 /** Run `input` through `target`, timing it and measuring what it allocated. */
-export function runInput(target: FuzzTarget, input: Uint8Array): RunResult {
+export function runInput(target: FuzzTarget, input: Uint8Array, timeLimitMs = TIME_LIMIT_MS): RunResult {
   // V8's own counters (external_memory counts ArrayBuffer backing stores): a
   // few microseconds, where process.memoryUsage() reads /proc.
   const m0 = getHeapStatistics();
@@ -52,7 +52,7 @@ export function runInput(target: FuzzTarget, input: Uint8Array): RunResult {
   const arrayBuffers = m1.external_memory - m0.external_memory;
   const heap = m1.used_heap_size - m0.used_heap_size;
   if (outcome.kind !== 'finding') {
-    if (ms > TIME_LIMIT_MS) outcome = { kind: 'finding', reason: 'slow', signature: `${target.name}:slow`, message: `took ${ms.toFixed(0)} ms (bound ${TIME_LIMIT_MS} ms)` };
+    if (ms > timeLimitMs) outcome = { kind: 'finding', reason: 'slow', signature: `${target.name}:slow`, message: `took ${ms.toFixed(0)} ms (bound ${timeLimitMs} ms)` };
     else if (arrayBuffers > MEMORY_LIMIT_BYTES || heap > MEMORY_LIMIT_BYTES)
       outcome = { kind: 'finding', reason: 'memory', signature: `${target.name}:memory`, message: `grew ArrayBuffers by ${arrayBuffers} bytes and the heap by ${heap} bytes (bound ${MEMORY_LIMIT_BYTES})` };
   }

@@ -21,7 +21,10 @@ describe('fuzz corpus replay', () => {
   for (const file of files) {
     it(file, () => {
       const target = fuzzTarget(file.slice(0, file.indexOf('-')));
-      const r = runInput(target, new Uint8Array(readFileSync(join(corpus, file))));
+      const input = new Uint8Array(readFileSync(join(corpus, file)));
+      let r = runInput(target, input);
+      // Over the time bound must happen twice: once may be a loaded machine.
+      if (r.outcome.kind === 'finding' && r.outcome.reason === 'slow') r = runInput(target, input);
       expect(r.outcome.kind === 'finding' ? `${r.outcome.signature}: ${r.outcome.message}\n${r.outcome.stack ?? ''}` : 'bounded').toBe('bounded');
     });
   }
@@ -40,7 +43,9 @@ describe('fuzzer', () => {
   });
 
   it('a fixed-seed run of 3000 executions over every target finds nothing', { timeout: 300_000 }, () => {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', join(here, 'cli.ts'), '--execs', '3000', '--seconds', '250', '--seed', '20261204', '--no-save'], {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', join(here, 'cli.ts'), '--execs', '3000', '--seconds', '250', '--seed', '20261204', '--no-save',
+      // A hang overruns any bound; 5 s keeps a test suite on a loaded, shared machine from mistaking slowness for one.
+      '--time-limit', '5000'], {
       encoding: 'utf8', cwd: join(here, '..', '..'),
     });
     const summary = JSON.parse(out.trim().split('\n').pop()!) as { execs: number; findings: { signature: string; message: string }[]; perTarget: Record<string, number> };

@@ -21,6 +21,10 @@ export interface WorkerJob {
   /** Finding signatures already reported (not minimised or reported again). */
   seen: string[];
   shared: SharedArrayBuffer;
+  /** The time bound of one input, in ms. */
+  timeLimit: number;
+  /** Instead of fuzzing, run this one input (to confirm that it overruns the time bound again). */
+  confirm?: { target: string; input: Uint8Array };
 }
 
 export type WorkerMessage =

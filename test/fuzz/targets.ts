@@ -20,6 +20,7 @@ import { patchObjectBtf } from '../../src/object/btf_fixup.ts';
 import { linkProgram } from '../../src/object/linker.ts';
 import { generateSkeleton } from '../../src/skel/generate.ts';
 import { emitTsTypes } from '../../src/codegen/ts_types.ts';
+import { describeObject } from '../../src/cli/inspect.ts';
 
 export interface FuzzTarget {
   /** Short name: corpus files are named `<target>-<hash>.bin`. */
@@ -262,13 +263,27 @@ registerFuzzTarget({
   seeds: btfSeeds,
   run(input) {
     const btf = parseBtf(input, { name: 'fuzz', lazy: (input.length & 1) === 1 });
-    // each named type on its own (one it cannot describe is a typed refusal), with a view for structs
-    const last = Math.min(btf.typeCount, 400);
-    for (let id = 1; id <= last; id++) {
+    // 48 types spread over the blob, each on its own (one it cannot describe is a typed refusal), a view for structs
+    const last = btf.typeCount;
+    const stride = Math.max(1, Math.ceil(last / 48));
+    for (let id = 1; id <= last; id += stride) {
       typed(() => {
         const k = btf.kindOf(id);
         emitTsTypes(btf, [id], { views: (k === BTF_KIND_STRUCT || k === BTF_KIND_UNION) && btf.nameOf(id) ? [id] : [] });
       });
     }
+  },
+});
+
+// ---- the CLI's `tsbpf inspect` (src/cli/inspect.ts) ------------------------
+
+registerFuzzTarget({
+  name: 'inspect',
+  format: 'elf',
+  weight: 0.3,
+  seeds: objectSeeds,
+  run(input) {
+    // What `tsbpf inspect --json` prints: the description, serialised.
+    JSON.stringify(describeObject('fuzz.bpf.o', parseObject(input, { name: 'fuzz' })), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
   },
 });

@@ -48,7 +48,7 @@ export function moduleKfuncTests(label: string, where: 'module' | 'vmlinux', pre
         throw e;
       }
       try {
-        const prog = obj.program('ct_lookup').prog!;
+        const prog = obj.program('ct_lookup').prog;
         expect(prog.testRun({ dataIn: new Uint8Array(64) }).retval).toBe(XDP_PASS);
         const g = (n: string) => obj.bss.get(n);
         expect(g('lookups')).toBe(1n);

@@ -10,6 +10,7 @@
 // and writes 16-byte records { u64 seq; u64 second } where `second` is
 // seq * CHECK_MUL (a checksum) or bpf_ktime_get_ns() (timestamp variant).
 import { BPF_ALU64, BPF_ATOMIC, BPF_DW, BPF_JMP, BPF_K, BPF_PSEUDO_MAP_FD, BPF_STX, type Insn, asm, encodeInsns } from '../../src/prog/insn.ts';
+import { BPF_FETCH, BPF_JNE, BPF_MOD, BPF_MUL } from '../../src/uapi/index.ts';
 
 export const CHECK_MUL = 0x7fffffed;
 export const COUNTER_SEQ = 0;
@@ -17,10 +18,6 @@ export const COUNTER_SUBMITTED = 1;
 export const COUNTER_DISCARDED = 2;
 export const COUNTER_DROPPED = 3;
 
-const BPF_MUL = 0x20;
-const BPF_MOD = 0x90;
-const BPF_JNE = 0x50;
-const BPF_FETCH = 0x01;
 
 const FN_ktime_get_ns = 5;
 const FN_perf_event_output = 25;

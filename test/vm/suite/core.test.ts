@@ -23,10 +23,10 @@ describe.skipIf(process.env.TSBPF_VM !== '1')(`CO-RE on the ${process.env.TSBPF_
   it('core_task reads the calling task exactly as /proc reports it', async () => {
     const o = BpfObject.openAndLoad(join(BPF, 'core_task.bpf.o'));
     try {
-      expect(o.program('task_syscall').prog!.testRun().retval).toBe(0);
+      expect(o.program('task_syscall').prog.testRun().retval).toBe(0);
       const key = Buffer.alloc(4);
       key.writeUInt32LE(process.pid);
-      const info = Buffer.from(o.map('tasks').map!.lookup(key)!);
+      const info = Buffer.from(o.map('tasks').map.lookup(key)!);
       const stat = procStat('self');
       expect(info.readUInt32LE(0)).toBe(process.pid);
       expect(info.readUInt32LE(4)).toBe(Number(stat[4]));
@@ -39,10 +39,10 @@ describe.skipIf(process.env.TSBPF_VM !== '1')(`CO-RE on the ${process.env.TSBPF_
 
   it('bootstrap sees a spawned process exec with ppid, comm, filename and start time matching /proc', async () => {
     const o = BpfObject.openAndLoad(join(BPF, 'bootstrap.bpf.o'));
-    const rb = new RingBuffer(o.map('rb').map!);
+    const rb = new RingBuffer(o.map('rb').map);
     const events: BootstrapEvent[] = [];
     try {
-      for (const p of o.programs.values()) o.adopt(autoAttach(p.prog!, p.sectionName, { mount: true }));
+      for (const p of o.programs.values()) o.adopt(autoAttach(p.prog, p.sectionName, { mount: true }));
       rb.start((view, off) => void events.push(bootstrapEvent.decode(view, off)));
       const bin = realpathSync('/bin/sleep');
       const child = spawn(bin, ['1']);
@@ -92,7 +92,7 @@ describe.skipIf(process.env.TSBPF_VM !== '1')(`CO-RE on the ${process.env.TSBPF_
         throw e;
       }
       try {
-        const got = Object.fromEntries([...o.programs.values()].filter((p) => p.prog).map((p) => [p.name, p.prog!.tag()]));
+        const got = Object.fromEntries([...o.programs.values()].filter((p) => p.loaded).map((p) => [p.name, p.prog.tag()]));
         expect(got, f).toEqual(expected);
       } finally {
         await o.destroy();
