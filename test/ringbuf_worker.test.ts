@@ -63,6 +63,18 @@ describe.skipIf(needsRoot || !hasKernelBtf)('RingBufferWorker', () => {
     expect(await w.close()).toEqual(r); // idempotent
   });
 
+  it('keeps its own fd: the object destroyed while the worker runs, close() still delivers what was written before', async () => {
+    const { obj } = producer(1 << 16);
+    obj.data.set('nr_records', 1000);
+    const w = await RingBufferWorker.start(obj.map('rb').map, { module: HANDLERS, export: 'checker', data: { discardEvery: 0 } });
+    libcGetpgid(0);
+    const submitted = Number(obj.bss.get('submitted'));
+    await obj.destroy(); // closes the object's map fds and detaches the producer
+    const r = (await w.close()) as CheckerResult;
+    expect(submitted).toBe(1000);
+    expect(r).toMatchObject({ seen: 1000, next: 1000, bad: 0 });
+  });
+
   it('a handler that throws stops the worker: onError gets the error, close() rejects with it', async () => {
     const { obj } = producer(1 << 16);
     let failed!: (e: unknown) => void;
