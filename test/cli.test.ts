@@ -331,7 +331,7 @@ describe('tsbpf btf dump', () => {
           const obj = BpfObject.open(path);
           try {
             obj.load();
-            return [...obj.programs.values()].filter((p) => p.prog).map((p) => `${p.name}=${p.prog.tag()}`).sort();
+            return [...obj.programs.values()].filter((p) => p.loaded).map((p) => `${p.name}=${p.prog.tag()}`).sort();
           } finally {
             await obj.destroy();
           }

@@ -106,9 +106,8 @@ function moduleUrl(m: string | URL): string {
 }
 
 /**
- * A consumer of one BPF_MAP_TYPE_RINGBUF map on a worker thread. It keeps its
- * own duplicate of the map's fd (released once the worker has exited), so the
- * caller may close the map, or destroy its object, at any time.
+ * A consumer of one BPF_MAP_TYPE_RINGBUF map on a worker thread. The map stays
+ * owned by the caller and must stay open until close() has resolved.
  *
  *   const w = await RingBufferWorker.start(obj.map('events').map, { module: new URL('./handler.js', import.meta.url) });
  *   ...
@@ -117,6 +116,7 @@ function moduleUrl(m: string | URL): string {
 export class RingBufferWorker {
   readonly #worker: Worker;
   readonly #wake: EventFd;
+  /** Our duplicate of the map's fd, closed once the worker has exited. */
   readonly #map: BpfMap;
   readonly #exited: Promise<void>;
   #closing: Promise<unknown> | undefined;
@@ -140,22 +140,16 @@ export class RingBufferWorker {
 
   /** Start the worker; resolves once it has mapped the ring and waits for records. */
   static async start(map: MapSource, opts: RingBufferWorkerOptions): Promise<RingBufferWorker> {
-    const module = moduleUrl(opts.module);
-    // our own duplicate of the fd: the caller may close the map meanwhile; released once the worker is gone
+    // our own duplicate of the map's fd: the caller may close theirs while the worker reads
     const own = openMap(map, MapType.BPF_MAP_TYPE_RINGBUF, 'BPF_MAP_TYPE_RINGBUF');
     const { fd, name } = own;
-    let wake: EventFd;
+    let wake: EventFd | undefined;
     let worker: Worker;
     try {
       wake = new EventFd(`ringbuf ${name} worker`);
+      worker = startWorker({ fd, wakeFd: wake.fd, module: moduleUrl(opts.module), exportName: opts.export ?? 'default', data: opts.data });
     } catch (e) {
-      own.close();
-      throw e;
-    }
-    try {
-      worker = startWorker({ fd, wakeFd: wake.fd, module, exportName: opts.export ?? 'default', data: opts.data });
-    } catch (e) {
-      wake.close();
+      wake?.close();
       own.close();
       throw e;
     }
