@@ -206,7 +206,7 @@ async function tsLatencyWorker(): Promise<{ p50: number; p99: number }> {
   try {
     let done!: () => void;
     const finished = new Promise<void>((r) => (done = r));
-    const w = await RingBufferWorker.start(obj.map('rb_ts').map!, { module: o.workerHandler, export: 'latency', data: { samples: LAT_SAMPLES }, onMessage: () => done() });
+    const w = await RingBufferWorker.start(obj.map('rb_ts').map, { module: o.workerHandler, export: 'latency', data: { samples: LAT_SAMPLES }, onMessage: () => done() });
     p.go();
     await finished;
     const r = (await w.close()) as { p50: number; p99: number };

@@ -14,11 +14,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
+// Only the BTF parser and writer, never src/btf/index.ts: the rest of tsbpf imports
+// src/uapi/kernel.ts, and the generator must run without it (a fresh checkout, a deleted file).
 import {
   BTF_KIND_ARRAY, BTF_KIND_CONST, BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_FWD, BTF_KIND_INT, BTF_KIND_PTR, BTF_KIND_STRUCT,
-  BTF_KIND_TYPEDEF, BTF_KIND_UNION, BTF_KIND_VOLATILE, marshalBtf, parseBtf, type Btf, type BtfComposite, type BtfEnum,
-  type BtfEnum64, type BtfType, type BtfTypeInit,
-} from '../src/btf/index.ts';
+  BTF_KIND_TYPEDEF, BTF_KIND_UNION, BTF_KIND_VOLATILE, type BtfComposite, type BtfEnum, type BtfEnum64, type BtfType, type BtfTypeInit,
+} from '../src/btf/types.ts';
+import { parseBtf, type Btf } from '../src/btf/parse.ts';
+import { marshalBtf } from '../src/btf/marshal.ts';
 import { BITFIELD_WORDS, CONST_ENUMS, ENUMS, EXTRA_ROOTS, LAYOUTS, type LayoutSpec } from './uapi/spec.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -34,33 +34,47 @@ beforeAll(async () => {
 });
 
 describe('the package for TypeScript users', () => {
-  // The README's and docs/API.md's examples, as a consumer writes them (no cast).
-  const program = [
+  /**
+   * The documented examples, as a consumer writes them: every ```ts block of
+   * README.md, and docs/API.md's object lifecycle, that import only from 'tsbpf' (a skeleton
+   * example imports the generated file too, and is checked by the skel tests),
+   * each as a file of its own, its statements inside an async function (so a
+   * CommonJS consumer may await too).
+   */
+  function documentedExamples(): { file: string; lines: string[] }[] {
+    const out: { file: string; lines: string[] }[] = [];
+    for (const doc of ['README.md', 'docs/API.md']) {
+      const blocks = [...readFileSync(join(REPO, doc), 'utf8').matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m) => m[1]!);
+      blocks.forEach((block, n) => {
+        const lines = block.split('\n');
+        const imports = lines.filter((l) => l.startsWith('import '));
+        if (imports.length === 0 || imports.some((l) => !/from 'tsbpf(\/testing)?';$|from 'node:/.test(l))) return;
+        // docs/API.md also sketches signatures (`emitTsTypes(btf, [id, ...] | 'all', ...)`): its examples are the ones that open an object
+        if (doc === 'docs/API.md' && !block.includes('BpfObject.open(')) return;
+        out.push({ file: `${doc.replace(/\W/g, '_')}_${n}.ts`, lines: [...imports, 'export async function example(): Promise<void> {', ...lines.filter((l) => !l.startsWith('import ')), '}'] });
+      });
+    }
+    return out;
+  }
+
+  // What the docs do not show but every owner promises: dispose, typed links, the testing entry.
+  const extra = [
     "import { BpfObject, RingBuffer, TsbpfError, type Link } from 'tsbpf';",
     "import { overrideFeature } from 'tsbpf/testing';",
-    'export async function main(): Promise<number> {',
-    "  const obj = BpfObject.open('bpf/bootstrap.bpf.o', { pinRoot: '/sys/fs/bpf', kconfig: { CONFIG_HZ: '250' } });",
-    "  obj.rodata.set('min_duration_ns', 10_000_000n);",
-    "  obj.map('rb').maxEntries = 1 << 20;",
-    "  obj.program('handle_exec').autoload = false;",
-    '  obj.load();',
-    '  obj.attachAll({ mount: true });',
+    'export async function more(obj: BpfObject): Promise<number> {',
     "  const rb = new RingBuffer(obj.map('rb').map);",
-    '  rb.start((view: DataView, offset: number, size: number) => { view.getUint32(offset, true) + size; });',
-    '  const n: number = rb.consume();',
-    '  for (const link of obj.links) console.log(link.target, link.isBpfLink ? link.info().id : 0);',
     '  const links: readonly Link[] = obj.links;',
-    '  rb.close();',
+    '  for (const link of links) console.log(link.target, link.isBpfLink ? link.info().id : 0);',
     '  rb[Symbol.dispose]();',
     '  try { await obj.destroy(); } catch (e) { if (e instanceof TsbpfError) console.log(e.code); }',
     '  await obj[Symbol.asyncDispose]();',
     "  overrideFeature('btf:enum64', undefined);",
-    '  return n + links.length;',
+    '  return rb.consume();',
     '}',
   ];
 
-  /** tsc a consumer package of this type ("module" or "commonjs") with `lines` as main.ts. */
-  function consumerTsc(type: 'module' | 'commonjs', lines: string[]) {
+  /** tsc a consumer package of this type ("module" or "commonjs") holding `files`. */
+  function consumerTsc(type: 'module' | 'commonjs', files: { file: string; lines: string[] }[]) {
     const dir = mkdtempSync(join(tmpdir(), 'tsbpf-ts-consumer-'));
     try {
       mkdirSync(join(dir, 'node_modules'));
@@ -70,24 +84,35 @@ describe('the package for TypeScript users', () => {
       // Node16 for CommonJS: what a TypeScript 5 user has (it refuses to require ESM declarations)
       writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
         compilerOptions: { target: 'ES2022', module: type === 'module' ? 'NodeNext' : 'Node16', moduleResolution: 'Node16', strict: true, noEmit: true, types: ['node'] },
-        files: ['main.ts'],
+        files: files.map((f) => f.file),
       }));
-      writeFileSync(join(dir, 'main.ts'), lines.join('\n'));
+      for (const f of files) writeFileSync(join(dir, f.file), f.lines.join('\n'));
       return spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
 
+  it('the documented examples have no cast and no non-null assertion', () => {
+    const examples = documentedExamples();
+    expect(examples.map((e) => e.file)).toEqual(expect.arrayContaining(['README_md_2.ts', 'docs_API_md_0.ts']));
+    for (const e of examples) {
+      const code = e.lines.join('\n').replace(/\/\/.*$/gm, '');
+      expect(code, e.file).not.toMatch(/[\w)\]]!(?![=])/);
+      expect(code, e.file).not.toMatch(/\bas\s+(?!const\b)[A-Za-z{]/);
+    }
+  });
+
   for (const type of ['module', 'commonjs'] as const) {
     it(`type-checks the documented examples against dist/types as ${type === 'module' ? 'ESM' : 'CommonJS'}, and refuses a wrong use`, () => {
       writeTypes();
-      const good = consumerTsc(type, program);
+      const files = [...documentedExamples(), { file: 'more.ts', lines: extra }];
+      const good = consumerTsc(type, files);
       expect(good.stdout + good.stderr).toBe('');
       expect(good.status).toBe(0);
-      const bad = consumerTsc(type, [...program, "export const wrong: string = new RingBuffer(0).consume();"]);
+      const bad = consumerTsc(type, [...files, { file: 'wrong.ts', lines: ["import { RingBuffer } from 'tsbpf';", 'export const wrong: string = new RingBuffer(0).consume();'] }]);
       expect(bad.status).not.toBe(0);
-      expect(bad.stdout).toMatch(new RegExp(`main\\.ts\\(${program.length + 1},14\\): error TS2322: Type 'number' is not assignable to type 'string'`));
+      expect(bad.stdout).toMatch(/wrong\.ts\(2,14\): error TS2322: Type 'number' is not assignable to type 'string'/);
     });
   }
 });

@@ -44,7 +44,7 @@ describe.skipIf(needsRoot || !hasKernelBtf)('RingBufferWorker', () => {
     const { obj, counter } = producer(1 << 20);
     obj.bss.set('discard_every', DISCARD);
     const progress: number[] = [];
-    const w = await RingBufferWorker.start(obj.map('rb').map!, { module: HANDLERS, export: 'checker', data: { discardEvery: DISCARD }, onMessage: (n) => progress.push(n as number) });
+    const w = await RingBufferWorker.start(obj.map('rb').map, { module: HANDLERS, export: 'checker', data: { discardEvery: DISCARD }, onMessage: (n) => progress.push(n as number) });
     // next_seq counts successful reservations (a full ring drops, the worker keeps up or not)
     for (let reserved = 0; reserved < TOTAL; reserved = counter('next_seq')) {
       obj.data.set('nr_records', Math.min(BURST, TOTAL - reserved));
@@ -63,11 +63,23 @@ describe.skipIf(needsRoot || !hasKernelBtf)('RingBufferWorker', () => {
     expect(await w.close()).toEqual(r); // idempotent
   });
 
+  it('keeps its own fd: the object destroyed while the worker runs, close() still delivers what was written before', async () => {
+    const { obj } = producer(1 << 16);
+    obj.data.set('nr_records', 1000);
+    const w = await RingBufferWorker.start(obj.map('rb').map, { module: HANDLERS, export: 'checker', data: { discardEvery: 0 } });
+    libcGetpgid(0);
+    const submitted = Number(obj.bss.get('submitted'));
+    await obj.destroy(); // closes the object's map fds and detaches the producer
+    const r = (await w.close()) as CheckerResult;
+    expect(submitted).toBe(1000);
+    expect(r).toMatchObject({ seen: 1000, next: 1000, bad: 0 });
+  });
+
   it('a handler that throws stops the worker: onError gets the error, close() rejects with it', async () => {
     const { obj } = producer(1 << 16);
     let failed!: (e: unknown) => void;
     const error = new Promise<unknown>((r) => (failed = r));
-    const w = await RingBufferWorker.start(obj.map('rb').map!, { module: HANDLERS, export: 'throwing', onError: failed });
+    const w = await RingBufferWorker.start(obj.map('rb').map, { module: HANDLERS, export: 'throwing', onError: failed });
     libcGetpgid(0);
     expect(String(await error)).toMatch('handler failed on purpose');
     await expect(w.close()).rejects.toThrow('handler failed on purpose');
@@ -75,9 +87,9 @@ describe.skipIf(needsRoot || !hasKernelBtf)('RingBufferWorker', () => {
 
   it('refuses a relative module path, a missing export and a map of another type', async () => {
     const { obj } = producer(1 << 16);
-    const rb = obj.map('rb').map!;
+    const rb = obj.map('rb').map;
     await expect(RingBufferWorker.start(rb, { module: './x.js' })).rejects.toThrow(UsageError);
     await expect(RingBufferWorker.start(rb, { module: HANDLERS, export: 'notAFunction' })).rejects.toThrow(/no function export "notAFunction"/);
-    await expect(RingBufferWorker.start(obj.map('pb').map!, { module: HANDLERS, export: 'checker' })).rejects.toThrow(/not BPF_MAP_TYPE_RINGBUF/);
+    await expect(RingBufferWorker.start(obj.map('pb').map, { module: HANDLERS, export: 'checker' })).rejects.toThrow(/not BPF_MAP_TYPE_RINGBUF/);
   });
 });

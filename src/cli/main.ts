@@ -7,6 +7,7 @@
 // Exit codes: 0 ok, 1 failure (the kernel or the input said no), 2 usage (the
 // command line is wrong). Errors are printed on one line, "tsbpf <command>:
 // <what failed and why>"; the stack only with DEBUG=tsbpf:*.
+import { createRequire } from 'node:module';
 import { ArgError, HelpRequested } from './args.ts';
 
 export type CommandMain = (args: string[]) => Promise<number> | number;
@@ -76,7 +77,10 @@ export async function main(argv: string[]): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === '-V') {
-    process.stdout.write('tsbpf 0.1.0\n');
+    // The package's version: dist/ sits next to package.json (in a checkout and when installed).
+    let version = 'unknown';
+    try { version = (createRequire(__filename)('../package.json') as { version: string }).version; } catch { /* not packaged */ }
+    process.stdout.write(`tsbpf ${version}\n`);
     return 0;
   }
   const cmd = COMMANDS[name];

@@ -3,9 +3,7 @@
 // poll returns with the eventfd readable and stays readable until read.
 import { SyscallError } from './errors.ts';
 import { errno, libcClose, libcEventfd, libcRead, libcWrite } from './libc.ts';
-
-export const EFD_CLOEXEC = 0o2000000;
-export const EFD_NONBLOCK = 0o4000;
+import { EFD_CLOEXEC, EFD_NONBLOCK } from '../uapi/defines.ts';
 
 export class EventFd {
   readonly fd: number;

@@ -109,3 +109,9 @@ export const POLLOUT = 0x004;
 export const POLLERR = 0x008;
 export const POLLHUP = 0x010;
 export const POLLNVAL = 0x020;
+
+// ---------------------------------------------------------------- include/uapi/linux/eventfd.h (asm-generic/fcntl.h values)
+
+/** eventfd(2) flags (the O_CLOEXEC and O_NONBLOCK values). */
+export const EFD_CLOEXEC = 0o2000000;
+export const EFD_NONBLOCK = 0o4000;

@@ -94,14 +94,19 @@ function runWorker(start: number, confirm?: { target: string; input: Uint8Array 
       for (const [k, v] of Object.entries(committed)) outcomes[k] = (outcomes[k] ?? 0) + v;
       resolve(at);
     };
+    let judging = false;
     const watchdog = setInterval(() => {
       if (Atomics.load(i32, SHARED.running) !== 1) return;
       const ms = Date.now() - f64[0]!;
-      if (ms <= timeLimit) return;
+      // A confirmation run is judged by its CPU time; only a run that never ends is stopped, after 10 bounds.
+      if (ms <= (confirm ? 10 * timeLimit : timeLimit)) return;
+      // From here this worker's outcome is decided here: no more ticks, and its exit must not end the run early.
+      clearInterval(watchdog);
+      judging = true;
       void worker.terminate();
       if (confirm) return finish(1);
       const c = current();
-      // A stall of the machine must not count: the input must overrun again, alone in a fresh worker.
+      // A stall of the machine must not count: the input must overrun again, alone in a fresh worker, in CPU time.
       void runWorker(c.exec, { target: c.target, input: c.input }).then((again) => {
         if (again) record({ exec: c.exec, target: c.target, reason: 'timeout', signature: `${c.target}:timeout`, message: `still running after ${ms} ms, twice (bound ${timeLimit} ms)` }, c.input);
         else { unconfirmed++; console.log(`fuzz: execution ${c.exec} (${c.target}) overran ${timeLimit} ms once (${ms} ms) but not when run again: not a finding`); }
@@ -109,9 +114,9 @@ function runWorker(start: number, confirm?: { target: string; input: Uint8Array 
       });
     }, 50);
     worker.on('message', (m: WorkerMessage) => {
-      if (confirm) { if (m.type === 'done') finish(0); return; }
+      if (confirm) { if (m.type === 'confirmed') { void worker.terminate(); finish(m.cpuMs > timeLimit ? 1 : 0); } return; }
       if (m.type === 'finding') record({ exec: m.exec, target: m.target, reason: m.reason, signature: m.signature, message: m.message }, m.input);
-      else {
+      else if (m.type === 'stats' || m.type === 'done') {
         committed = m.outcomes;
         next = m.next;
         if (Date.now() - lastProgress >= 30_000) {
@@ -133,7 +138,7 @@ function runWorker(start: number, confirm?: { target: string; input: Uint8Array 
       record({ exec: c.exec, target: c.target, reason: 'memory', signature: `${c.target}:crash:${(err as NodeJS.ErrnoException).code ?? err.name}`, message: String(err.message) }, c.input);
       finish(Math.max(next, c.exec + 1));
     });
-    worker.on('exit', () => { if (!confirm) finish(next); });
+    worker.on('exit', () => { if (!confirm && !judging) finish(next); });
   });
 }
 

@@ -29,4 +29,6 @@ export interface WorkerJob {
 
 export type WorkerMessage =
   | { type: 'stats' | 'done'; next: number; outcomes: Record<string, number> }
+  /** The answer of a confirmation run: the process CPU time the input used (this worker is the only busy thread). */
+  | { type: 'confirmed'; cpuMs: number }
   | { type: 'finding'; exec: number; target: string; reason: string; signature: string; message: string; stack?: string; input: Uint8Array };
