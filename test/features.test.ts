@@ -18,7 +18,7 @@ describe.skipIf(needsRoot)('feature probes on the real kernel', () => {
   });
 
   it('map types: every answer matches what creating the map does', (ctx) => {
-    for (const t of [MapType.BPF_MAP_TYPE_HASH, MapType.BPF_MAP_TYPE_RINGBUF, MapType.BPF_MAP_TYPE_LPM_TRIE, MapType.BPF_MAP_TYPE_HASH_OF_MAPS, MapType.BPF_MAP_TYPE_TASK_STORAGE, MapType.BPF_MAP_TYPE_BLOOM_FILTER, MapType.BPF_MAP_TYPE_STACK_TRACE])
+    for (const t of [MapType.BPF_MAP_TYPE_HASH, MapType.BPF_MAP_TYPE_RINGBUF, MapType.BPF_MAP_TYPE_LPM_TRIE, MapType.BPF_MAP_TYPE_HASH_OF_MAPS, MapType.BPF_MAP_TYPE_TASK_STORAGE, MapType.BPF_MAP_TYPE_BLOOM_FILTER, MapType.BPF_MAP_TYPE_STACK_TRACE, MapType.BPF_MAP_TYPE_CGROUP_STORAGE, MapType.BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE])
       expect(`${MapType[t]}=${haveMapType(t)}`).toBe(`${MapType[t]}=true`);
     const m = BpfMap.create({ name: 'fp_check', type: MapType.BPF_MAP_TYPE_QUEUE, keySize: 0, valueSize: 4, maxEntries: 1, flags: 0 });
     m.close();

@@ -260,7 +260,8 @@ describe.skipIf(needsRoot || !hasKernelBtf)('leaks', () => {
     expect(after.fdObjects).toBe(before.fdObjects);
     expect(after.maps.ours).toBe(before.maps.ours);
     expect(after.maps.mib).toBeLessThan(before.maps.mib + 64);
-    expect(after.uprobes).toEqual(before.uprobes);
+    // only our own events: other processes on the machine (other test files, other tools) may define theirs meanwhile
+    expect(after.uprobes.ours).toBe(before.uprobes.ours);
   });
 
   it(`${CYCLES} failing loads (verifier rejection, missing attach target, bad map definition) leave nothing behind`, { timeout: 600_000 }, async () => {
@@ -298,6 +299,7 @@ describe.skipIf(needsRoot || !hasKernelBtf)('leaks', () => {
     expect(after.fdObjects).toBe(before.fdObjects);
     expect(after.maps.ours).toBe(before.maps.ours);
     expect(after.maps.mib).toBeLessThan(before.maps.mib + 64);
-    expect(after.uprobes).toEqual(before.uprobes);
+    // only our own events: other processes on the machine (other test files, other tools) may define theirs meanwhile
+    expect(after.uprobes.ours).toBe(before.uprobes.ours);
   });
 });

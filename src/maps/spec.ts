@@ -124,7 +124,8 @@ export function validateMapSpec(spec: MapSpec, role = 'map'): void {
   }
 
   // Entries.
-  if (isLocalStorageType(type)) {
+  if (isLocalStorageType(type) || type === MapType.BPF_MAP_TYPE_CGROUP_STORAGE || type === MapType.BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE) {
+    // cgroup storage (the deprecated kind) is sized by the programs attached, not by max_entries, which the kernel wants 0
     if (spec.maxEntries !== 0) fail(`maxEntries must be 0 for a ${typeName} map (storage grows with its owners), got ${spec.maxEntries}`);
   } else if (isRingBufferType(type)) {
     const size = spec.maxEntries;
