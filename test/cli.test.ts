@@ -13,6 +13,7 @@ import { findMember, type BtfComposite } from '../src/btf/index.ts';
 import { BpfObject, parseObject, objectNameOf } from '../src/object/index.ts';
 import { formatLog2Hist, formatLinearHist } from '../src/report/hist.ts';
 import { hasCommand, isRoot, kernelRefusal, needsRoot } from './helpers/env.ts';
+import { withTracePipe } from './helpers/trace_lock.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
 const CLI = join(REPO, 'dist', 'cli.cjs');
@@ -474,32 +475,34 @@ describe.skipIf(needsRoot)('tsbpf run', () => {
 
 describe.skipIf(needsRoot)('tsbpf trace and feature', () => {
   it('trace prints the bpf_printk lines of one pid as JSON', async (ctx) => {
-    const obj = BpfObject.open(join(BPF, 'minimal.bpf.o'));
-    const child = spawn(process.execPath, [CLI, 'trace', '--pid', String(process.pid), '--json', '--duration', '20'], { cwd: REPO, env: { ...process.env, DEBUG: '' } });
-    const out = lines(child.stdout!);
-    const done = exited(child);
-    try {
-      obj.bss.set('my_pid', process.pid);
-      obj.load();
-      obj.attachAll({ mount: true });
-      // Write until a line comes (the reader may start after the first writes).
-      const tick = setInterval(() => writeFileSync('/dev/null', 'x'), 100);
+    await withTracePipe(async () => {
+      const obj = BpfObject.open(join(BPF, 'minimal.bpf.o'));
+      const child = spawn(process.execPath, [CLI, 'trace', '--pid', String(process.pid), '--json', '--duration', '20'], { cwd: REPO, env: { ...process.env, DEBUG: '' } });
+      const out = lines(child.stdout!);
+      const done = exited(child);
       try {
-        const line = await out.wait((l) => l.includes('BPF triggered from PID'), 15_000);
-        expect(JSON.parse(line)).toMatchObject({ pid: process.pid, message: `BPF triggered from PID ${process.pid}.` });
+        obj.bss.set('my_pid', process.pid);
+        obj.load();
+        obj.attachAll({ mount: true });
+        // Write until a line comes (the reader may start after the first writes).
+        const tick = setInterval(() => writeFileSync('/dev/null', 'x'), 100);
+        try {
+          const line = await out.wait((l) => l.includes('BPF triggered from PID'), 15_000);
+          expect(JSON.parse(line)).toMatchObject({ pid: process.pid, message: `BPF triggered from PID ${process.pid}.` });
+        } finally {
+          clearInterval(tick);
+        }
+        child.kill('SIGINT');
+        expect(await done).toBe(0);
+      } catch (e) {
+        const refused = kernelRefusal(e);
+        if (refused) ctx.skip(`the kernel refused the tracepoint program (${refused})`);
+        throw e;
       } finally {
-        clearInterval(tick);
+        child.kill('SIGKILL');
+        await obj.destroy();
       }
-      child.kill('SIGINT');
-      expect(await done).toBe(0);
-    } catch (e) {
-      const refused = kernelRefusal(e);
-      if (refused) ctx.skip(`the kernel refused the tracepoint program (${refused})`);
-      throw e;
-    } finally {
-      child.kill('SIGKILL');
-      await obj.destroy();
-    }
+    });
   });
 
   it('feature: program and map types probed, helpers per program type, link types and BTF kinds', () => {

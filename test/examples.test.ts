@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasCommand, needsRoot } from './helpers/env.ts';
+import { withTracePipe } from './helpers/trace_lock.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
 const BUILD = join(REPO, 'test', 'build');
@@ -75,39 +76,43 @@ describe('every example', () => {
 
 describe.skipIf(needsRoot)('examples on the kernel', () => {
   it('minimal: prints the bpf_printk line of its own writes, through .bss my_pid', async () => {
-    const ex = new Example('minimal');
-    try {
-      await ex.until(() => /attached \(pid (\d+)\)/.test(ex.out), 'attach');
-      const pid = Number(/attached \(pid (\d+)\)/.exec(ex.out)![1]);
-      await ex.until(() => ex.out.includes(`BPF triggered from PID ${pid}.`), 'its bpf_printk line');
-      expect(await ex.interrupt()).toBe(0);
-      expect(ex.err).toContain('minimal: SIGINT: detached and closed');
-      expect(Number(/writes seen by the program: (\d+)/.exec(ex.out)?.[1])).toBeGreaterThan(0);
-    } finally {
-      ex.kill();
-    }
+    await withTracePipe(async () => {
+      const ex = new Example('minimal');
+      try {
+        await ex.until(() => /attached \(pid (\d+)\)/.test(ex.out), 'attach');
+        const pid = Number(/attached \(pid (\d+)\)/.exec(ex.out)![1]);
+        await ex.until(() => ex.out.includes(`BPF triggered from PID ${pid}.`), 'its bpf_printk line');
+        expect(await ex.interrupt()).toBe(0);
+        expect(ex.err).toContain('minimal: SIGINT: detached and closed');
+        expect(Number(/writes seen by the program: (\d+)/.exec(ex.out)?.[1])).toBeGreaterThan(0);
+      } finally {
+        ex.kill();
+      }
+    });
   });
 
   it('hello: says hello for a process we exec (kprobe, or the tracepoint where there are no kprobes)', async () => {
-    const ex = new Example('hello');
-    const truePath = realpathSync('/bin/true');
-    const pids: number[] = [];
-    try {
-      await ex.until(() => ex.out.includes('hello: attached through'), 'attach');
-      const noKprobes = !existsSync('/sys/bus/event_source/devices/kprobe');
-      if (noKprobes) {
-        expect(ex.err).toMatch(/no kprobe on execve: .*no kprobe support/);
-        expect(ex.err).toContain('falling back to the tracepoint syscalls/sys_enter_execve');
-        expect(ex.out).toContain('attached through a tracepoint');
+    await withTracePipe(async () => {
+      const ex = new Example('hello');
+      const truePath = realpathSync('/bin/true');
+      const pids: number[] = [];
+      try {
+        await ex.until(() => ex.out.includes('hello: attached through'), 'attach');
+        const noKprobes = !existsSync('/sys/bus/event_source/devices/kprobe');
+        if (noKprobes) {
+          expect(ex.err).toMatch(/no kprobe on execve: .*no kprobe support/);
+          expect(ex.err).toContain('falling back to the tracepoint syscalls/sys_enter_execve');
+          expect(ex.out).toContain('attached through a tracepoint');
+        }
+        // the trace pipe is the system's: other readers may take a line, so exec until ours shows
+        const seen = () => ex.out.split('\n').some((l) => pids.some((p) => l.startsWith(`true-${p} `) || l.includes(`-${p} [`)) && l.includes(`execve ${truePath}`));
+        await ex.until(seen, `the hello line of our ${truePath}`, () => pids.push(spawnSync(truePath).pid!));
+        expect(ex.out).toMatch(new RegExp(`hello \\((kprobe|tracepoint)\\): execve ${truePath}`));
+        expect(await ex.interrupt()).toBe(0);
+      } finally {
+        ex.kill();
       }
-      // the trace pipe is the system's: other readers may take a line, so exec until ours shows
-      const seen = () => ex.out.split('\n').some((l) => pids.some((p) => l.startsWith(`true-${p} `) || l.includes(`-${p} [`)) && l.includes(`execve ${truePath}`));
-      await ex.until(seen, `the hello line of our ${truePath}`, () => pids.push(spawnSync(truePath).pid!));
-      expect(ex.out).toMatch(new RegExp(`hello \\((kprobe|tracepoint)\\): execve ${truePath}`));
-      expect(await ex.interrupt()).toBe(0);
-    } finally {
-      ex.kill();
-    }
+    });
   });
 
   it('syscount: counts exactly the getpgid calls a process made, per pid and per syscall', async (ctx) => {

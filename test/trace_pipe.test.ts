@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { BpfObject } from '../src/object/index.ts';
 import { parseTraceLine, TracePipe } from '../src/attach/trace_pipe.ts';
 import { needsRoot } from './helpers/env.ts';
+import { withTracePipe } from './helpers/trace_lock.ts';
 
 const MINIMAL = join(resolve(import.meta.dirname, '..'), 'bpf', 'minimal.bpf.o');
 
@@ -23,33 +24,35 @@ describe('parseTraceLine', () => {
 
 describe('TracePipe on the kernel', () => {
   it('yields what bpf_printk wrote for our pid, and close() ends the iteration', async (ctx) => {
-    if (needsRoot) return ctx.skip(needsRoot);
-    const obj = BpfObject.open(MINIMAL);
-    try {
-      obj.load();
-      obj.bss.set('my_pid', process.pid);
-      obj.attachAll({ mount: true });
-      const pipe = TracePipe.open({ mount: true, pid: process.pid });
-      const got: string[] = [];
-      const it = pipe[Symbol.asyncIterator]();
-      const timer = setInterval(() => writeSync(1, ''), 20); // a write(2) of our own, until the line arrives
+    await withTracePipe(async () => {
+      if (needsRoot) return ctx.skip(needsRoot);
+      const obj = BpfObject.open(MINIMAL);
       try {
-        writeSync(1, '');
-        const first = await it.next();
-        expect(first.done).toBe(false);
-        got.push(first.value!.message);
-        expect(first.value!.pid).toBe(process.pid);
-        expect(first.value!.event).toBe('bpf_trace_printk');
+        obj.load();
+        obj.bss.set('my_pid', process.pid);
+        obj.attachAll({ mount: true });
+        const pipe = TracePipe.open({ mount: true, pid: process.pid });
+        const got: string[] = [];
+        const it = pipe[Symbol.asyncIterator]();
+        const timer = setInterval(() => writeSync(1, ''), 20); // a write(2) of our own, until the line arrives
+        try {
+          writeSync(1, '');
+          const first = await it.next();
+          expect(first.done).toBe(false);
+          got.push(first.value!.message);
+          expect(first.value!.pid).toBe(process.pid);
+          expect(first.value!.event).toBe('bpf_trace_printk');
+        } finally {
+          clearInterval(timer);
+        }
+        expect(got[0]).toBe(`BPF triggered from PID ${process.pid}.`);
+        pipe.close();
+        expect(await it.next()).toEqual({ value: undefined, done: true });
+        expect(pipe.closed).toBe(true);
+        expect(() => pipe.onLine(() => {})).toThrow(/after close/);
       } finally {
-        clearInterval(timer);
+        await obj.destroy();
       }
-      expect(got[0]).toBe(`BPF triggered from PID ${process.pid}.`);
-      pipe.close();
-      expect(await it.next()).toEqual({ value: undefined, done: true });
-      expect(pipe.closed).toBe(true);
-      expect(() => pipe.onLine(() => {})).toThrow(/after close/);
-    } finally {
-      await obj.destroy();
-    }
+    });
   });
 });

@@ -95,7 +95,7 @@ export class TracePipe implements AsyncIterable<TraceLine> {
       fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new AttachError('', 'the trace pipe', `cannot open ${path}: ${code ?? (err as Error).message}${code === 'EACCES' ? ' (reading it needs root)' : ''}`, { cause: err });
+      throw new AttachError('', 'the trace pipe', `cannot open ${path}: ${code ?? (err as Error).message}${code === 'EACCES' ? ' (reading it needs root)' : code === 'EBUSY' ? ' (another process is reading it: the kernel allows one reader at a time)' : ''}`, { cause: err });
     }
     log('trace pipe %s open (fd %d)', path, fd);
     return new TracePipe(path, fd, opts);
