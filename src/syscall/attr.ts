@@ -43,6 +43,7 @@ export enum BpfCmd {
   BPF_ITER_CREATE = 33,
   BPF_LINK_DETACH = 34,
   BPF_PROG_BIND_MAP = 35,
+  BPF_TOKEN_CREATE = 36,
 }
 
 /** BPF_MAP_CREATE */
@@ -87,7 +88,7 @@ export const MapBatchAttr = new Layout('bpf_attr(BPF_MAP_*_BATCH)', 56, {
 });
 
 /** BPF_PROG_LOAD */
-export const ProgLoadAttr = new Layout('bpf_attr(BPF_PROG_LOAD)', 144, {
+export const ProgLoadAttr = new Layout('bpf_attr(BPF_PROG_LOAD)', 148, {
   prog_type: u32(0),
   insn_cnt: u32(4),
   insns: ptr(8),
@@ -116,6 +117,8 @@ export const ProgLoadAttr = new Layout('bpf_attr(BPF_PROG_LOAD)', 144, {
   core_relo_rec_size: u32(136),
   /** Written by the kernel (5.x+ / 6.4+): the log size that would have been needed. */
   log_true_size: u32(140),
+  /** A BPF token (6.9+), with BPF_F_TOKEN_FD in prog_flags. */
+  prog_token_fd: s32(144),
 });
 
 /** BPF_OBJ_PIN / BPF_OBJ_GET */
@@ -182,13 +185,22 @@ export const RawTracepointOpenCookieAttr = new Layout('bpf_attr(BPF_RAW_TRACEPOI
 });
 
 /** BPF_BTF_LOAD */
-export const BtfLoadAttr = new Layout('bpf_attr(BPF_BTF_LOAD)', 32, {
+export const BtfLoadAttr = new Layout('bpf_attr(BPF_BTF_LOAD)', 40, {
   btf: ptr(0),
   btf_log_buf: ptr(8),
   btf_size: u32(16),
   btf_log_size: u32(20),
   btf_log_level: u32(24),
   btf_log_true_size: u32(28),
+  /** BPF_F_TOKEN_FD when btf_token_fd is set (6.9+). */
+  btf_flags: u32(32),
+  btf_token_fd: s32(36),
+});
+
+/** BPF_TOKEN_CREATE (6.9+): a token from a bpffs mounted with delegate_* options. */
+export const TokenCreateAttr = new Layout('bpf_attr(BPF_TOKEN_CREATE)', 8, {
+  flags: u32(0),
+  bpffs_fd: u32(4),
 });
 
 /** BPF_MAP_FREEZE, BPF_LINK_DETACH, BPF_ITER_CREATE: one fd (+ flags) */
