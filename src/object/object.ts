@@ -441,7 +441,7 @@ export class BpfObject {
     } catch (err) {
       // 6.1 knows struct_ops maps but not BPF_F_LINK on them (6.4+)
       if (so.link && errnoIn(err) === 'EINVAL')
-        throw new NotSupportedError('struct_ops links', `${this.name}: struct_ops map "${om.name}" (section ${so.section}): this kernel refused a struct_ops map registered by a link (BPF_F_LINK, Linux 6.4+)`, { cause: err });
+        throw new NotSupportedError('struct_ops links', `${this.name}: map "${om.name}" (section ${so.section}): this kernel refused a struct_ops map registered by a link (BPF_F_LINK, Linux 6.4+)`, { cause: err });
       throw err;
     }
     om.structOpsLayout = layout;
@@ -476,7 +476,7 @@ export class BpfObject {
    * reason, naming the map once (a MapError already names it, by its kernel name).
    */
   #mapFailure(om: ObjectMap, err: unknown): Error {
-    if (err instanceof ObjectError) return err;
+    if (err instanceof ObjectError || err instanceof NotSupportedError) return err;
     const reason =
       err instanceof MapError
         ? err.mapName === om.spec.spec.name || err.mapName === om.name

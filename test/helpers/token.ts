@@ -25,7 +25,8 @@ export function tokenTests(label: string, supported: boolean | undefined): void 
         encoding: 'utf8',
         cwd: REPO,
         timeout: 120_000,
-        env: { ...process.env, HOME: tmp, TMPDIR: tmp },
+        // the guest runs chrooted into the host's root, mounted at /host (test/vm/init.sh)
+        env: { ...process.env, HOME: tmp, TMPDIR: tmp, ...(process.env.TSBPF_VM === '1' ? { TSBPF_ESCAPE_CHROOT: '/host' } : {}) },
       });
       rmSync(tmp, { recursive: true, force: true });
       expect(r.status, `${r.stderr} (signal ${r.signal})`).toBe(0);
