@@ -8,6 +8,13 @@
 //               600k records by one getpgid (nobody consuming meanwhile); the
 //               callback reads one field. tsbpf consume() vs ring_buffer__consume
 //   perf_drain  the same with pb_produce: PerfBuffer.consume vs perf_buffer__consume
+//   drain_decode  ns per bootstrap struct event (184 bytes; bpf/event_bench.bpf.o
+//               writes 150k per getpgid), the callback reading pid, ppid,
+//               exit_code, duration_ns and exit_event through the skeleton's
+//               generated view (drain_decode) vs C reading the same fields;
+//               drain_decode_comm: the same plus comm (a JS string from the view;
+//               strnlen in C); drain_decode_copy: the copying decoder (every field,
+//               both strings, into a fresh object) vs C's drain_decode_comm
 //   stream      records/s consumed while a producer process (`ringbuf_bench
 //               produce`, spawned the same way for both sides, the BPF program
 //               filtering on ITS pid) calls getpgid in a loop, 64 records per
@@ -39,7 +46,7 @@ const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
 // --only=drain,perf_drain,stream,latency runs a subset (for investigation; the contract runs all)
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
-const only = new Set(onlyArg ? onlyArg.slice(7).split(',') : ['drain', 'perf_drain', 'stream', 'latency']);
+const only = new Set(onlyArg ? onlyArg.slice(7).split(',') : ['drain', 'perf_drain', 'drain_decode', 'stream', 'latency']);
 const ROUNDS = quick ? 3 : 5;
 const STREAM_ROUNDS = quick ? 3 : 5;
 const RECORDS = 600_000;
@@ -51,6 +58,9 @@ const LAT_SAMPLES = quick ? 1000 : 3000;
 const LAT_INTERVAL_US = 200;
 
 const OBJECT = new URL('../bpf/ringbuf_bench.bpf.o', import.meta.url).pathname;
+const EVENT_OBJECT = new URL('../bpf/event_bench.bpf.o', import.meta.url).pathname;
+const EVENT_RECORDS = 150_000; // 192 bytes each in the ring with its header
+const EVENT_RING = 1 << 25;
 const cBin = buildC(new URL('./c/ringbuf_bench.c', import.meta.url).pathname, join(tmpdir(), 'tsbpf-bench-ringbuf', 'ringbuf_bench'));
 
 function runC(args: string[]): Record<string, number>[] {
@@ -67,6 +77,7 @@ const childScript = await bundleForNode(new URL('./ringbuf_child.ts', import.met
 const childOpts: ChildOptions = {
   object: OBJECT, producer: cBin, runs: 3, records: RECORDS, drainRing: DRAIN_RING, streamSeconds: STREAM_SECONDS,
   streamPerTrigger: STREAM_PER_TRIGGER, streamRing: STREAM_RING, latSamples: LAT_SAMPLES, latIntervalUs: LAT_INTERVAL_US,
+  eventObject: EVENT_OBJECT, eventRecords: EVENT_RECORDS, eventRing: EVENT_RING,
 };
 function runTs<T>(mode: string): T {
   const out = execFileSync(process.execPath, [childScript, mode, JSON.stringify(childOpts)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
@@ -75,6 +86,7 @@ function runTs<T>(mode: string): T {
 type Lat = { p50: number; p99: number };
 const tsDrain = () => runTs<{ values: number[] }>('drain').values;
 const tsPerfDrain = () => runTs<{ values: number[] }>('perf_drain').values;
+const tsDrainDecode = () => runTs<{ view: number[]; viewComm: number[]; copy: number[] }>('drain_decode');
 const tsStream = () => runTs<{ rate: number; dropped: number }>('stream');
 const tsLatency = () => runTs<{ start: Lat; poll: Lat }>('latency');
 
@@ -82,6 +94,7 @@ const tsLatency = () => runTs<{ start: Lat; poll: Lat }>('latency');
 const res = {
   drain: { ts: [] as number[], c: [] as number[] },
   perf: { ts: [] as number[], c: [] as number[] },
+  decode: { view: [] as number[], viewComm: [] as number[], copy: [] as number[], c: [] as number[], cComm: [] as number[] },
   stream: { ts: [] as number[], c: [] as number[], tsDrop: [] as number[], cDrop: [] as number[] },
   p50: { ts: [] as number[], c: [] as number[] },
   p50poll: { ts: [] as number[] },
@@ -96,6 +109,15 @@ for (let round = 0; round < ROUNDS; round++) {
   if (only.has('perf_drain')) {
     res.perf.c.push(median(runC(['perf_drain', OBJECT, String(RECORDS), '4']).slice(1).map((r) => r.ns_per_record!)));
     res.perf.ts.push(median(tsPerfDrain()));
+  }
+  if (only.has('drain_decode')) {
+    const d = tsDrainDecode();
+    res.decode.view.push(median(d.view));
+    res.decode.viewComm.push(median(d.viewComm));
+    res.decode.copy.push(median(d.copy));
+    res.decode.c.push(median(runC(['drain_decode', EVENT_OBJECT, String(EVENT_RECORDS), '4', 'num']).slice(1).map((r) => r.ns_per_record!)));
+    res.decode.cComm.push(median(runC(['drain_decode', EVENT_OBJECT, String(EVENT_RECORDS), '4', 'comm']).slice(1).map((r) => r.ns_per_record!)));
+    if (!json) console.error(`round ${round + 1}/${ROUNDS}: drain_decode view ${res.decode.view.at(-1)?.toFixed(2)} c ${res.decode.c.at(-1)?.toFixed(2)}; with comm view ${res.decode.viewComm.at(-1)?.toFixed(2)} copy ${res.decode.copy.at(-1)?.toFixed(2)} c ${res.decode.cComm.at(-1)?.toFixed(2)} ns/record`);
   }
   if (!json && (only.has('drain') || only.has('perf_drain'))) console.error(`round ${round + 1}/${ROUNDS}: drain ts ${res.drain.ts.at(-1)?.toFixed(2)} c ${res.drain.c.at(-1)?.toFixed(2)}; perf ts ${res.perf.ts.at(-1)?.toFixed(2)} c ${res.perf.c.at(-1)?.toFixed(2)}`);
 }
@@ -138,5 +160,8 @@ const metrics: Metric[] = [
   m('latency_p99', 'ns', med(res.p99.ts), med(res.p99.c), med(res.p99.ts) / med(res.p99.c)),
   m('latency_poll', 'ns (p50)', med(res.p50poll.ts), med(res.p50.c), med(res.p50poll.ts) / med(res.p50.c)),
   m('perf_drain', 'ns/record', med(res.perf.ts), med(res.perf.c), med(res.perf.ts) / med(res.perf.c)),
+  m('drain_decode', 'ns/record', med(res.decode.view), med(res.decode.c), med(res.decode.view) / med(res.decode.c)),
+  m('drain_decode_comm', 'ns/record', med(res.decode.viewComm), med(res.decode.cComm), med(res.decode.viewComm) / med(res.decode.cComm)),
+  m('drain_decode_copy', 'ns/record', med(res.decode.copy), med(res.decode.cComm), med(res.decode.copy) / med(res.decode.cComm)),
 ];
 printResult('ringbuf', metrics, json);

@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { BpfObject } from '../src/object/index.ts';
 import { PerfBuffer, RingBuffer } from '../src/ringbuf/index.ts';
 import { libcGetpgid } from '../src/syscall/index.ts';
+import { event, eventView } from '../bpf/skel/bootstrap.skel.ts';
 
 /** What the parent passes (see bench/ringbuf.ts for the meaning of each). */
 export interface ChildOptions {
@@ -21,6 +22,10 @@ export interface ChildOptions {
   streamRing: number;
   latSamples: number;
   latIntervalUs: number;
+  /** bpf/event_bench.bpf.o (bootstrap's struct event in bulk) and how many per drain. */
+  eventObject: string;
+  eventRecords: number;
+  eventRing: number;
 }
 
 const [mode, optsJson] = process.argv.slice(2);
@@ -102,6 +107,52 @@ async function tsPerfDrain(runs: number): Promise<number[]> {
   return out;
 }
 
+// ---------------------------------------------------------------- drain_decode: bootstrap's struct event
+/**
+ * Drain bpf/event_bench.bpf.o's events reading pid, ppid, exit_code,
+ * duration_ns, exit_event and comm (as the C side does), through the
+ * generated view (`view`: getters over the ring memory) or the copying
+ * decoder (`copy`: event.decode, every field into a fresh object).
+ */
+async function tsDrainDecode(runs: number, how: 'view' | 'view_comm' | 'copy'): Promise<number[]> {
+  const obj = BpfObject.open(o.eventObject);
+  obj.map('rb').maxEntries = o.eventRing;
+  obj.rodata.set('target_pid', process.pid);
+  obj.data.set('nr_records', o.eventRecords);
+  obj.load();
+  obj.attach('ev_produce', { mount: true });
+  const rb = new RingBuffer(obj.map('rb').map!);
+  const v = new eventView();
+  const onView = (dv: DataView, off: number): void => {
+    v.$at(dv, off);
+    acc = (acc + v.pid + v.ppid + v.exit_code + Number(BigInt.asIntN(32, v.duration_ns)) + (v.exit_event ? 1 : 0)) | 0;
+  };
+  const onViewComm = (dv: DataView, off: number): void => {
+    v.$at(dv, off);
+    acc = (acc + v.pid + v.ppid + v.exit_code + Number(BigInt.asIntN(32, v.duration_ns)) + (v.exit_event ? 1 : 0) + v.comm.length) | 0;
+  };
+  const onCopy = (dv: DataView, off: number): void => {
+    const e = event.decode(dv, off);
+    acc = (acc + e.pid + e.ppid + e.exit_code + Number(BigInt.asIntN(32, e.duration_ns)) + (e.exit_event ? 1 : 0) + e.comm.length) | 0;
+  };
+  const cb = how === 'view' ? onView : how === 'view_comm' ? onViewComm : onCopy;
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < runs + 1; i++) {
+      libcGetpgid(0);
+      const t0 = process.hrtime.bigint();
+      const n = rb.consume(cb);
+      const dt = Number(process.hrtime.bigint() - t0);
+      if (n !== o.eventRecords) throw new Error(`drain_decode: ${n} records, expected ${o.eventRecords}`);
+      if (i > 0) out.push(dt / n);
+    }
+  } finally {
+    rb.close();
+    await obj.destroy();
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- stream & latency: the producer process
 async function tsStream(seconds: number): Promise<{ rate: number; dropped: number }> {
   const p = spawnProducer(seconds, 0);
@@ -173,6 +224,8 @@ async function main(): Promise<unknown> {
       return { values: await tsDrain(o.runs) };
     case 'perf_drain':
       return { values: await tsPerfDrain(o.runs) };
+    case 'drain_decode':
+      return { view: await tsDrainDecode(o.runs, 'view'), viewComm: await tsDrainDecode(o.runs, 'view_comm'), copy: await tsDrainDecode(o.runs, 'copy') };
     case 'stream':
       await tsStream(0.3); // warm-up: the consumer's code is compiled and optimized before the measured run
       return tsStream(o.streamSeconds);

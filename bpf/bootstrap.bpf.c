@@ -36,6 +36,10 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } rb SEC(".maps");
 
+/* Puts struct event in the object's BTF, for typed records in user space
+ * (a skeleton's `types: ['event']`, like bpf2go's -type). */
+const struct event *unused_event __attribute__((unused));
+
 /* Set from user space before load; 0 reports every exec and exit. */
 const volatile unsigned long long min_duration_ns = 0;
 

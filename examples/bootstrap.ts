@@ -1,87 +1,43 @@
-// bootstrap: a live exec/exit tracer, in the spirit of libbpf-bootstrap's.
-// The BPF side (bpf/bootstrap.bpf.c) sees every exec and exit through two
-// tracepoints, reads the task through CO-RE and sends one event per exec/exit
-// through a ring buffer. This side opens the object, sets the minimum
-// duration, loads, attaches, and prints events until Ctrl-C.
+// bootstrap: libbpf-bootstrap's exec/exit tracer. bpf/bootstrap.bpf.c sees
+// every exec and exit through two tracepoints and sends a struct event per
+// process through a ring buffer; its skeleton decodes them (no offsets here).
 //
 //   npm start                 every exec and exit
 //   npm start -- -d 100       only processes that lived at least 100 ms
-//   DEBUG=tsbpf:* npm start   narrate every loader step
-import { fileURLToPath } from 'node:url';
-import { autoAttach } from '../src/attach/index.ts';
-import { BpfObject } from '../src/object/index.ts';
-import { RingBuffer } from '../src/ringbuf/index.ts';
-import { decodeEvent } from './bootstrap_event.ts';
+//   npm start -- -v           narrate the loader (or DEBUG=tsbpf:* for every step)
+import { Bootstrap } from '../bpf/skel/bootstrap.skel.ts';
+import { flag, helpIfAsked, onInterrupt, requireRoot, run } from './common.ts';
 
-const OBJECT = fileURLToPath(new URL('../bpf/bootstrap.bpf.o', import.meta.url));
+const argv = process.argv.slice(2);
+helpIfAsked(argv, `
+usage: bootstrap [-d MIN_DURATION_MS] [-v]
+  Trace process exec and exit events (needs root).
+  -d MS   report only exits of processes that lived at least MS milliseconds
+  -v      narrate loading and attaching`);
 
-function parseArgs(argv: string[]): { minDurationMs: number; verbose: boolean } {
-  let minDurationMs = 0;
-  let verbose = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '-d' || a === '--duration') minDurationMs = Number(argv[++i]);
-    else if (a === '-v' || a === '--verbose') verbose = true;
-    else if (a === '-h' || a === '--help') {
-      console.log('usage: npm start -- [-d MIN_DURATION_MS] [-v]\n  Trace process exec and exit events (needs root).');
-      process.exit(0);
-    } else {
-      console.error(`unknown argument ${a} (try --help)`);
-      process.exit(2);
-    }
-  }
-  if (!Number.isFinite(minDurationMs) || minDurationMs < 0) {
-    console.error('-d takes a duration in milliseconds');
-    process.exit(2);
-  }
-  return { minDurationMs, verbose };
-}
+run('bootstrap', () => {
+  const minDurationMs = Number(flag(argv, '-d', '--duration') ?? 0);
+  const verbose = argv.includes('-v') || argv.includes('--verbose');
+  if (!Number.isFinite(minDurationMs) || minDurationMs < 0) throw new Error('-d takes a duration in milliseconds');
+  requireRoot('bootstrap');
 
-async function main(): Promise<void> {
-  const { minDurationMs, verbose } = parseArgs(process.argv.slice(2));
-  if (process.getuid?.() !== 0) {
-    console.error('bootstrap: needs root (CAP_BPF + CAP_PERFMON) to load and attach BPF programs');
-    process.exit(1);
-  }
-
-  const obj = BpfObject.open(OBJECT);
-  obj.rodata.set('min_duration_ns', BigInt(Math.round(minDurationMs * 1e6)));
-  obj.load();
-  // tracefs may not be mounted on this machine: the tracepoint attach mounts it.
-  for (const p of obj.programs.values()) obj.adopt(autoAttach(p.prog!, p.sectionName, { mount: true }));
+  const skel = Bootstrap.open();
+  skel.rodata.min_duration_ns = BigInt(Math.round(minDurationMs * 1e6)); // before load: .rodata is frozen by load()
+  const live = skel.load();
+  live.attach({ mount: true }); // mounts tracefs if needed
   if (verbose) {
     console.error(`tracer pid ${process.pid}`);
-    for (const p of obj.programs.values()) console.error(`loaded ${p.name} (prog id ${p.prog!.info().id})`);
-    for (const l of obj.links) {
-      const link = l as ReturnType<typeof autoAttach>;
-      console.error(`attached ${link.target}${link.isBpfLink ? ` (link id ${link.info().id})` : ''}`);
-    }
+    for (const p of Object.values(live.progs)) console.error(`loaded ${p.name} (prog id ${p.prog!.info().id})`);
+    for (const l of Object.values(live.links)) console.error(`attached ${l!.target}${l!.isBpfLink ? ` (link id ${l!.info().id})` : ''}`);
   }
 
-  const rb = new RingBuffer(obj.map('rb').map!);
   console.log(`${'TIME'.padEnd(8)} ${'EVENT'.padEnd(5)} ${'COMM'.padEnd(16)} ${'PID'.padEnd(7)} ${'PPID'.padEnd(7)} FILENAME/EXIT CODE`);
-  rb.start((view, off) => {
-    const e = decodeEvent(view, off);
+  live.maps.rb.onEventView((e) => {
     const time = new Date().toTimeString().slice(0, 8);
-    const head = `${time} ${(e.exitEvent ? 'EXIT' : 'EXEC').padEnd(5)} ${e.comm.padEnd(16)} ${String(e.pid).padEnd(7)} ${String(e.ppid).padEnd(7)}`;
-    if (e.exitEvent) console.log(`${head} [${e.exitCode}]${e.durationNs > 0n ? ` (${(Number(e.durationNs) / 1e6).toFixed(0)}ms)` : ''}`);
+    const head = `${time} ${(e.exit_event ? 'EXIT' : 'EXEC').padEnd(5)} ${e.comm.padEnd(16)} ${String(e.pid).padEnd(7)} ${String(e.ppid).padEnd(7)}`;
+    if (e.exit_event) console.log(`${head} [${e.exit_code}]${e.duration_ns > 0n ? ` (${(Number(e.duration_ns) / 1e6).toFixed(0)}ms)` : ''}`);
     else console.log(`${head} ${e.filename}`);
   });
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    rb.close();
-    await obj.destroy();
-    if (verbose) console.error(`${signal}: detached and closed`);
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-}
-
-main().catch((err) => {
-  console.error(`bootstrap: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+  onInterrupt('bootstrap', () => live.destroy());
 });

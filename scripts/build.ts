@@ -5,11 +5,16 @@
 //                   cache can hold; see src/compile_cache/entry.ts)
 //   dist/index.cjs  the entry for require(): src/compile_cache/entry.ts loading tsbpf.cjs
 //   dist/index.mjs  the entry for import: index.cjs, one named export per export of src/index.ts
-//   dist/types/     the declarations (tsc -p tsconfig.build.json), for TypeScript users
+//   dist/testing.cjs, dist/testing.mjs  the `tsbpf/testing` entry: src/testing.ts's hooks, from the
+//                   same loaded bundle (a hook must reach the state the main entry uses)
+//   dist/tsbpf-cli.cjs  src/cli/bin.ts bundled (the `tsbpf` command; subcommands initialize lazily)
+//   dist/cli.cjs    the `bin` launcher (#!/usr/bin/env node): tsbpf-cli.cjs through the same code cache
+//   dist/types/     the declarations (tsc -p tsconfig.build.json), for TypeScript users; dist/types/cjs/
+//                   the same for CommonJS consumers
 // koffi and debug stay outside (they are dependencies; koffi is native).
 // Usage: npx tsx scripts/build.ts [OUTDIR]
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -28,29 +33,65 @@ function text(r: esbuild.BuildResult): string {
 export async function buildDist(): Promise<Map<string, string>> {
   const files = new Map<string, string>();
 
+  // One bundle holds both entries; the testing hooks ride along under a key index.cjs hides.
   files.set('tsbpf.cjs', text(await esbuild.build({
-    ...common, entryPoints: [join(REPO, 'src/index.ts')], format: 'cjs', outfile: 'tsbpf.cjs', banner: { js: BANNER },
+    ...common, format: 'cjs', outfile: 'tsbpf.cjs', banner: { js: BANNER },
+    stdin: {
+      contents: "export * from './src/index.ts';\nexport * as __testing from './src/testing.ts';\n",
+      resolveDir: REPO, sourcefile: 'dist-bundle.ts', loader: 'ts',
+    },
   })));
 
   files.set('index.cjs', text(await esbuild.build({
     ...common, format: 'cjs', outfile: 'index.cjs', banner: { js: BANNER },
     stdin: {
-      contents: "import { loadBundle } from './src/compile_cache/entry.ts';\nmodule.exports = loadBundle(require('node:path').join(__dirname, 'tsbpf.cjs'));\n",
+      contents: [
+        "import { loadBundle } from './src/compile_cache/entry.ts';",
+        "const { __testing, ...api } = loadBundle(require('node:path').join(__dirname, 'tsbpf.cjs'));",
+        "Object.defineProperty(api, Symbol.for('tsbpf.testing'), { value: __testing });",
+        'module.exports = api;',
+        '',
+      ].join('\n'),
       resolveDir: REPO, sourcefile: 'dist-entry.ts', loader: 'ts',
     },
   })));
 
-  // The names src/index.ts exports at run time (types have none), from an ESM build's metafile.
-  const esm = await esbuild.build({ ...common, entryPoints: [join(REPO, 'src/index.ts')], format: 'esm', outfile: 'x.mjs', metafile: true });
-  const names = Object.values(esm.metafile!.outputs).flatMap((o) => o.exports).sort();
-  if (names.includes('default')) throw new Error('src/index.ts has a default export: the generated index.mjs would need it spelled out');
-  files.set('index.mjs', [
-    BANNER,
-    "import { createRequire } from 'node:module';",
-    "const tsbpf = createRequire(import.meta.url)('./index.cjs');",
-    `export const {\n${names.map((n) => `  ${n},`).join('\n')}\n} = tsbpf;`,
-    '',
-  ].join('\n'));
+  // The command: its own bundle (a lean entry: each subcommand's modules are
+  // initialized only when that subcommand runs) behind the same cached loader.
+  // `debug` is loaded only when DEBUG is set (src/cli/lazy_debug.ts): a short command's start-up otherwise pays for it.
+  const lazyDebug: esbuild.Plugin = {
+    name: 'lazy-debug',
+    setup(b) {
+      const shim = join(REPO, 'src/cli/lazy_debug.ts');
+      b.onResolve({ filter: /^debug$/ }, (args) => (args.importer === shim ? { path: 'debug', external: true } : { path: shim }));
+    },
+  };
+  files.set('tsbpf-cli.cjs', text(await esbuild.build({
+    ...common, plugins: [lazyDebug], entryPoints: [join(REPO, 'src/cli/bin.ts')], format: 'cjs', outfile: 'tsbpf-cli.cjs', banner: { js: BANNER },
+  })));
+  files.set('cli.cjs', text(await esbuild.build({
+    ...common, plugins: [lazyDebug], format: 'cjs', outfile: 'cli.cjs', banner: { js: `#!/usr/bin/env node\n${BANNER}` },
+    stdin: {
+      contents: "import { loadBundle } from './src/compile_cache/entry.ts';\n(loadBundle(require('node:path').join(__dirname, 'tsbpf-cli.cjs')) as { run(): void }).run();\n",
+      resolveDir: REPO, sourcefile: 'dist-cli.ts', loader: 'ts',
+    },
+  })));
+
+  files.set('testing.cjs', `${BANNER}\nmodule.exports = require('./index.cjs')[Symbol.for('tsbpf.testing')];\n`);
+
+  // The names each entry exports at run time (types have none), from an ESM build's metafile.
+  for (const [entry, cjs] of [['index', './index.cjs'], ['testing', './testing.cjs']] as const) {
+    const esm = await esbuild.build({ ...common, entryPoints: [join(REPO, `src/${entry}.ts`)], format: 'esm', outfile: 'x.mjs', metafile: true });
+    const names = Object.values(esm.metafile!.outputs).flatMap((o) => o.exports).sort();
+    if (names.includes('default')) throw new Error(`src/${entry}.ts has a default export: the generated ${entry}.mjs would need it spelled out`);
+    files.set(`${entry}.mjs`, [
+      BANNER,
+      "import { createRequire } from 'node:module';",
+      `const tsbpf = createRequire(import.meta.url)('${cjs}');`,
+      `export const {\n${names.map((n) => `  ${n},`).join('\n')}\n} = tsbpf;`,
+      '',
+    ].join('\n'));
+  }
   return files;
 }
 
@@ -69,6 +110,7 @@ export async function writeDist(out = join(REPO, 'dist')): Promise<string[]> {
     renameSync(`${path}.${process.pid}.tmp`, path);
     changed.push(name);
   }
+  chmodSync(join(out, 'cli.cjs'), 0o755); // the `bin`: npm sets the mode when installing, a checkout needs it too
   return changed;
 }
 
@@ -76,6 +118,13 @@ export async function writeDist(out = join(REPO, 'dist')): Promise<string[]> {
 export function writeTypes(): void {
   rmSync(join(REPO, 'dist', 'types'), { recursive: true, force: true }); // no declarations of deleted sources left behind
   execFileSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO, 'tsconfig.build.json')], { stdio: 'inherit' });
+  // The package is "type": "module", so TypeScript reads dist/types as ESM declarations, which a
+  // CommonJS consumer may not require (TS1479). The same declarations under a "type": "commonjs"
+  // package.json are what the "require" condition names.
+  const types = join(REPO, 'dist', 'types');
+  const cjs = join(types, 'cjs');
+  for (const entry of readdirSync(types)) cpSync(join(types, entry), join(cjs, entry), { recursive: true });
+  writeFileSync(join(cjs, 'package.json'), '{ "type": "commonjs" }\n');
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

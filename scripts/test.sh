@@ -11,9 +11,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Debian packages: the C libbpf oracle and benchmarks (libbpf-dev, libelf-dev,
-# zlib1g-dev, gcc), clang/llvm for tests that compile BPF C, iproute2 for the
-# XDP test's veth pair, qemu + busybox for the 6.1 guest.
-PKGS="libbpf-dev libelf-dev zlib1g-dev gcc make clang-19 llvm-19 bpftool iproute2 iputils-ping qemu-system-x86 busybox-static cpio xz-utils zstd"
+# zlib1g-dev, gcc), <sys/sdt.h> for the USDT test binary (systemtap-sdt-dev),
+# clang/llvm for tests that compile BPF C, iproute2 for the XDP test's veth
+# pair, qemu + busybox for the 6.1 guest.
+PKGS="libbpf-dev libelf-dev zlib1g-dev gcc make systemtap-sdt-dev clang-19 llvm-19 bpftool iproute2 iputils-ping qemu-system-x86 busybox-static cpio xz-utils zstd"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 # A fresh machine has a stale or empty package list: refresh it when anything

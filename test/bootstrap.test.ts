@@ -13,7 +13,7 @@ import { autoAttach } from '../src/attach/index.ts';
 import { BpfObject } from '../src/object/index.ts';
 import { Program } from '../src/prog/index.ts';
 import { RingBuffer } from '../src/ringbuf/index.ts';
-import { decodeEvent } from '../examples/bootstrap_event.ts';
+import { event as bootstrapEvent, type event as BootstrapEvent } from '../bpf/skel/bootstrap.skel.ts';
 import { BPF_DIR, REPO_ROOT } from './helpers/oracle.ts';
 import { needsRoot } from './helpers/env.ts';
 import { procStat } from './helpers/proc.ts';
@@ -23,12 +23,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe.skipIf(needsRoot)('bootstrap: exec/exit tracer', () => {
   it('sees a spawned process exec and exit, with every CO-RE field matching /proc', async () => {
     const obj = BpfObject.openAndLoad(`${BPF_DIR}/bootstrap.bpf.o`);
-    const events: ReturnType<typeof decodeEvent>[] = [];
+    const events: BootstrapEvent[] = [];
     const rb = new RingBuffer(obj.map('rb').map!);
     try {
       for (const p of obj.programs.values()) obj.adopt(autoAttach(p.prog!, p.sectionName, { mount: true }));
       rb.start((view, off) => {
-        events.push(decodeEvent(view, off));
+        events.push(bootstrapEvent.decode(view, off));
       });
       const sleepBin = realpathSync('/bin/sleep');
       const child = spawn(sleepBin, ['0.5']);
@@ -37,9 +37,9 @@ describe.skipIf(needsRoot)('bootstrap: exec/exit tracer', () => {
       const stat = procStat(child.pid!);
       await new Promise((r) => child.on('exit', r));
       const deadline = Date.now() + 3000;
-      while (Date.now() < deadline && !events.some((e) => e.pid === child.pid && e.exitEvent)) await sleep(20);
-      const exec = events.find((e) => e.pid === child.pid && !e.exitEvent);
-      const exit = events.find((e) => e.pid === child.pid && e.exitEvent);
+      while (Date.now() < deadline && !events.some((e) => e.pid === child.pid && e.exit_event)) await sleep(20);
+      const exec = events.find((e) => e.pid === child.pid && !e.exit_event);
+      const exit = events.find((e) => e.pid === child.pid && e.exit_event);
       expect(exec, 'exec event of the spawned process').toBeDefined();
       expect(exit, 'exit event of the spawned process').toBeDefined();
       expect(exec!.ppid).toBe(process.pid);
@@ -47,10 +47,10 @@ describe.skipIf(needsRoot)('bootstrap: exec/exit tracer', () => {
       expect(exec!.comm).toBe(stat[2]);
       expect(exec!.comm).toBe('sleep');
       expect(exec!.filename).toBe(sleepBin);
-      expect(exit!.exitCode).toBe(0);
+      expect(exit!.exit_code).toBe(0);
       // ~500 ms between exec and exit
-      expect(Number(exit!.durationNs) / 1e6).toBeGreaterThan(400);
-      expect(Number(exit!.durationNs) / 1e6).toBeLessThan(3000);
+      expect(Number(exit!.duration_ns) / 1e6).toBeGreaterThan(400);
+      expect(Number(exit!.duration_ns) / 1e6).toBeLessThan(3000);
     } finally {
       rb.close();
       await obj.destroy();

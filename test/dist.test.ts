@@ -34,42 +34,62 @@ beforeAll(async () => {
 });
 
 describe('the package for TypeScript users', () => {
-  it('type-checks a program against dist/types, and refuses a wrong use', () => {
-    writeTypes();
+  // The README's and docs/API.md's examples, as a consumer writes them (no cast).
+  const program = [
+    "import { BpfObject, RingBuffer, TsbpfError, type Link } from 'tsbpf';",
+    "import { overrideFeature } from 'tsbpf/testing';",
+    'export async function main(): Promise<number> {',
+    "  const obj = BpfObject.open('bpf/bootstrap.bpf.o', { pinRoot: '/sys/fs/bpf', kconfig: { CONFIG_HZ: '250' } });",
+    "  obj.rodata.set('min_duration_ns', 10_000_000n);",
+    "  obj.map('rb').maxEntries = 1 << 20;",
+    "  obj.program('handle_exec').autoload = false;",
+    '  obj.load();',
+    '  obj.attachAll({ mount: true });',
+    "  const rb = new RingBuffer(obj.map('rb').map!);",
+    '  rb.start((view: DataView, offset: number, size: number) => { view.getUint32(offset, true) + size; });',
+    '  const n: number = rb.consume();',
+    '  for (const link of obj.links) console.log(link.target, link.isBpfLink ? link.info().id : 0);',
+    '  const links: readonly Link[] = obj.links;',
+    '  rb.close();',
+    '  rb[Symbol.dispose]();',
+    '  try { await obj.destroy(); } catch (e) { if (e instanceof TsbpfError) console.log(e.code); }',
+    '  await obj[Symbol.asyncDispose]();',
+    "  overrideFeature('btf:enum64', undefined);",
+    '  return n + links.length;',
+    '}',
+  ];
+
+  /** tsc a consumer package of this type ("module" or "commonjs") with `lines` as main.ts. */
+  function consumerTsc(type: 'module' | 'commonjs', lines: string[]) {
     const dir = mkdtempSync(join(tmpdir(), 'tsbpf-ts-consumer-'));
     try {
       mkdirSync(join(dir, 'node_modules'));
       symlinkSync(REPO, join(dir, 'node_modules', 'tsbpf'));
       symlinkSync(join(REPO, 'node_modules', '@types'), join(dir, 'node_modules', '@types'));
-      writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ type }) + '\n');
+      // Node16 for CommonJS: what a TypeScript 5 user has (it refuses to require ESM declarations)
       writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-        compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: ['node'] },
+        compilerOptions: { target: 'ES2022', module: type === 'module' ? 'NodeNext' : 'Node16', moduleResolution: 'Node16', strict: true, noEmit: true, types: ['node'] },
         files: ['main.ts'],
       }));
-      const program = [
-        "import { BpfObject, RingBuffer } from 'tsbpf';",
-        "const obj = BpfObject.open('x.bpf.o');",
-        "obj.rodata.set('min_duration_ns', 1n);",
-        'obj.load();',
-        "const rb = new RingBuffer(obj.map('rb').map!);",
-        'rb.start((view: DataView, off: number) => { view.getUint32(off, true); });',
-        'const n: number = rb.consume();',
-        'export { n };',
-      ];
-      const tsc = (lines: string[]) => {
-        writeFileSync(join(dir, 'main.ts'), lines.join('\n'));
-        return spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8' });
-      };
-      const good = tsc(program);
-      expect(good.stdout + good.stderr).toBe('');
-      expect(good.status).toBe(0);
-      const bad = tsc([...program, 'export const wrong: string = rb.consume();']);
-      expect(bad.status).not.toBe(0);
-      expect(bad.stdout).toMatch(/main\.ts\(9,14\): error TS2322: Type 'number' is not assignable to type 'string'/);
+      writeFileSync(join(dir, 'main.ts'), lines.join('\n'));
+      return spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }
+
+  for (const type of ['module', 'commonjs'] as const) {
+    it(`type-checks the documented examples against dist/types as ${type === 'module' ? 'ESM' : 'CommonJS'}, and refuses a wrong use`, () => {
+      writeTypes();
+      const good = consumerTsc(type, program);
+      expect(good.stdout + good.stderr).toBe('');
+      expect(good.status).toBe(0);
+      const bad = consumerTsc(type, [...program, "export const wrong: string = new RingBuffer(0).consume();"]);
+      expect(bad.status).not.toBe(0);
+      expect(bad.stdout).toMatch(new RegExp(`main\\.ts\\(${program.length + 1},14\\): error TS2322: Type 'number' is not assignable to type 'string'`));
+    });
+  }
 });
 
 describe.skipIf(needsRoot)('the package from plain node', () => {

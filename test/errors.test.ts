@@ -57,7 +57,8 @@ describe('every failure is a TsbpfError', () => {
     const p = { name: 'p', fd: -1 };
     await expectTsbpf(() => autoAttach(p, 'bogus/x'), AttachError, /known forms/);
     await expectTsbpf(() => autoAttach(p, 'socket'), AttachError);
-    await expectTsbpf(() => attachTarget(p, parseSection('usdt//bin/true:a:b')!.target), NotSupportedError);
+    await expectTsbpf(() => attachTarget(p, parseSection('struct_ops/x')!.target), NotSupportedError);
+    await expectTsbpf(() => attachTarget(p, parseSection('usdt//bin/true:a:b')!.target), AttachError, /usdt\.bpf\.h maps/);
   });
 
   it('kernel refusals and misuse on the real kernel', async (ctx) => {

@@ -4,7 +4,8 @@
 // object in bpf/. Then the objects that exercise it: subprograms shared by
 // several programs (shared_subprogs), hidden functions verified in their
 // caller's context (hidden_func), struct_ops refused until it is implemented
-// (tcp_cc); and errors that name the object first.
+// (tcp_cc), CO-RE inside shared subprograms (core_subprogs); and errors
+// that name the object first.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,8 +17,9 @@ import { ProgramLoadError } from '../src/prog/index.ts';
 import { BPF_F_LINK, MapType } from '../src/maps/index.ts';
 import { RelocationError } from '../src/relo/index.ts';
 import { NotSupportedError, TsbpfError } from '../src/errors.ts';
-import { BTF_FUNC_GLOBAL, BTF_FUNC_STATIC, BTF_INT_SIGNED, BTF_KIND_FUNC, BTF_KIND_INT, marshalBtf, parseBtf, type BtfFunc } from '../src/btf/index.ts';
-import { BPF_DIR } from './helpers/oracle.ts';
+import { BtfError, BTF_FUNC_GLOBAL, BTF_FUNC_STATIC, BTF_INT_SIGNED, BTF_KIND_FUNC, BTF_KIND_INT, marshalBtf, parseBtf, type BtfFunc } from '../src/btf/index.ts';
+import { BPF_DIR, oracleAvailable, oracleLoadSync } from './helpers/oracle.ts';
+import { BpfProgType } from '../src/prog/types.ts';
 import { needsRoot } from './helpers/env.ts';
 import { specImage, specInsns } from './helpers/spec_image.ts';
 
@@ -55,6 +57,21 @@ describe('open from a path or from bytes: byte-identical specs (every object in 
       expect(specImage(o.spec)).toEqual(fromPath);
     });
   }
+});
+
+describe('the spec is frozen', () => {
+  it('programs, relocations, maps, globals and externs cannot be changed', () => {
+    const spec = BpfObject.open(obj('subprogs')).spec;
+    expect(Object.isFrozen(spec)).toBe(true);
+    expect(() => (spec.programs as unknown[]).push({})).toThrow(TypeError);
+    expect(() => ((spec.programs[0] as { name: string }).name = 'x')).toThrow(TypeError);
+    expect(() => (spec.subprograms[0]!.relocs as unknown[]).pop()).toThrow(TypeError);
+    expect(() => ((spec.maps[0]!.spec as { maxEntries: number }).maxEntries = 1)).toThrow(TypeError);
+    // a setting on the object is its own copy
+    const o = BpfObject.open(obj('maps'));
+    o.map('outer_arr').innerSpec!.maxEntries = 7;
+    expect(o.map('outer_arr').spec.inner!.spec.maxEntries).not.toBe(7);
+  });
 });
 
 describe.skipIf(needsRoot)('loading leaves the spec untouched (every object in bpf/, loads that fail included)', () => {
@@ -143,6 +160,59 @@ describe('hidden_func: hidden functions are static for the verifier, as libbpf m
   });
 });
 
+describe.skipIf(needsRoot)('core_subprogs: CO-RE inside subprograms shared by three programs', () => {
+  it('the global function fills the record of the calling task through its static CO-RE helpers', async () => {
+    for (const source of [obj('core_subprogs'), new Uint8Array(readFileSync(obj('core_subprogs')))]) {
+      const o = BpfObject.openAndLoad(source, { name: 'core_subprogs' });
+      try {
+        expect(o.program('info_syscall').prog!.testRun().retval).toBe(0);
+        const last = Buffer.from(o.bss.raw('last'));
+        expect(last.readUInt32LE(0)).toBe(process.pid);
+        expect(last.readUInt32LE(4)).toBe(process.ppid);
+        expect(last.subarray(8).toString('utf8').replace(/\0.*$/s, '')).toBe(readFileSync('/proc/self/comm', 'utf8').trim());
+      } finally {
+        await o.destroy();
+      }
+    }
+  });
+});
+
+describe.skipIf(needsRoot)('differential runs: the same return values and map contents as C libbpf', () => {
+  // Programs run once each in this order on both sides (packet programs on 64 zero bytes), then every array map is compared.
+  const cases: Record<string, string[]> = {
+    shared_subprogs: ['xdp_top', 'xdp_loop', 'xdp_middle', 'tc_mixed'],
+    hidden_func: ['hidden_xdp', 'global_syscall'],
+    subprogs: ['xdp_a', 'xdp_b', 'tc_c'],
+  };
+  for (const [name, run] of Object.entries(cases)) {
+    it(`${name}.bpf.o`, async () => {
+      const avail = oracleAvailable();
+      if (!avail.ok) throw new Error(`oracle unavailable: ${avail.reason}`);
+      const c = oracleLoadSync(obj(name), { run, dump: true });
+      expect(c.ok, c.error?.message).toBe(true);
+      const o = BpfObject.openAndLoad(obj(name));
+      try {
+        const runs = run.map((p) => {
+          const prog = o.program(p);
+          const packet = prog.type === BpfProgType.BPF_PROG_TYPE_XDP || prog.type === BpfProgType.BPF_PROG_TYPE_SCHED_CLS;
+          return { name: p, retval: prog.prog!.testRun(packet ? PACKET : {}).retval, errno: 0 };
+        });
+        expect(runs).toEqual(c.runs);
+        const arrays = c.dumps.filter((d) => d.values);
+        expect(arrays.length).toBeGreaterThan(0);
+        for (const d of arrays) {
+          const om = [...o.maps.values()].find((m) => m.spec.kernelName === d.name)!;
+          expect(om, `map ${d.name}`).toBeDefined();
+          const got = d.values!.map((_, k) => Buffer.from(om.map!.lookup(k) as Uint8Array).toString('hex'));
+          expect(got, `map ${d.name}`).toEqual(d.values!.map((v) => v?.toString('hex')));
+        }
+      } finally {
+        await o.destroy();
+      }
+    });
+  }
+});
+
 describe('struct_ops maps are parsed from their sections (no kernel)', () => {
   it('tcp_cc: one map per variable, the programs its function pointers name, BPF_F_LINK on .struct_ops.link', async () => {
     const o = BpfObject.open(obj('tcp_cc'));
@@ -181,6 +251,42 @@ describe.skipIf(needsRoot)('errors name the object, then the program or map, the
     const e = thrown(() => o.load());
     expect(e).toBeInstanceOf(ObjectError);
     expect(e.message).toMatch(/^ksym: program "read_ksyms": extern kfunc "bpf_task_\w+" does not exist in the kernel's BTF$/);
+    await o.destroy();
+  });
+
+  it('a missing kfunc called from a subprogram names the programs that reach it, and the subprogram', async () => {
+    const path = join(tmp, 'int-only-2.btf');
+    writeFileSync(path, marshalBtf([{ kind: BTF_KIND_INT, name: 'int', size: 4, encoding: BTF_INT_SIGNED, bitOffset: 0, bits: 32 }]));
+    const o = BpfObject.open(obj('kfunc_subprog'), { kernelBtfPath: path });
+    const e = thrown(() => o.load());
+    expect(e).toBeInstanceOf(ObjectError);
+    expect(e.message).toMatch(/^kfunc_subprog: programs "tgid_of_self", "tgid_of_knob" \(in subprogram "task_tgid_of"\): extern kfunc "bpf_task_(from_pid|release)" does not exist in the kernel's BTF$/);
+    await o.destroy();
+  });
+
+  it('kfunc_subprog: the shared subprogram calls its kfuncs for both programs', async (ctx) => {
+    const o = BpfObject.open(obj('kfunc_subprog'));
+    try {
+      o.load();
+    } catch (e) {
+      if (/does not exist in the kernel's BTF/.test((e as Error).message)) ctx.skip('this kernel lacks bpf_task_from_pid (6.2+)');
+      throw e;
+    }
+    try {
+      o.bss.set('knob_pid', process.ppid);
+      expect(o.program('tgid_of_self').prog!.testRun().retval).toBe(0);
+      expect(o.program('tgid_of_knob').prog!.testRun().retval).toBe(0);
+      expect([o.bss.get('self_tgid'), o.bss.get('knob_tgid')]).toEqual([process.pid, process.ppid]);
+    } finally {
+      await o.destroy();
+    }
+  });
+
+  it('any other error of a load gets the object name in front and keeps its class', async () => {
+    const o = BpfObject.open(obj('core_task'), { kernelBtfPath: join(tmp, 'no-such-vmlinux') });
+    const e = thrown(() => o.load());
+    expect(e).toBeInstanceOf(BtfError);
+    expect(e.message).toMatch(/^core_task: cannot read kernel BTF .*no-such-vmlinux/);
     await o.destroy();
   });
 

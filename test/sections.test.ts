@@ -68,7 +68,10 @@ describe('parseSection', () => {
       const name = def.sec.endsWith('+') ? def.sec.slice(0, -1) : def.sec;
       expect(parseSection(name)?.def).toBe(def);
     }
-    for (const name of ['usdt//bin/true:p:n', 'kprobe.session/f', 'uprobe.session//bin/true:f', 'struct_ops/x']) {
+    // usdt attaches by name, through its object's usdt.bpf.h maps (BpfObject.attach passes them)
+    expect(attachesByName(target('usdt//bin/true:p:n')!)).toBe(true);
+    expect(() => attachTarget(fakeProg, target('usdt//bin/true:p:n')!)).toThrow(/usdt\.bpf\.h maps: attach it through BpfObject/);
+    for (const name of ['kprobe.session/f', 'uprobe.session//bin/true:f', 'struct_ops/x']) {
       const t = target(name)!;
       expect(attachesByName(t)).toBe(false);
       expect(() => attachTarget(fakeProg, t)).toThrow(NotSupportedError);

@@ -9,6 +9,10 @@
 //        records/s and drops while a `produce` child calls getpgid in a loop
 //   ringbuf_bench latency    <obj> <samples> <interval_us>
 //        rb_produce_ts, a `produce` child triggering every interval: p50/p99 ns
+//   ringbuf_bench drain_decode <event_obj> <records> <runs> num|comm
+//        ns/record per run draining bootstrap's struct event (bpf/event_bench.bpf.o,
+//        ev_produce, ring 32 MiB); the callback reads pid, ppid, exit_code,
+//        duration_ns and exit_event (num), and also the length of comm (comm)
 //   ringbuf_bench produce    <seconds> <interval_us>
 //        the producer process used by BOTH sides: waits for one byte on stdin,
 //        then calls getpgid(0) in a loop (sleeping interval_us between calls
@@ -32,6 +36,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <stdbool.h>
+#include "../../bpf/bootstrap.h"
 
 static double now_ns(void) {
   struct timespec t;
@@ -148,6 +154,42 @@ static int drain(const char *path, int records, int runs) {
     sink = acc;
     if (n != records) { fprintf(stderr, "drain: %d records, expected %d\n", n, records); return 1; }
     printf("drain ns_per_record=%.3f records=%d\n", dt / n, n);
+  }
+  ring_buffer__free(rb);
+  teardown(obj, link);
+  return 0;
+}
+
+// bootstrap's record: the fields a consumer of it reads (what the TS view and decoder read)
+static int on_event_num(void *ctx, void *data, size_t size) {
+  const struct event *e = data;
+  (void)ctx; (void)size;
+  acc += e->pid + e->ppid + (int32_t)e->exit_code + (int32_t)e->duration_ns + e->exit_event;
+  count++;
+  return 0;
+}
+
+static int on_event_comm(void *ctx, void *data, size_t size) {
+  const struct event *e = data;
+  (void)ctx; (void)size;
+  acc += e->pid + e->ppid + (int32_t)e->exit_code + (int32_t)e->duration_ns + e->exit_event + (int32_t)strnlen(e->comm, sizeof(e->comm));
+  count++;
+  return 0;
+}
+
+static int drain_decode(const char *path, int records, int runs, const char *fields) {
+  struct bpf_link *link;
+  struct bpf_object *obj = setup(path, "ev_produce", getpid(), records, 1 << 25, &link);
+  struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(bpf_object__find_map_by_name(obj, "rb")), strcmp(fields, "comm") ? on_event_num : on_event_comm, NULL, NULL);
+  if (!rb) die("ring_buffer__new");
+  for (int r = 0; r < runs; r++) {
+    trigger();
+    double t0 = now_ns();
+    int n = ring_buffer__consume(rb);
+    double dt = now_ns() - t0;
+    sink = acc;
+    if (n != records) { fprintf(stderr, "drain_decode: %d records, expected %d\n", n, records); return 1; }
+    printf("drain_decode ns_per_record=%.3f records=%d\n", dt / n, n);
   }
   ring_buffer__free(rb);
   teardown(obj, link);
@@ -287,6 +329,7 @@ int main(int argc, char **argv) {
   libbpf_set_print(NULL);
   const char *mode = argv[1];
   if (!strcmp(mode, "drain") && argc == 5) return drain(argv[2], atoi(argv[3]), atoi(argv[4]));
+  if (!strcmp(mode, "drain_decode") && argc == 6) return drain_decode(argv[2], atoi(argv[3]), atoi(argv[4]), argv[5]);
   if (!strcmp(mode, "perf_drain") && argc == 5) return perf_drain(argv[2], atoi(argv[3]), atoi(argv[4]));
   if (!strcmp(mode, "stream") && argc == 6) return stream("/proc/self/exe", argv[2], atof(argv[3]), atoi(argv[4]), atoi(argv[5]));
   if (!strcmp(mode, "latency") && argc == 5) return latency("/proc/self/exe", argv[2], atoi(argv[3]), atoi(argv[4]));

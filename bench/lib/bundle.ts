@@ -22,6 +22,8 @@ export async function bundleForNode(entry: string): Promise<string> {
     external: ['koffi', 'debug', 'esbuild'],
     // koffi and debug are CommonJS: give the ESM bundle a require() that resolves from the repo
     banner: { js: `import { createRequire as __cr } from 'node:module'; const require = __cr(${JSON.stringify(entry)});` },
+    // generated skeletons import 'tsbpf': the sources of this repo
+    alias: { tsbpf: join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'index.ts') },
     logLevel: 'error',
   });
   return out;

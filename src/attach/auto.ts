@@ -23,8 +23,10 @@ import { attachTracepoint } from './tracepoint.ts';
 import { attachTracing } from './tracing.ts';
 import type { TracefsOptions } from './tracefs.ts';
 import { attachUprobe } from './uprobe.ts';
+import type { UsdtManager } from './usdt.ts';
 import { attachUprobeMulti } from './uprobe_multi.ts';
 import { attachXdp, type XdpOptions } from './xdp.ts';
+import { step } from '../util/pipeline.ts';
 
 export interface AutoAttachOptions extends TracefsOptions {
   /** bpf_get_attach_cookie() value where the attach kind supports one. */
@@ -33,8 +35,10 @@ export interface AutoAttachOptions extends TracefsOptions {
   probeMode?: 'auto' | 'pmu' | 'legacy';
   /** Attach tracepoints/kprobes/uprobes with PERF_EVENT_IOC_SET_BPF instead of a BPF link. */
   forceIoctl?: boolean;
-  /** uprobes: only this process. */
+  /** uprobes, USDT: only this process. */
   pid?: number;
+  /** USDT: the object's USDT state (its usdt.bpf.h maps); BpfObject.attach() passes its own. */
+  usdtManager?: () => UsdtManager;
   /** xdp, tc, tcx: the interface (name or ifindex). */
   ifname?: string | number;
   /** xdp: the mode. */
@@ -69,6 +73,7 @@ export function attachesByName(target: AttachTarget): boolean {
     case 'kprobe':
     case 'ksyscall':
     case 'uprobe':
+    case 'usdt':
     case 'iter':
       return true;
     case 'kprobe_multi':
@@ -81,7 +86,6 @@ export function attachesByName(target: AttachTarget): boolean {
     case 'none':
       return false;
     // PENDING kinds: true once their attach step lands below.
-    case 'usdt':
     case 'struct_ops':
       return false;
   }
@@ -92,6 +96,12 @@ export function attachesByName(target: AttachTarget): boolean {
  * messages ('section "tp/syscalls/sys_enter_getpgid"').
  */
 export function attachTarget(program: AttachableProgram, target: AttachTarget, opts: AutoAttachOptions = {}, where = `a ${target.kind} target`): Link {
+  const link = attachTargetOnce(program, target, opts, where);
+  step('attach', 'program "%s" -> %s (%s)', program.name, link.target, link.constructor.name);
+  return link;
+}
+
+function attachTargetOnce(program: AttachableProgram, target: AttachTarget, opts: AutoAttachOptions, where: string): Link {
   const fail = (reason: string): never => {
     throw new AttachError(program.name, where, reason);
   };
@@ -109,6 +119,9 @@ export function attachTarget(program: AttachableProgram, target: AttachTarget, o
       return attachKsyscall(program, target.syscall, { ...perf, retprobe: target.retprobe, mode: opts.probeMode });
     case 'uprobe':
       return attachUprobe(program, target.binary, { ...perf, symbol: target.func, offset: target.offset, retprobe: target.retprobe, pid: opts.pid, mode: opts.probeMode });
+    case 'usdt':
+      if (!opts.usdtManager) return fail("a USDT program reads its arguments through its object's usdt.bpf.h maps: attach it through BpfObject.attach() or BpfObject.attachUsdt()");
+      return opts.usdtManager().attach(program, { path: target.binary, provider: target.provider, name: target.name, pid: opts.pid, mode: opts.probeMode, forceIoctl: opts.forceIoctl, mount: opts.mount, paths: opts.paths });
     case 'iter':
       return attachIter(program, { ...opts.iter, targetName: target.target });
     case 'xdp':
@@ -132,7 +145,6 @@ export function attachTarget(program: AttachableProgram, target: AttachTarget, o
       if (target.session) throw new NotSupportedError('uprobe.session', `program "${program.name}": cannot attach to ${where}: uprobe.session links are not implemented`);
       return attachUprobeMulti(program, target.binary, { pattern: target.pattern, retprobe: target.retprobe, pid: opts.pid });
     // PENDING kinds: replace the throw with the attach call when it lands.
-    case 'usdt':
     case 'struct_ops':
       throw new NotSupportedError(target.kind, `program "${program.name}": cannot attach to ${where}: ${target.kind} auto-attach is not implemented yet`);
     case 'none':

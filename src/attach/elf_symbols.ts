@@ -5,7 +5,8 @@
 // positional reads, so probing a 100 MB binary does not load it.)
 import { TsbpfError } from '../errors.ts';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { SHN_UNDEF, SHT_DYNSYM, SHT_SYMTAB, STT_FUNC } from '../elf/constants.ts';
+import { SHN_UNDEF, SHT_DYNSYM, SHT_NOBITS, SHT_SYMTAB, STT_FUNC } from '../elf/constants.ts';
+import { DISPOSE } from '../util/dispose.ts';
 
 /** Program header type and flag of a loadable segment, and GNU's indirect-function symbol type. */
 const PT_LOAD = 1;
@@ -44,7 +45,8 @@ export class HostElf {
   readonly type: number;
   readonly segments: Segment[] = [];
   readonly #fd: number;
-  readonly #sections: { type: number; offset: bigint; size: bigint; link: number; entsize: bigint }[] = [];
+  readonly #sections: { nameOff: number; type: number; addr: bigint; offset: bigint; size: bigint; link: number; entsize: bigint }[] = [];
+  #shstrndx = 0;
 
   constructor(path: string) {
     this.path = path;
@@ -60,6 +62,7 @@ export class HostElf {
       const phnum = eh.readUInt16LE(56);
       const shentsize = eh.readUInt16LE(58);
       const shnum = eh.readUInt16LE(60);
+      this.#shstrndx = eh.readUInt16LE(62);
       const ph = this.#read(phoff, phentsize * phnum);
       for (let i = 0; i < phnum; i++) {
         const o = i * phentsize;
@@ -76,7 +79,9 @@ export class HostElf {
       for (let i = 0; i < (shoff ? shnum : 0); i++) {
         const o = i * shentsize;
         this.#sections.push({
+          nameOff: sh.readUInt32LE(o),
           type: sh.readUInt32LE(o + 4),
+          addr: sh.readBigUInt64LE(o + 16),
           offset: sh.readBigUInt64LE(o + 24),
           size: sh.readBigUInt64LE(o + 32),
           link: sh.readUInt32LE(o + 40),
@@ -96,8 +101,38 @@ export class HostElf {
     return buf;
   }
 
+  /** The section called `name` (its type, load address, and file extent), or undefined. */
+  section(name: string): { type: number; addr: bigint; offset: bigint; size: bigint } | undefined {
+    const strs = this.#sections[this.#shstrndx];
+    if (!strs || strs.size === 0n) return undefined;
+    const names = this.#read(strs.offset, Number(strs.size));
+    for (const s of this.#sections) {
+      const end = names.indexOf(0, s.nameOff);
+      if (names.toString('latin1', s.nameOff, end < 0 ? names.length : end) === name) return s;
+    }
+    return undefined;
+  }
+
+  /** The bytes of section `name` in the file, or undefined when there is none (or it occupies no file bytes). */
+  readSection(name: string): Uint8Array | undefined {
+    const s = this.section(name);
+    if (!s || s.type === SHT_NOBITS) return undefined;
+    return this.#read(s.offset, Number(s.size));
+  }
+
   /** Every defined function symbol of .symtab then .dynsym named `name` (or `name@VERSION`). */
   *functions(name?: string): IterableIterator<ElfSymbol> {
+    yield* this.symbols(name, (t) => t === STT_FUNC || t === STT_GNU_IFUNC);
+  }
+
+  /** The first defined symbol named `name` of any type (.symtab first), e.g. a variable. */
+  findSymbol(name: string): ElfSymbol | undefined {
+    for (const s of this.symbols(name, () => true)) if (s.name === name) return s;
+    return undefined;
+  }
+
+  /** Defined symbols of .symtab then .dynsym named `name` (or `name@VERSION`) whose STT_* type `keep` accepts. */
+  *symbols(name: string | undefined, keep: (type: number) => boolean): IterableIterator<ElfSymbol> {
     for (const [type, table] of [
       [SHT_SYMTAB, '.symtab'],
       [SHT_DYNSYM, '.dynsym'],
@@ -112,7 +147,7 @@ export class HostElf {
         for (let o = 0; o + 24 <= syms.length; o += ent) {
           const info = syms[o + 4]!;
           const stype = info & 0xf;
-          if (stype !== STT_FUNC && stype !== STT_GNU_IFUNC) continue;
+          if (!keep(stype)) continue;
           if (syms.readUInt16LE(o + 6) === SHN_UNDEF) continue;
           const nameOff = syms.readUInt32LE(o);
           const end = strs.indexOf(0, nameOff);
@@ -144,6 +179,11 @@ export class HostElf {
 
   close(): void {
     closeSync(this.#fd);
+  }
+
+  /** close(), for `using` (explicit resource management). */
+  [DISPOSE](): void {
+    this.close();
   }
 }
 

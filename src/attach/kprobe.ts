@@ -12,6 +12,7 @@ import { AttachError } from './errors.ts';
 import { LegacyProbeLink, PerfEventLink, type AttachableProgram } from './link.ts';
 import { attachToPerfEvent, type PerfAttachOptions } from './perf_attach.ts';
 import { PMU_DIR, createLegacyEvent, legacyEventName, probePmu } from './probe_events.ts';
+import { kernelSymbolExists } from '../features/index.ts';
 import { tracefsPath, type TracefsOptions } from './tracefs.ts';
 
 const log = createDebug('tsbpf:attach');
@@ -27,20 +28,6 @@ export interface KprobeOptions extends PerfAttachOptions, TracefsOptions {
 
 const NO_KPROBES =
   'this kernel has no kprobe support: /sys/bus/event_source/devices/kprobe is absent and tracefs has no kprobe_events (CONFIG_KPROBES/CONFIG_KPROBE_EVENTS not set)';
-
-let kallsymsText: string | undefined;
-function kallsyms(): string {
-  kallsymsText ??= existsSync('/proc/kallsyms') ? readFileSync('/proc/kallsyms', 'utf8') : '';
-  return kallsymsText;
-}
-
-/** Is `name` a kernel symbol (per /proc/kallsyms)? undefined when kallsyms is unreadable. */
-export function kernelSymbolExists(name: string): boolean | undefined {
-  const text = kallsyms();
-  if (!text) return undefined;
-  // lines are "<addr> <type> <name>[\t[module]]"
-  return text.includes(` ${name}\n`) || text.includes(` ${name}\t`);
-}
 
 function missingFunctionReason(func: string, detail: string): string {
   const exists = kernelSymbolExists(func);

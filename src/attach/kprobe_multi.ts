@@ -15,7 +15,7 @@ import { NotSupportedError, UsageError } from '../errors.ts';
 import { BpfAttachType } from '../prog/index.ts';
 import { EINVAL, ENOENT, EOPNOTSUPP, ESRCH, SyscallError, addressOf, linkCreate, type FD } from '../syscall/index.ts';
 import { AttachError } from './errors.ts';
-import { kernelSymbolExists } from './kprobe.ts';
+import { kernelSymbolExists } from '../features/index.ts';
 import { BpfLink, type AttachableProgram } from './link.ts';
 import { tracefsPath, type TracefsOptions } from './tracefs.ts';
 

@@ -23,6 +23,7 @@ import createDebug from 'debug';
 import { unlinkSync } from 'node:fs';
 import { FD, LinkInfo, objGetInfo, objPin } from '../syscall/index.ts';
 import { AttachError } from './errors.ts';
+import { ASYNC_DISPOSE, DISPOSE } from '../util/dispose.ts';
 
 const log = createDebug('tsbpf:attach');
 
@@ -159,6 +160,21 @@ export abstract class Link {
       first ??= e;
     }
     if (first !== undefined) throw first;
+  }
+
+  /** destroy(), under the name every owner has. */
+  close(): void {
+    this.destroy();
+  }
+
+  /** destroy(), for `using`. */
+  [DISPOSE](): void {
+    this.destroy();
+  }
+
+  /** destroyAsync(), for `await using`: closing a link sleeps in the kernel (RCU grace periods). */
+  [ASYNC_DISPOSE](): Promise<void> {
+    return this.destroyAsync();
   }
 
   /** Pin the link on bpffs (BPF links only). */

@@ -4,50 +4,13 @@
 // bpf_cookie since 5.15 too); older ones take PERF_EVENT_IOC_SET_BPF and
 // PERF_EVENT_IOC_ENABLE on the perf fd.
 import createDebug from 'debug';
-import {
-  EBADF,
-  FD,
-  PERF_EVENT_IOC_ENABLE,
-  PERF_EVENT_IOC_SET_BPF,
-  ioctl,
-  linkCreate,
-  BpfSyscallError,
-} from '../syscall/index.ts';
-import { BpfAttachType, BpfProgType, Program, asm, encodeInsns } from '../prog/index.ts';
+import { FD, PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_SET_BPF, ioctl, linkCreate } from '../syscall/index.ts';
+import { BpfAttachType } from '../prog/index.ts';
+import { hasPerfLink } from '../features/index.ts';
 import { AttachError } from './errors.ts';
 import { PerfEventLink, type AttachableProgram } from './link.ts';
 
 const log = createDebug('tsbpf:attach');
-
-let perfLinkSupported: boolean | undefined;
-
-/**
- * Does the kernel have BPF perf links? Probed once (memoized), as libbpf
- * does: BPF_LINK_CREATE with a bad target fd answers EBADF when the kernel
- * knows BPF_PERF_EVENT links and EINVAL when it does not.
- */
-export function hasPerfLink(): boolean {
-  if (perfLinkSupported !== undefined) return perfLinkSupported;
-  const prog = Program.load(
-    { name: 'probe_perf_link', type: BpfProgType.BPF_PROG_TYPE_TRACEPOINT, insns: encodeInsns([asm.mov64Imm(0, 0), asm.exit()]), license: 'GPL' },
-    { logLevel: 0 },
-  );
-  try {
-    linkCreate({ prog_fd: prog.fd, target_fd: -1 >>> 0, attach_type: BpfAttachType.BPF_PERF_EVENT }, 'probing BPF perf links').close();
-    perfLinkSupported = true; // cannot happen with fd -1, but it would mean yes
-  } catch (e) {
-    perfLinkSupported = e instanceof BpfSyscallError && e.errno === EBADF;
-  } finally {
-    prog.close();
-  }
-  log('kernel %s BPF perf links', perfLinkSupported ? 'has' : 'lacks');
-  return perfLinkSupported;
-}
-
-/** Override the probe (tests): true/false forces a path, undefined re-probes. */
-export function setPerfLinkSupport(v: boolean | undefined): void {
-  perfLinkSupported = v;
-}
 
 export interface PerfAttachOptions {
   /** bpf_get_attach_cookie() value (BPF perf links only). */

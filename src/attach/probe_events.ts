@@ -9,51 +9,9 @@ import { AttachError } from './errors.ts';
 
 const log = createDebug('tsbpf:attach');
 
-export type ProbeKind = 'kprobe' | 'uprobe';
-
-export interface ProbePmu {
-  /** perf_event_attr.type of the PMU. */
-  type: number;
-  /** config bit that makes a return probe (format/retprobe, "config:0"). */
-  retprobeBit: number;
-  /** uprobe only: first config bit of ref_ctr_offset (format/ref_ctr_offset, "config:32-63"), if supported. */
-  refCtrShift?: number;
-}
-
-export const PMU_DIR = '/sys/bus/event_source/devices';
-const pmus = new Map<ProbeKind, ProbePmu | null>();
-
-/** Parse a PMU format file: "config:0" -> 0, "config:32-63" -> 32. */
-export function parsePmuFormatBit(text: string): number | undefined {
-  const m = /^config:(\d+)(?:-\d+)?\s*$/.exec(text.trim());
-  return m ? Number(m[1]) : undefined;
-}
-
-/** The kprobe/uprobe PMU, or null when the kernel has none (memoized). */
-export function probePmu(kind: ProbeKind): ProbePmu | null {
-  if (pmus.has(kind)) return pmus.get(kind)!;
-  const dir = join(PMU_DIR, kind);
-  let pmu: ProbePmu | null = null;
-  if (existsSync(join(dir, 'type'))) {
-    const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : undefined);
-    const type = Number(read('type'));
-    const retText = read('format/retprobe');
-    const refText = read('format/ref_ctr_offset');
-    pmu = {
-      type,
-      retprobeBit: (retText ? parsePmuFormatBit(retText) : undefined) ?? 0,
-      refCtrShift: refText ? parsePmuFormatBit(refText) : undefined,
-    };
-  }
-  log('%s PMU: %o', kind, pmu);
-  pmus.set(kind, pmu);
-  return pmu;
-}
-
-/** Forget memoized PMUs (tests). */
-export function resetProbePmuCache(): void {
-  pmus.clear();
-}
+// The PMUs themselves are probed in src/features/pmu.ts.
+export { PMU_DIR, probePmu, type ProbeKind, type ProbePmu } from '../features/index.ts';
+import type { ProbeKind } from '../features/index.ts';
 
 // ---------------------------------------------------------------- legacy tracefs probes
 

@@ -207,11 +207,12 @@ export type AttachTarget =
   | { readonly kind: 'cgroup'; readonly attachType: A }
   /** Needs a network namespace from the attach options. */
   | { readonly kind: 'netns'; readonly attachType: A.BPF_SK_LOOKUP | A.BPF_FLOW_DISSECTOR }
+  /** A USDT probe; attached through the object's usdt.bpf.h maps (./usdt.ts). */
+  | { readonly kind: 'usdt'; readonly binary: string; readonly provider: string; readonly name: string }
   // PENDING kinds: parsed here; their attach step is being added (auto.ts
   // throws NotSupportedError for them until then; attachAll skips them).
   | { readonly kind: 'kprobe_multi'; readonly pattern: string; readonly retprobe: boolean; readonly session: boolean }
   | { readonly kind: 'uprobe_multi'; readonly binary: string; readonly pattern: string; readonly retprobe: boolean; readonly session: boolean }
-  | { readonly kind: 'usdt'; readonly binary: string; readonly provider: string; readonly name: string }
   | { readonly kind: 'struct_ops'; readonly member: string }
   /** The name alone cannot drive an attach (no target in it, or no attach step at all); `reason` says why. */
   | { readonly kind: 'none'; readonly reason: string };
@@ -321,6 +322,13 @@ export function parseAttachTarget(def: SectionDef, arg: string): AttachTarget {
       return { kind: 'cgroup', attachType: def.expectedAttachType };
     case 'netns':
       return { kind: 'netns', attachType: def.expectedAttachType === A.BPF_SK_LOOKUP ? A.BPF_SK_LOOKUP : A.BPF_FLOW_DISSECTOR };
+    case 'usdt': {
+      // libbpf: exactly three ':'-separated fields, so the path has no ':'
+      if (!arg) return noArg();
+      const parts = arg.split(':');
+      if (parts.length !== 3 || parts.some((p) => !p)) return none(`"${arg}" is not <path>:<provider>:<name>`);
+      return { kind: 'usdt', binary: parts[0]!, provider: parts[1]!, name: parts[2]! };
+    }
     // PENDING kinds (see AttachTarget)
     case 'kprobe_multi':
       return arg ? { kind: 'kprobe_multi', pattern: arg, retprobe, session: def.sec.startsWith('kprobe.session') } : noArg();
@@ -329,12 +337,6 @@ export function parseAttachTarget(def: SectionDef, arg: string): AttachTarget {
       const colon = arg.lastIndexOf(':');
       if (colon <= 0) return none(`"${arg}" is not <path>:<pattern>`);
       return { kind: 'uprobe_multi', binary: arg.slice(0, colon), pattern: arg.slice(colon + 1), retprobe, session: def.sec.startsWith('uprobe.session') };
-    }
-    case 'usdt': {
-      if (!arg) return noArg();
-      const parts = arg.split(':');
-      if (parts.length !== 3 || parts.some((p) => !p)) return none(`"${arg}" is not <path>:<provider>:<name>`);
-      return { kind: 'usdt', binary: parts[0]!, provider: parts[1]!, name: parts[2]! };
     }
     case 'struct_ops':
       return { kind: 'struct_ops', member: arg };

@@ -110,8 +110,10 @@ export function resolveBinaryPath(binary: string, pid = -1, program = '', target
     return p;
   }
   if (binary.includes('.so')) {
-    const p = (pid > 0 ? findMappedLibrary(pid, binary) : undefined) ?? findLibrary(binary);
-    if (!p) throw new AttachError(program, target, `library ${binary} not found (not in ${pid > 0 ? `/proc/${pid}/maps, ` : ''}${LDSO_CACHE} or the standard library directories)`);
+    // as ld.so (and libbpf): LD_LIBRARY_PATH before the cache
+    const inLdPath = (process.env.LD_LIBRARY_PATH ?? '').split(delimiter).map((dir) => join(dir, binary)).find((p) => p !== binary && existsSync(p));
+    const p = (pid > 0 ? findMappedLibrary(pid, binary) : undefined) ?? (inLdPath && resolve(inLdPath)) ?? findLibrary(binary);
+    if (!p) throw new AttachError(program, target, `library ${binary} not found (not in ${pid > 0 ? `/proc/${pid}/maps, ` : ''}$LD_LIBRARY_PATH, ${LDSO_CACHE} or the standard library directories)`);
     return p;
   }
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {

@@ -69,34 +69,52 @@ function checkSize(btf: Btf, id: number, size: number): number {
 }
 
 /** alignof(type) in bytes, like btf__align_of (1 for packed structs). */
-export function alignof(btf: Btf, id: number, depth = 0): number {
+export function alignof(btf: Btf, id: number): number {
+  // Memoized per call: structs whose members share a nested struct would otherwise be walked once per path.
+  return alignIn(btf, id, 0, new Map());
+}
+
+function alignIn(btf: Btf, id: number, depth: number, memo: Map<number, number>): number {
   if (depth > MAX_RESOLVE_DEPTH) throw new BtfError(`${btf.name}: alignment of [${id}] needs more than ${MAX_RESOLVE_DEPTH} hops (a cycle?)`);
+  const known = memo.get(id);
+  if (known !== undefined) return known;
   const kind = btf.kindOf(id);
+  let align: number;
   switch (kind) {
     case BTF_KIND_INT: case BTF_KIND_ENUM: case BTF_KIND_ENUM64: case BTF_KIND_FLOAT:
-      return Math.min(BPF_PTR_SIZE, btf.sizeOrTypeOf(id));
+      align = Math.min(BPF_PTR_SIZE, btf.sizeOrTypeOf(id));
+      break;
     case BTF_KIND_PTR:
-      return BPF_PTR_SIZE;
+      align = BPF_PTR_SIZE;
+      break;
     case BTF_KIND_TYPEDEF: case BTF_KIND_VOLATILE: case BTF_KIND_CONST: case BTF_KIND_RESTRICT: case BTF_KIND_TYPE_TAG:
-      return alignof(btf, btf.sizeOrTypeOf(id), depth + 1);
-    case BTF_KIND_ARRAY: {
-      const a = btf.type(id);
-      return alignof(btf, (a as { type: number }).type, depth + 1);
-    }
-    case BTF_KIND_STRUCT: case BTF_KIND_UNION: {
-      const t = btf.type(id) as BtfComposite;
-      let max = 1;
-      for (const m of t.members) {
-        const a = alignof(btf, m.type, depth + 1);
-        // A member placed off its natural alignment means the struct is packed.
-        if (m.bitfieldSize === 0 && !isBitfieldInt(btf, m.type) && m.bitOffset % (8 * a) !== 0) return 1;
-        max = Math.max(max, a);
-      }
-      return t.size % max === 0 ? max : 1;
-    }
+      align = alignIn(btf, btf.sizeOrTypeOf(id), depth + 1, memo);
+      break;
+    case BTF_KIND_ARRAY:
+      align = alignIn(btf, btf.arrayType(id), depth + 1, memo);
+      break;
+    case BTF_KIND_STRUCT: case BTF_KIND_UNION:
+      align = compositeAlign(btf, id, depth, memo);
+      break;
     default:
       throw new BtfError(`${btf.name}: cannot take the alignment of ${id === 0 ? 'void' : `[${id}] ${BTF_KIND_NAMES[kind] ?? kind}`}`);
   }
+  // A zero-sized INT/ENUM/FLOAT (malformed) would make every offset "misaligned" by a modulo of 0.
+  if (align < 1) throw new BtfError(`${btf.name}: [${id}] ${BTF_KIND_NAMES[kind] ?? kind} has size 0, so no alignment`);
+  memo.set(id, align);
+  return align;
+}
+
+function compositeAlign(btf: Btf, id: number, depth: number, memo: Map<number, number>): number {
+  const t = btf.type(id) as BtfComposite;
+  let max = 1;
+  for (const m of t.members) {
+    const a = alignIn(btf, m.type, depth + 1, memo);
+    // A member placed off its natural alignment means the struct is packed.
+    if (m.bitfieldSize === 0 && !isBitfieldInt(btf, m.type) && m.bitOffset % (8 * a) !== 0) return 1;
+    max = Math.max(max, a);
+  }
+  return t.size % max === 0 ? max : 1;
 }
 
 /** An INT whose bits do not fill its storage: the old (kind_flag = 0) way of spelling a bitfield. */
@@ -118,22 +136,25 @@ export interface MemberLookup {
 
 /** Find member `name` of struct/union `id` (typedefs/modifiers skipped), looking through anonymous members. */
 export function findMember(btf: Btf, id: number, name: string): MemberLookup | undefined {
-  return findMemberIn(btf, skipModsAndTypedefs(btf, id), name, 0, [], 0);
+  return findMemberIn(btf, skipModsAndTypedefs(btf, id), name, 0, [], 0, new Set());
 }
 
-function findMemberIn(btf: Btf, id: number, name: string, base: number, path: number[], depth: number): MemberLookup | undefined {
+/** `searched`: composites already searched in vain (a member type shared by many anonymous members is searched once). */
+function findMemberIn(btf: Btf, id: number, name: string, base: number, path: number[], depth: number, searched: Set<number>): MemberLookup | undefined {
   if (depth > MAX_RESOLVE_DEPTH) throw new BtfError(`${btf.name}: anonymous members nest deeper than ${MAX_RESOLVE_DEPTH}`);
   const kind = btf.kindOf(id);
   if (kind !== BTF_KIND_STRUCT && kind !== BTF_KIND_UNION) return undefined;
+  if (searched.has(id)) return undefined;
   const t = btf.type(id) as BtfComposite;
   for (let i = 0; i < t.members.length; i++) {
     const m = t.members[i]!;
     if (m.name === name) return { member: m, bitOffset: base + m.bitOffset, path: [...path, i] };
     if (m.name === '') {
-      const inner = findMemberIn(btf, skipModsAndTypedefs(btf, m.type), name, base + m.bitOffset, [...path, i], depth + 1);
+      const inner = findMemberIn(btf, skipModsAndTypedefs(btf, m.type), name, base + m.bitOffset, [...path, i], depth + 1, searched);
       if (inner) return inner;
     }
   }
+  searched.add(id);
   return undefined;
 }
 
@@ -165,14 +186,30 @@ export function essentialName(name: string): string {
   return n === name.length ? name : name.slice(0, n);
 }
 
+/**
+ * How much typeToC writes at most. A type graph may be a DAG (or, malformed,
+ * a cycle) whose C spelling grows exponentially with its depth: a function
+ * prototype whose parameters point back at it doubles at every level. The
+ * walk is bounded by a number of visited types, and its text by a length;
+ * past either the rest is spelled "...".
+ */
+export const TYPE_TO_C_MAX_VISITS = 256;
+export const TYPE_TO_C_MAX_LENGTH = 512;
+
 /** A type written in C syntax for error messages: "struct task_struct *", "int [16]", "int (*)(void *, ...)". */
 export function typeToC(btf: Btf, id: number, declName = ''): string {
   try {
-    return declare(btf, id, declName, 0).trim();
+    const out = declare(btf, id, clip(declName), 0, { visits: TYPE_TO_C_MAX_VISITS }).trim();
+    return out.length > TYPE_TO_C_MAX_LENGTH ? `${out.slice(0, TYPE_TO_C_MAX_LENGTH)}...` : out;
   } catch (e) {
     if (e instanceof BtfError) return `<bad type ${id}: ${e.message}>`;
     throw e;
   }
+}
+
+/** A name or partial declaration cut to the output bound. */
+function clip(s: string): string {
+  return s.length > TYPE_TO_C_MAX_LENGTH ? `${s.slice(0, TYPE_TO_C_MAX_LENGTH)}...` : s;
 }
 
 function named(prefix: string, name: string): string {
@@ -185,11 +222,12 @@ function join(base: string, inner: string): string {
 }
 
 /** The C declaration of a `declName` of type `id` (inside-out, as C declarators are read). */
-function declare(btf: Btf, id: number, inner: string, depth: number): string {
-  if (depth > MAX_RESOLVE_DEPTH) return join('...', inner);
+function declare(btf: Btf, id: number, inner: string, depth: number, budget: { visits: number }): string {
+  inner = clip(inner);
+  if (depth > MAX_RESOLVE_DEPTH || --budget.visits < 0) return join('...', inner);
   if (id === 0) return join('void', inner);
   const kind = btf.kindOf(id);
-  const name = btf.nameOf(id);
+  const name = clip(btf.nameOf(id));
   switch (kind) {
     case BTF_KIND_INT: case BTF_KIND_FLOAT: case BTF_KIND_TYPEDEF:
       return join(name, inner);
@@ -201,31 +239,35 @@ function declare(btf: Btf, id: number, inner: string, depth: number): string {
       const target = btf.sizeOrTypeOf(id);
       // Pointers to arrays and functions need parentheses: "int (*)[4]", "void (*)(int)".
       const wrap = btf.kindOf(target) === BTF_KIND_ARRAY || btf.kindOf(target) === BTF_KIND_FUNC_PROTO;
-      return declare(btf, target, wrap ? `(*${inner})` : `*${inner}`, depth + 1);
+      return declare(btf, target, wrap ? `(*${inner})` : `*${inner}`, depth + 1, budget);
     }
     case BTF_KIND_CONST: case BTF_KIND_VOLATILE: case BTF_KIND_RESTRICT: {
       const q = kind === BTF_KIND_CONST ? 'const' : kind === BTF_KIND_VOLATILE ? 'volatile' : 'restrict';
       const target = btf.sizeOrTypeOf(id);
       // A qualified pointer is written after the star: "char *const p".
-      if (target !== 0 && btf.kindOf(target) === BTF_KIND_PTR) return declare(btf, target, inner ? `${q} ${inner}` : q, depth + 1);
-      return `${q} ${declare(btf, target, inner, depth + 1)}`;
+      if (target !== 0 && btf.kindOf(target) === BTF_KIND_PTR) return declare(btf, target, inner ? `${q} ${inner}` : q, depth + 1, budget);
+      return `${q} ${declare(btf, target, inner, depth + 1, budget)}`;
     }
     case BTF_KIND_TYPE_TAG:
-      return `__attribute__((btf_type_tag("${name}"))) ${declare(btf, btf.sizeOrTypeOf(id), inner, depth + 1)}`;
+      return `__attribute__((btf_type_tag("${name}"))) ${declare(btf, btf.sizeOrTypeOf(id), inner, depth + 1, budget)}`;
     case BTF_KIND_ARRAY: {
       const a = btf.type(id) as { type: number; nelems: number };
-      return declare(btf, a.type, `${inner}[${a.nelems}]`, depth + 1);
+      return declare(btf, a.type, `${inner}[${a.nelems}]`, depth + 1, budget);
     }
     case BTF_KIND_FUNC_PROTO: {
       const p = btf.type(id) as { type: number; params: { name: string; type: number }[] };
-      const params = p.params.length === 0 ? 'void'
-        : p.params.map((a) => (a.type === 0 && a.name === '' ? '...' : declare(btf, a.type, a.name, depth + 1).trim())).join(', ');
-      return declare(btf, p.type, `${inner}(${params})`, depth + 1);
+      const parts: string[] = [];
+      for (const a of p.params) {
+        if (budget.visits <= 0) { parts.push('...'); break; }
+        parts.push(a.type === 0 && a.name === '' ? '...' : declare(btf, a.type, a.name, depth + 1, budget).trim());
+      }
+      const params = parts.length === 0 ? 'void' : parts.join(', ');
+      return declare(btf, p.type, `${inner}(${params})`, depth + 1, budget);
     }
     case BTF_KIND_FUNC:
-      return declare(btf, btf.sizeOrTypeOf(id), inner || name, depth + 1);
+      return declare(btf, btf.sizeOrTypeOf(id), inner || name, depth + 1, budget);
     case BTF_KIND_VAR:
-      return declare(btf, btf.sizeOrTypeOf(id), inner || name, depth + 1);
+      return declare(btf, btf.sizeOrTypeOf(id), inner || name, depth + 1, budget);
     case BTF_KIND_DATASEC:
       return `SEC("${name}")`;
     case BTF_KIND_DECL_TAG:

@@ -2,7 +2,7 @@
 // loading, the first attempt has no log; a failure is retried with one so the
 // error can quote the kernel's reason.
 import createDebug from 'debug';
-import { BPF_F_TOKEN_FD } from '../maps/types.ts';
+import { BPF_F_TOKEN_FD } from '../uapi/kernel.ts';
 import { BtfLoadAttr, ENOSPC, FD, btfLoadRaw, errnoDescription, errnoName } from '../syscall/index.ts';
 import { BtfError } from './errors.ts';
 

@@ -26,6 +26,8 @@ export class ElfFile {
   /** The SHT_REL/SHT_RELA sections keyed by the index of the section they patch. */
   readonly #relsFor = new Map<number, ElfSection[]>();
   readonly #byName = new Map<string, ElfSection>();
+  /** Symbols by the section they are defined in (built by the first symbolsIn()). */
+  #bySection: Map<number, ElfSymbol[]> | undefined;
   readonly #reader: Reader;
 
   constructor(
@@ -68,9 +70,19 @@ export class ElfFile {
     return list;
   }
 
-  /** Symbols defined in section `sectionIndex`, in symbol-table order. */
+  /** Symbols defined in section `sectionIndex`, in symbol-table order (a fresh array). */
   symbolsIn(sectionIndex: number): ElfSymbol[] {
-    return this.symbols.filter((s) => s.index !== 0 && s.shndx === sectionIndex);
+    // Indexed once: a filter per section would be quadratic in a file with thousands of both.
+    if (this.#bySection === undefined) {
+      this.#bySection = new Map();
+      for (const s of this.symbols) {
+        if (s.index === 0) continue;
+        const list = this.#bySection.get(s.shndx);
+        if (list) list.push(s);
+        else this.#bySection.set(s.shndx, [s]);
+      }
+    }
+    return this.#bySection.get(sectionIndex)?.slice() ?? [];
   }
 }
 

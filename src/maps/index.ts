@@ -4,4 +4,4 @@ export * from './errors.ts';
 export * from './codec.ts';
 export * from './spec.ts';
 export * from './pin.ts';
-export { BpfMap, listMapIds, type BatchEntries, type BatchOptions, type MapCreateOptions, type MapInfo, type MapOpenOptions } from './map.ts';
+export { BpfMap, effectiveMaxEntries, listMapIds, type BatchEntries, type BatchOptions, type MapCreateOptions, type MapInfo, type MapOpenOptions } from './map.ts';

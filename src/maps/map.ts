@@ -61,6 +61,7 @@ import {
   perCpuValueStride,
 } from './types.ts';
 import { UsageError } from '../errors.ts';
+import { DISPOSE } from '../util/dispose.ts';
 
 const log = createDebug('tsbpf:maps');
 
@@ -218,11 +219,8 @@ export class BpfMap {
   static create(spec: MapSpec, options: MapCreateOptions = {}): BpfMap {
     validateMapSpec(spec);
     const typeName = mapTypeName(spec.type);
-    let maxEntries = spec.maxEntries;
-    if (spec.type === MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY && maxEntries === 0) {
-      maxEntries = numPossibleCpus();
-      log('map %s: perf_event_array with max_entries 0 gets one slot per possible CPU (%d)', spec.name, maxEntries);
-    }
+    const maxEntries = effectiveMaxEntries(spec);
+    if (maxEntries !== spec.maxEntries) log('map %s: perf_event_array with max_entries 0 gets one slot per possible CPU (%d)', spec.name, maxEntries);
     let flags = spec.flags;
     if (spec.numaNode !== undefined) flags |= BPF_F_NUMA_NODE;
 
@@ -231,7 +229,7 @@ export class BpfMap {
     if (isMapInMapType(spec.type) && options.innerMapFd === undefined) {
       if (spec.innerMap === undefined) throw new MapError(spec.name, `a ${typeName} map needs an inner map: set spec.innerMap or options.innerMapFd`);
       log('map %s: creating a temporary inner map template (%s)', spec.name, mapTypeName(spec.innerMap.type));
-      template = BpfMap.create({ ...spec.innerMap, name: spec.innerMap.name || `${kernelMapName(spec.name).slice(0, 9)}.inner`, contents: undefined, freeze: false });
+      template = BpfMap.create({ ...spec.innerMap, name: spec.innerMap.name || `${kernelMapName(spec.name).slice(0, 9)}.inner`, contents: undefined, freeze: false }, { tokenFd: options.tokenFd });
       innerMapFd = template.fd;
     }
 
@@ -831,6 +829,19 @@ export class BpfMap {
     this.#fd.close();
     log('%s closed', this.#what);
   }
+
+  /** close(), for `using` (explicit resource management). */
+  [DISPOSE](): void {
+    this.close();
+  }
+}
+
+/**
+ * The max_entries BpfMap.create gives the kernel for `spec`: as given, except
+ * that 0 for a perf event array means one slot per possible CPU (libbpf's rule).
+ */
+export function effectiveMaxEntries(spec: Pick<MapSpec, 'type' | 'maxEntries'>): number {
+  return spec.type === MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY && spec.maxEntries === 0 ? numPossibleCpus() : spec.maxEntries;
 }
 
 function openFlags(options: MapOpenOptions): number {

@@ -11,7 +11,9 @@
 import createDebug from 'debug';
 import { type Btf, BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, BTF_KIND_ARRAY, BTF_KIND_ENUM, BTF_KIND_FUNC, BTF_KIND_INT, BTF_KIND_VAR, resolveType } from '../btf/index.ts';
 import { ObjectError } from './errors.ts';
-import { kernelVersionCode, readKallsyms, readKernelConfig } from './kconfig.ts';
+import { kernelVersionCode, readKernelConfig } from './kconfig.ts';
+import { kernelSymbolAddresses } from '../features/index.ts';
+import { linkProgram } from './linker.ts';
 import type { CollectionSpec, ExternSpec, FunctionSpec } from './spec.ts';
 
 const log = createDebug('tsbpf:object');
@@ -79,7 +81,7 @@ export function resolveExterns(spec: CollectionSpec, opts: ExternOptions): Resol
   }
 
   const typeless = new Set(spec.externs.filter((e) => e.kind === 'ksym' && resolveType(btf, e.typeId) === 0).map((e) => e.name));
-  const addrs = readKallsyms(typeless);
+  const addrs = kernelSymbolAddresses(typeless);
   for (const e of spec.externs) {
     if (e.kind === 'kconfig') continue;
     if (e.kind === 'ksym' && typeless.has(e.name)) {
@@ -115,13 +117,27 @@ export function resolveExterns(spec: CollectionSpec, opts: ExternOptions): Resol
   return { byName, kconfigData };
 }
 
-/** `program "a": ` (or `programs "a", "b": `, `subprogram "f": `): the functions that use an extern, for messages. */
+/**
+ * For messages: the programs that use an extern, directly or through the
+ * subprograms they call — `program "a": `, `programs "a", "b" (in subprogram "f"): `.
+ */
 function usersOf(spec: CollectionSpec, extern: string): string {
   const uses = (f: FunctionSpec) => f.relocs.some((r) => (r.kind === 'extern' || r.kind === 'kfunc') && r.extern === extern);
-  const progs = spec.programs.filter(uses).map((f) => `"${f.name}"`);
-  const subs = spec.subprograms.filter(uses).map((f) => `"${f.name}"`);
-  const parts = [progs.length ? `program${progs.length > 1 ? 's' : ''} ${progs.join(', ')}` : '', subs.length ? `subprogram${subs.length > 1 ? 's' : ''} ${subs.join(', ')}` : ''].filter(Boolean);
-  return parts.length ? `${parts.join(', ')}: ` : '';
+  const subs = spec.subprograms.filter(uses);
+  const reaches = (p: FunctionSpec): boolean => {
+    if (uses(p)) return true;
+    if (subs.length === 0) return false;
+    try {
+      // the subprograms linking would place into this program (pure; only on this error path)
+      return linkProgram(p, spec.subprograms, (f) => f.insns, undefined, spec.name).placed.some(({ fn }) => subs.includes(fn));
+    } catch {
+      return false;
+    }
+  };
+  const progs = spec.programs.filter(reaches).map((f) => `"${f.name}"`);
+  const via = subs.length ? ` (in subprogram${subs.length > 1 ? 's' : ''} ${subs.map((f) => `"${f.name}"`).join(', ')})` : '';
+  if (progs.length === 0) return via ? `${via.slice(2, -1)}: ` : '';
+  return `program${progs.length > 1 ? 's' : ''} ${progs.join(', ')}${via}: `;
 }
 
 /** The LINUX_* externs libbpf provides itself. */
@@ -146,11 +162,14 @@ function writeKconfigValue(btf: Btf, e: ExternSpec, raw: string, out: Uint8Array
   const fail = (why: string): never => {
     throw new ObjectError(objName, `extern ${e.name}: ${why}`);
   };
+  // The layout comes from the object's BTF: check it fits before writing (a crafted type may claim any size).
+  if (e.kconfigSize! < 1 || e.kconfigOffset! + e.kconfigSize! > out.length) fail(`its ${e.kconfigSize} bytes at offset ${e.kconfigOffset} do not fit the ${out.length}-byte .kconfig map`);
   const dv = new DataView(out.buffer, out.byteOffset + e.kconfigOffset!, e.kconfigSize!);
   const t = btf.type(e.typeId);
   const tri = raw === 'y' ? TRI_YES : raw === 'm' ? TRI_MODULE : raw === 'n' ? TRI_NO : undefined;
   if (t.kind === BTF_KIND_ENUM && t.name === 'libbpf_tristate') {
     if (tri === undefined) fail(`value "${raw}" is not y, m or n (the extern is a tristate)`);
+    if (e.kconfigSize !== 4) fail(`a tristate must be 4 bytes (its BTF says ${e.kconfigSize})`);
     dv.setInt32(0, tri!, true);
     return;
   }
@@ -165,7 +184,14 @@ function writeKconfigValue(btf: Btf, e: ExternSpec, raw: string, out: Uint8Array
   }
   if (t.kind === BTF_KIND_ARRAY) {
     if (!raw.startsWith('"')) fail(`value ${raw} is not a string (the extern is a char array)`);
-    const s = Buffer.from(JSON.parse(raw) as string, 'utf8');
+    let text: unknown;
+    try {
+      text = JSON.parse(raw);
+    } catch {
+      return fail(`value ${raw} is not a well-formed quoted string`);
+    }
+    if (typeof text !== 'string') fail(`value ${raw} is not a string (the extern is a char array)`);
+    const s = Buffer.from(text as string, 'utf8');
     const n = Math.min(s.length, e.kconfigSize! - 1);
     out.set(s.subarray(0, n), e.kconfigOffset!);
     out[e.kconfigOffset! + n] = 0;

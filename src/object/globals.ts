@@ -120,6 +120,15 @@ export class GlobalData {
   }
 
   #shape(v: GlobalVarSpec): { kind: 'int'; signed: boolean } | { kind: 'bool' | 'float' | 'string' | 'bytes' } {
+    const shape = this.#btfShape(v);
+    // Numbers are read only at the widths a DataView has (an __int128, or a size the BTF contradicts, stays bytes).
+    if (shape.kind === 'int' && v.size !== 1 && v.size !== 2 && v.size !== 4 && v.size !== 8) return { kind: 'bytes' };
+    if (shape.kind === 'float' && v.size !== 4 && v.size !== 8) return { kind: 'bytes' };
+    if (shape.kind === 'bool' && v.size < 1) return { kind: 'bytes' };
+    return shape;
+  }
+
+  #btfShape(v: GlobalVarSpec): { kind: 'int'; signed: boolean } | { kind: 'bool' | 'float' | 'string' | 'bytes' } {
     if (!this.btf) return v.size <= 8 && (v.size & (v.size - 1)) === 0 ? { kind: 'int', signed: false } : { kind: 'bytes' };
     const id = resolveType(this.btf, v.typeId);
     const t = this.btf.type(id);

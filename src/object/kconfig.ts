@@ -42,19 +42,3 @@ export function kernelVersionCode(releaseString = release()): number {
   return (Number(m[1]) << 16) + (Number(m[2]) << 8) + Math.min(255, Number(m[3] ?? 0));
 }
 
-/** Symbol addresses from /proc/kallsyms (for typeless __ksym externs). Read lazily for the names asked. */
-export function readKallsyms(names: Set<string>, path = '/proc/kallsyms'): Map<string, bigint> {
-  const out = new Map<string, bigint>();
-  if (names.size === 0 || !existsSync(path)) return out;
-  const text = readFileSync(path, 'utf8');
-  // "ffffffff81000000 T _stext\t[module]": address, type, name, optional module
-  for (const line of text.split('\n')) {
-    const s1 = line.indexOf(' ');
-    const s2 = line.indexOf(' ', s1 + 1);
-    if (s1 <= 0 || s2 <= 0) continue;
-    const tab = line.indexOf('\t', s2 + 1);
-    const name = tab < 0 ? line.slice(s2 + 1) : line.slice(s2 + 1, tab);
-    if (names.has(name) && !out.has(name)) out.set(name, BigInt('0x' + line.slice(0, s1)));
-  }
-  return out;
-}

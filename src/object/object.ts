@@ -1,11 +1,11 @@
 // BpfObject: the lifecycle of one `.bpf.o`, as a libbpf user knows it:
 //   open (parse; customise programs, maps and globals) -> load -> attach -> destroy.
-// Loading follows libbpf's bpf_object__load order:
+// Loading follows libbpf's bpf_object__load, with CO-RE ahead of map creation:
 //   1. BTF: fix DATASEC layouts and extern entries, sanitize for this kernel, BPF_BTF_LOAD
-//   2. externs: .kconfig values, __ksym and kfunc BTF ids / addresses
-//   3. maps: reuse pinned ones, create the rest, fill and freeze global data;
+//   2. externs: .kconfig values, __ksym and kfunc BTF ids / addresses (vmlinux, then modules)
+//   3. CO-RE: relocate every function against the kernel's BTF
+//   4. maps: reuse pinned ones, create the rest, fill and freeze global data;
 //      struct_ops maps resolved against the kernel's struct (struct_ops.ts)
-//   4. CO-RE: relocate every function against the kernel's BTF
 //   5. programs: link subprograms, point map/extern references at fds, BPF_PROG_LOAD
 //   6. initial slots of prog arrays and map-in-maps; mmap global data; the
 //      struct_ops values (program fds in place), written when attached
@@ -16,12 +16,12 @@ import { join } from 'node:path';
 import { kernelModuleBtfNames, loadKernelBtf, loadModuleBtf, marshalBtf, openModuleBtfFds, parseBtf, sanitizeBtf, type Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from '../btf/index.ts';
 import { loadBtfIntoKernel } from '../btf/load.ts';
 import { btfFeatures, hasFeatureOverrides } from '../features/index.ts';
-import { BpfMap, MapError, MapType, type MapSpec } from '../maps/index.ts';
-import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../prog/insn.ts';
+import { BpfMap, effectiveMaxEntries, MapError, MapType, mapTypeName, type MapSpec } from '../maps/index.ts';
+import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../prog/insn.ts';
 import { Program, type LoadOptions } from '../prog/index.ts';
 import { BpfAttachType, BpfProgType } from '../prog/types.ts';
 import { FD, tokenCreate } from '../syscall/index.ts';
-import { attachesByName, attachTarget, destroyLinks, Link, parseAttachTarget, type AttachTarget, type AutoAttachOptions } from '../attach/index.ts';
+import { AttachError, attachesByName, attachTarget, destroyLinks, Link, parseAttachTarget, USDT_IP_MAP, USDT_SPECS_MAP, UsdtManager, type AttachTarget, type AutoAttachOptions, type UsdtLink, type UsdtOptions } from '../attach/index.ts';
 import { numPossibleCpus } from '../util/cpus.ts';
 import { applyCore, resultAt, type CoreOutcome } from './core.ts';
 import { patchObjectBtf } from './btf_fixup.ts';
@@ -36,6 +36,8 @@ import { explainFailure } from './explain.ts';
 import { buildStructOpsValue, resolveStructOps, type StructOpsLayout } from './struct_ops.ts';
 import { attachStructOps } from '../attach/struct_ops.ts';
 import { copyBytes } from '../util/bytes.ts';
+import { ASYNC_DISPOSE, DISPOSE } from '../util/dispose.ts';
+import { step } from '../util/pipeline.ts';
 
 const log = createDebug('tsbpf:object');
 
@@ -118,6 +120,12 @@ export class ObjectMap {
   map: BpfMap | undefined;
   /** True when the map came from a pin instead of being created. */
   reusedPin = false;
+  /**
+   * Create this map at load (libbpf's bpf_map__set_autocreate). Off: the map
+   * is left out, and every autoloaded program that references it fails the
+   * load with an ObjectError naming both (turn their autoload off too).
+   */
+  autocreate = true;
   /** struct_ops maps (after load): the kernel layout, and the value attach() writes to register it. */
   structOpsLayout: StructOpsLayout | undefined;
   structOpsValue: Uint8Array | undefined;
@@ -130,7 +138,7 @@ export class ObjectMap {
     this.flags = spec.spec.flags;
     this.numaNode = spec.spec.numaNode;
     this.pinPath = spec.pinByName ? join(pinRoot, spec.name) : undefined;
-    this.innerSpec = spec.inner?.spec;
+    this.innerSpec = spec.inner ? { ...spec.inner.spec } : undefined; // a setting of its own, not the spec's
   }
 
   get name(): string {
@@ -165,6 +173,8 @@ export class BpfObject {
   /** The load's fd_array: [0, module BTF fds...]; a kfunc call's insn.off is its module's index (0 is vmlinux). */
   #fdArray: number[] = [];
   readonly #links: Destroyable[] = [];
+  /** USDT spec ids and maps (created by the first USDT attach). */
+  #usdt: UsdtManager | undefined;
   /** Pins this load() created: removed again if the load fails, kept once it succeeds. */
   readonly #pinnedByLoad: string[] = [];
 
@@ -282,9 +292,12 @@ export class BpfObject {
         kconfigPath: this.#options.kconfigPath,
       });
       this.#openModuleBtfs(externs);
-      this.#createMaps(externs);
-      const t2 = performance.now();
+      // CO-RE before maps (libbpf does maps first; neither depends on the other): a relocation
+      // that cannot be resolved fails the load before any kernel object exists
       const code = this.#relocateCore();
+      const t2 = performance.now();
+      step('CO-RE', '%s: %d relocations against %s', this.name, [...code.values()].reduce((n, c) => n + c.outcomes.length, 0), this.#kernelBtf ? (this.#options.kernelBtfPath ?? 'the running kernel\'s BTF') : 'no kernel BTF (none needed)');
+      this.#createMaps(externs);
       const t3 = performance.now();
       this.#loadPrograms(code, externs);
       this.#initSlots();
@@ -295,7 +308,7 @@ export class BpfObject {
       this.#token?.close();
       this.#token = undefined;
       const ms = (a: number, b: number) => (b - a).toFixed(2);
-      log('%s loaded in %s ms (BTF %s, externs+maps %s, CO-RE %s, programs %s)', this.name, ms(t0, performance.now()), ms(t0, t1), ms(t1, t2), ms(t2, t3), ms(t3, performance.now()));
+      log('%s loaded in %s ms (BTF %s, externs+CO-RE %s, maps %s, programs %s)', this.name, ms(t0, performance.now()), ms(t0, t1), ms(t1, t2), ms(t2, t3), ms(t3, performance.now()));
     } catch (err) {
       for (const path of this.#pinnedByLoad.splice(0)) rmSync(path, { force: true });
       this.#release();
@@ -364,15 +377,20 @@ export class BpfObject {
     }
   }
 
-  // ---------------------------------------------------------------- 3. maps
+  // ---------------------------------------------------------------- 4. maps
 
   #createMaps(externs: ResolvedExterns): void {
     for (const om of this.maps.values()) {
+      if (!om.autocreate) {
+        log('map "%s": autocreate off, not created', om.name);
+        continue;
+      }
       try {
         this.#createMap(om, externs);
       } catch (err) {
         throw this.#mapFailure(om, err);
       }
+      if (om.map) step('maps', '%s: map "%s" (%s) fd %d%s', this.name, om.name, mapTypeName(om.map.type), om.map.fd, om.reusedPin ? ' (reused pin)' : '');
     }
   }
 
@@ -387,31 +405,25 @@ export class BpfObject {
       this.#createStructOpsMap(om);
       return;
     }
-    const spec: MapSpec = { ...s.spec, maxEntries: om.maxEntries, flags: om.flags, numaNode: om.numaNode };
-    if (spec.type === MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY && spec.maxEntries === 0) spec.maxEntries = numPossibleCpus();
+    // BpfMap.create owns the defaults: a perf event array's max_entries 0, the inner map template
+    const spec: MapSpec = { ...s.spec, maxEntries: om.maxEntries, flags: om.flags, numaNode: om.numaNode, innerMap: om.innerSpec };
     if (spec.type === MapType.BPF_MAP_TYPE_RINGBUF || spec.type === MapType.BPF_MAP_TYPE_USER_RINGBUF) spec.maxEntries = roundUpPages(spec.maxEntries);
     if (om.pinPath && existsSync(om.pinPath)) {
       om.map = this.#reusePinned(om, spec);
       return;
     }
     const tokenFd = this.#token?.value;
-    let innerFd: BpfMap | undefined;
-    try {
-      if (om.innerSpec) innerFd = BpfMap.create({ ...om.innerSpec, name: om.innerSpec.name.slice(0, 15) }, { tokenFd });
-      const withBtf = btfFd !== undefined && (s.btfKeyTypeId || s.btfValueTypeId) && !REJECTS_BTF.has(spec.type);
-      if (withBtf) {
-        try {
-          om.map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd, innerMapFd: innerFd?.fd, tokenFd });
-        } catch (err) {
-          // As libbpf: a map the kernel refuses with BTF is retried without it.
-          log('map "%s": creation with BTF failed (%s); retrying without BTF', s.name, (err as Error).message);
-          om.map = BpfMap.create(spec, { innerMapFd: innerFd?.fd, tokenFd });
-        }
-      } else {
-        om.map = BpfMap.create(spec, { innerMapFd: innerFd?.fd, tokenFd });
+    const withBtf = btfFd !== undefined && (s.btfKeyTypeId || s.btfValueTypeId) && !REJECTS_BTF.has(spec.type);
+    if (withBtf) {
+      try {
+        om.map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd, tokenFd });
+      } catch (err) {
+        // As libbpf: a map the kernel refuses with BTF is retried without it.
+        log('map "%s": creation with BTF failed (%s); retrying without BTF', s.name, (err as Error).message);
+        om.map = BpfMap.create(spec, { tokenFd });
       }
-    } finally {
-      innerFd?.close();
+    } else {
+      om.map = BpfMap.create(spec, { tokenFd });
     }
     // global data: initial contents, then freeze read-only sections (the verifier then trusts their values)
     const initial = s.origin === 'data' ? this.#globals.get(s.name)!.bytes : s.origin === 'kconfig' ? externs.kconfigData : undefined;
@@ -494,7 +506,7 @@ export class BpfObject {
       info.type !== spec.type ? `type ${info.type} != ${spec.type}` :
       info.keySize !== spec.keySize ? `key size ${info.keySize} != ${spec.keySize}` :
       info.valueSize !== spec.valueSize ? `value size ${info.valueSize} != ${spec.valueSize}` :
-      info.maxEntries !== spec.maxEntries ? `max_entries ${info.maxEntries} != ${spec.maxEntries}` :
+      info.maxEntries !== effectiveMaxEntries(spec) ? `max_entries ${info.maxEntries} != ${effectiveMaxEntries(spec)}` :
       (info.flags & ~0x80000) !== (spec.flags & ~0x80000) ? `flags 0x${info.flags.toString(16)} != 0x${spec.flags.toString(16)}` : '';
     if (mismatch) {
       m.close();
@@ -505,7 +517,7 @@ export class BpfObject {
     return m;
   }
 
-  // ---------------------------------------------------------------- 4. CO-RE
+  // ---------------------------------------------------------------- 3. CO-RE
 
   #relocateCore(): Map<FunctionSpec, { insns: Uint8Array; outcomes: CoreOutcome[] }> {
     return applyCore(
@@ -541,6 +553,7 @@ export class BpfObject {
       this.#applyDataRelocs(op, linked, externs);
       op.insns = linked.insns;
       op.coreOutcomes = linked.placed.flatMap(({ fn, start }) => (core.get(fn)?.outcomes ?? []).map((o) => resultAt(o, o.insnIdx - fn.secInsnOff + start)));
+      step('relocations and linking', '%s: program "%s": %d instructions with %d subprograms, %d data relocations', this.name, op.name, linked.insns.length / 8, linked.placed.length - 1, linked.placed.reduce((n, { fn }) => n + fn.relocs.length, 0));
       const structOps = op.type === BpfProgType.BPF_PROG_TYPE_STRUCT_OPS ? this.#structOpsTarget(op) : undefined;
       const attachBtfId = structOps?.attachBtfId ?? (op.spec.def.needsAttachBtfId ? this.#attachBtfId(op) : undefined);
       const btf =
@@ -580,6 +593,7 @@ export class BpfObject {
         opts,
       );
       log('program "%s" (%s) loaded: %d instructions, %d subprograms', op.name, op.sectionName, linked.insns.length / 8, linked.placed.length - 1);
+      step('program load', '%s: program "%s" (%s) fd %d', this.name, op.name, BpfProgType[op.type], op.prog.fd);
     }
   }
 
@@ -589,23 +603,29 @@ export class BpfObject {
     const setSrc = (i: number, src: number) => dv.setUint8(i * 8 + 1, (dv.getUint8(i * 8 + 1) & 0x0f) | (src << 4));
     const imm = (i: number) => dv.getInt32(i * 8 + 4, true);
     const setImm = (i: number, v: number) => dv.setInt32(i * 8 + 4, v | 0, true);
+    const mapFd = (name: string): number => {
+      const om = this.map(name);
+      if (!om.autocreate)
+        throw new ObjectError(this.name, `program "${op.name}" references map "${name}", whose autocreate is off: turn the program's autoload off too, or the map's autocreate on`);
+      return om.fd;
+    };
     for (const r of linked.relocs) {
       const i = r.insnIdx;
       switch (r.kind) {
         case 'map':
           setSrc(i, BPF_PSEUDO_MAP_FD);
-          setImm(i, this.map(r.map).fd);
+          setImm(i, mapFd(r.map));
           break;
         case 'data':
           setImm(i + 1, imm(i) + r.symOff);
           setSrc(i, BPF_PSEUDO_MAP_VALUE);
-          setImm(i, this.map(r.map).fd);
+          setImm(i, mapFd(r.map));
           break;
         case 'extern': {
           const ext = externs.byName.get(r.extern)!;
           if (ext.spec.kind === 'kconfig') {
             setSrc(i, BPF_PSEUDO_MAP_VALUE);
-            setImm(i, this.map('.kconfig').fd);
+            setImm(i, mapFd('.kconfig'));
             setImm(i + 1, ext.spec.kconfigOffset!);
           } else if (ext.kernelBtfId && ext.isSet) {
             setSrc(i, BPF_PSEUDO_BTF_ID);
@@ -654,6 +674,7 @@ export class BpfObject {
 
   #initSlots(): void {
     for (const om of this.maps.values()) {
+      if (!om.map) continue; // autocreate off
       for (const { slot, target } of om.spec.slots) {
         const isProgArray = om.spec.spec.type === MapType.BPF_MAP_TYPE_PROG_ARRAY;
         let fd: number;
@@ -663,7 +684,9 @@ export class BpfObject {
           if (!p.prog) continue; // not autoloaded
           fd = p.prog.fd;
         } else {
-          fd = this.map(target).fd;
+          const inner = this.map(target);
+          if (!inner.map) throw new ObjectError(this.name, `map "${om.name}" slot ${slot} holds map "${target}", whose autocreate is off`);
+          fd = inner.map.fd;
         }
         try {
           om.map!.update(slot, fd);
@@ -679,12 +702,7 @@ export class BpfObject {
     for (const [section, g] of this.#globals) {
       const om = this.map(section);
       if (!om.map || (om.map.flags & (1 << 10)) === 0) continue; // not mmapable: stays a copy
-      let mapping: ReturnType<BpfMap['mmap']>;
-      try {
-        mapping = om.map.mmap();
-      } catch (err) {
-        throw this.#mapFailure(om, err);
-      }
+      const mapping = om.map.mmap();
       g.attach(new Uint8Array(mapping.buffer, 0, om.spec.spec.valueSize), mapping.writable);
     }
   }
@@ -697,8 +715,9 @@ export class BpfObject {
     return link;
   }
 
-  get links(): readonly Destroyable[] {
-    return this.#links;
+  /** The links attach(), attachAll() and adopt() gave this object (destroy() releases them). */
+  get links(): readonly Link[] {
+    return this.#links.filter((l): l is Link => l instanceof Link);
   }
 
   /**
@@ -708,7 +727,45 @@ export class BpfObject {
   attach(name: string, opts: AutoAttachOptions = {}): Link {
     const p = this.program(name);
     if (!p.prog) throw new ObjectError(this.name, `program "${name}" is not loaded (autoload off, or load() not called)`);
-    return this.adopt(attachTarget(p.prog, p.target, opts, `section "${p.sectionName}"`));
+    return this.adopt(attachTarget(p.prog, p.target, { usdtManager: () => this.usdtManager(), ...opts }, `section "${p.sectionName}"`));
+  }
+
+  /**
+   * Attach a program written against libbpf's <bpf/usdt.bpf.h> to every call
+   * site of USDT probe provider:name in `path` (libbpf's
+   * bpf_program__attach_usdt). The link is kept and released by destroy().
+   */
+  attachUsdt(program: string | ObjectProgram, opts: UsdtOptions): UsdtLink {
+    const p = typeof program === 'string' ? this.program(program) : program;
+    if (this.programs.get(p.name) !== p) throw new ObjectError(this.name, `program "${p.name}" belongs to another object`);
+    if (!p.prog) throw new ObjectError(this.name, `program "${p.name}" is not loaded (autoload off, or load() not called)`);
+    return this.adopt(this.usdtManager().attach(p.prog, opts));
+  }
+
+  /**
+   * The object's USDT state: its `__bpf_usdt_specs` and
+   * `__bpf_usdt_ip_to_spec_id` maps and the spec ids in use. Spec ids reach
+   * the BPF side in cookies unless the object was loaded with
+   * LINUX_HAS_BPF_COOKIE = n (then through the address map).
+   */
+  usdtManager(): UsdtManager {
+    if (this.#usdt) return this.#usdt;
+    if (this.#state !== 'loaded') throw new ObjectError(this.name, `USDT attach needs a loaded object (it is ${this.#state})`);
+    const specs = this.maps.get(USDT_SPECS_MAP)?.map;
+    const ips = this.maps.get(USDT_IP_MAP)?.map;
+    if (!specs || !ips)
+      throw new AttachError('', `USDT probes of object ${this.name}`, `the object has no ${USDT_SPECS_MAP} and ${USDT_IP_MAP} maps: its BPF code must include <bpf/usdt.bpf.h>`);
+    this.#usdt = new UsdtManager({ specs, ipToSpecId: ips, useCookie: this.#kconfigFlag('LINUX_HAS_BPF_COOKIE') ?? true });
+    return this.#usdt;
+  }
+
+  /** The value a bool/tristate .kconfig extern got at load (read back from the .kconfig map), or undefined without it. */
+  #kconfigFlag(name: string): boolean | undefined {
+    const ext = this.spec.externs.find((e) => e.kind === 'kconfig' && e.name === name);
+    const kconfig = this.maps.get('.kconfig')?.map;
+    if (!ext || !kconfig || ext.kconfigOffset === undefined) return undefined;
+    const value = kconfig.lookup(0);
+    return value ? value[ext.kconfigOffset] !== 0 : undefined;
   }
 
   /**
@@ -759,6 +816,36 @@ export class BpfObject {
     if (failure) throw failure;
   }
 
+  /** destroy(), under the name every owner has. */
+  close(): Promise<void> {
+    return this.destroy();
+  }
+
+  /** destroy(), for `await using`: links are closed concurrently. */
+  [ASYNC_DISPOSE](): Promise<void> {
+    return this.destroy();
+  }
+
+  /**
+   * For `using`: destroy() without waiting. Links close one after another
+   * (each sleeps in the kernel), then programs, maps and BTF. An adopted
+   * object whose destroy() is asynchronous is started, not awaited.
+   */
+  [DISPOSE](): void {
+    if (this.#state === 'destroyed') return;
+    this.#state = 'destroyed';
+    let failure: unknown;
+    for (const l of this.#links.splice(0)) {
+      try {
+        void Promise.resolve(l.destroy()).catch(() => {});
+      } catch (e) {
+        failure ??= e;
+      }
+    }
+    this.#release();
+    if (failure) throw failure;
+  }
+
   /** Synchronous release of everything but links (used on load failure and by destroy). */
   #release(): void {
     for (const l of this.#links.splice(0)) {
@@ -783,22 +870,24 @@ export class BpfObject {
     this.#moduleBtfFds = new Map();
     this.#fdArray = [];
     this.#btfFd = undefined;
+    this.#usdt = undefined;
   }
 }
 
 /**
  * Every error from open and load names the object first. Errors that already
  * do (ObjectError, ElfError, ProgramLoadError and RelocationError given the
- * name, "<name> .BTF: ...") pass unchanged; any other tsbpf error is wrapped
- * in an ObjectError that keeps it as its cause, with its errno and code.
+ * name, "<name> .BTF: ...") pass unchanged; any other tsbpf error gets the
+ * name put in front of its message, keeping its class and fields (a MapError
+ * stays a MapError, a UsageError a UsageError).
  */
 function namingObject(name: string, err: unknown): unknown {
   if (!(err instanceof TsbpfError)) return err;
   if (err.message.startsWith(`${name}: `) || err.message.startsWith(`${name} `)) return err;
-  const wrapped = new ObjectError(name, err.message, { cause: err });
-  wrapped.errno = err.errno;
-  wrapped.code = err.code;
-  return wrapped;
+  const old = err.message;
+  err.message = `${name}: ${old}`;
+  if (err.stack?.includes(old)) err.stack = err.stack.replace(old, err.message);
+  return err;
 }
 
 /** Map types the kernel refuses BTF key/value ids for (libbpf drops them too). */

@@ -27,14 +27,24 @@ import {
 import { MapType } from '../maps/index.ts';
 import { CALL, BPF_PSEUDO_CALL, LD_IMM64, readInsn } from '../prog/insn.ts';
 import { copyBytes } from '../util/bytes.ts';
+import { step } from '../util/pipeline.ts';
 
 import { ObjectError } from './errors.ts';
 import { parseSection, unknownSectionMessage } from '../attach/sections.ts';
-import type { CodeReloc, CollectionSpec, ExternSpec, FunctionSpec, GlobalVarSpec, ObjectMapSpec, ObjectProgramSpec } from './spec.ts';
+import { freezeSpec, type CodeReloc, type CollectionSpec, type ExternSpec, type FunctionSpec, type GlobalVarSpec, type ObjectMapSpec, type ObjectProgramSpec } from './spec.ts';
 import { parseBtfMaps } from './btf_maps.ts';
 import { parseStructOps } from './struct_ops.ts';
 
 const log = createDebug('tsbpf:object');
+
+/**
+ * The largest global data section (.data/.rodata/.bss/.kconfig) we accept. Its
+ * size becomes one array map value, which the kernel caps at KMALLOC_MAX_SIZE
+ * (4 MiB on 4 KiB-page kernels, more with larger pages); a SHT_NOBITS size or
+ * a .kconfig layout comes from the file, so it is checked before the zeros it
+ * stands for are allocated.
+ */
+export const MAX_GLOBAL_DATA_SIZE = 64 << 20;
 
 /** BPF_F_MMAPABLE | BPF_F_RDONLY_PROG, as libbpf sets them on global data maps. */
 const BPF_F_RDONLY_PROG = 1 << 7;
@@ -83,6 +93,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Coll
   };
   const bytes = copyBytes(input);
   const elf = parseElf(bytes, objName);
+  step('ELF', '%s: %d bytes, %d sections, %d symbols', objName, bytes.length, elf.sections.length, elf.symbols.length);
 
   // 1. metadata and BTF
   const licenseSec = elf.sectionByName('license');
@@ -94,6 +105,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Coll
   const btfExtSec = elf.sectionByName('.BTF.ext');
   const btfExt = btfExtSec && btf ? parseBtfExt(btfExtSec.data, btf, `${objName} .BTF.ext`) : undefined;
   log('%s: license "%s", %s, %s', objName, license, btf ? `${btf.typeCount} BTF types` : 'no BTF', btfExt ? '.BTF.ext present' : 'no .BTF.ext');
+  step('BTF', '%s: %s, %s', objName, btf ? `.BTF with ${btf.typeCount} types` : 'no .BTF', btfExt ? `.BTF.ext with ${btfExt.coreRelos.reduce((n, s) => n + s.records.length, 0)} CO-RE relocations` : 'no .BTF.ext');
 
   // 2. functions
   const text = elf.sectionByName('.text');
@@ -155,6 +167,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Coll
   for (const sec of elf.sections) {
     if (!isDataSection(sec)) continue;
     const readonly = sec.name === '.rodata' || sec.name.startsWith('.rodata.');
+    if (sec.size > MAX_GLOBAL_DATA_SIZE) fail(`section ${sec.name} [${sec.index}]: size ${sec.size} exceeds the ${MAX_GLOBAL_DATA_SIZE}-byte limit of a global data map value`);
     const datasecId = btf ? btf.findByNameKind(sec.name, BTF_KIND_DATASEC) : 0;
     // libbpf maps a data section into user space (BPF_F_MMAPABLE) only when it holds a non-static variable.
     const mmapable = datasecId > 0 && (btf!.type(datasecId) as BtfDatasec).vars.some((v) => btf!.kindOf(v.type) === BTF_KIND_VAR && (btf!.type(v.type) as { linkage: number }).linkage !== 0);
@@ -178,7 +191,7 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Coll
       initial: sec.type === SHT_NOBITS ? new Uint8Array(sec.size) : copyBytes(sec.data),
       readonly,
     });
-    globals.push(...globalsOf(elf, btf, sec, datasecId));
+    globals.push(...globalsOf(elf, btf, sec, datasecId, objName));
   }
 
   // 4. externs
@@ -213,7 +226,8 @@ export function parseObject(input: Uint8Array, options: ParseOptions = {}): Coll
   }
 
   log('%s: %d programs, %d subprograms, %d maps, %d externs', objName, programs.length, subprograms.length, maps.length, externs.length);
-  return { name: objName, elf, btf, btfExt, license, kernVersion, programs, subprograms, maps, globals, externs };
+  step('specs', '%s: programs %s; maps %s; %d subprograms, %d externs', objName, programs.map((p) => `${p.name} (${p.sectionName})`).join(', ') || 'none', maps.map((m) => m.name).join(', ') || 'none', subprograms.length, externs.length);
+  return freezeSpec({ name: objName, elf, btf, btfExt, license, kernVersion, programs, subprograms, maps, globals, externs });
 }
 
 /** libbpf's bpf_program__record_reloc: what one relocation entry means for the instruction it patches. */
@@ -288,7 +302,7 @@ function parseLegacyMaps(elf: ElfFile, sec: ElfSection, objName: string): Object
 }
 
 /** Variables of a data section, from its DATASEC (offsets from the symbol table, as clang may leave them 0 in BTF). */
-function globalsOf(elf: ElfFile, btf: Btf | undefined, sec: ElfSection, datasecId: number): GlobalVarSpec[] {
+function globalsOf(elf: ElfFile, btf: Btf | undefined, sec: ElfSection, datasecId: number, objName: string): GlobalVarSpec[] {
   if (!btf || datasecId <= 0) return [];
   const ds = btf.type(datasecId) as BtfDatasec;
   const syms = elf.symbolsIn(sec.index);
@@ -298,7 +312,9 @@ function globalsOf(elf: ElfFile, btf: Btf | undefined, sec: ElfSection, datasecI
     const name = btf.nameOf(v.type);
     const sym = syms.find((s) => s.name === name && s.type === STT_OBJECT);
     const typeId = (btf.type(v.type) as { type: number }).type;
-    out.push({ name, map: sec.name, offset: sym ? sym.value : v.offset, size: sym && sym.size ? sym.size : v.size || sizeof(btf, typeId), typeId });
+    const g = { name, map: sec.name, offset: sym ? sym.value : v.offset, size: sym && sym.size ? sym.size : v.size || sizeof(btf, typeId), typeId };
+    if (g.offset + g.size > sec.size) throw new ObjectError(objName, `section ${sec.name}: variable "${name}" at offset ${g.offset} (${g.size} bytes) runs past the section (${sec.size} bytes)`);
+    out.push(g);
   }
   return out;
 }
@@ -352,6 +368,7 @@ function parseExterns(elf: ElfFile, btf: Btf | undefined, objName: string): Exte
     off = Math.ceil(off / align) * align;
     e.kconfigOffset = off;
     off += e.kconfigSize!;
+    if (off > MAX_GLOBAL_DATA_SIZE) throw new ObjectError(objName, `section .kconfig: extern "${e.name}" (${e.kconfigSize} bytes) ends at byte ${off}, past the ${MAX_GLOBAL_DATA_SIZE}-byte limit of a global data map value`);
   }
   return externs;
 }

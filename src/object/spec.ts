@@ -1,6 +1,10 @@
 // The CollectionSpec: everything an object file says, decoded and
 // kernel-independent. Parsing produces it (parse.ts); loading (object.ts)
 // turns it into live maps and programs. Nothing here holds a file descriptor.
+// A spec is immutable: parsing copies the input bytes once and freezes the
+// description (freezeSpec); loading works on copies of the instructions, the
+// BTF and the data images (src/util/bytes.ts copyBytes), so one spec can be
+// loaded any number of times and never changes the caller's bytes.
 import type { Btf } from '../btf/index.ts';
 import type { ElfFile } from '../elf/index.ts';
 import type { MapSpec } from '../maps/index.ts';
@@ -127,4 +131,29 @@ export interface CollectionSpec {
   maps: ObjectMapSpec[];
   globals: GlobalVarSpec[];
   externs: ExternSpec[];
+}
+
+/**
+ * Freeze the description: programs, subprograms, relocations, maps, globals
+ * and externs become read-only objects (a write throws in strict mode). Byte
+ * arrays cannot be frozen; the parser gives the spec its own copies and the
+ * loader never writes into them. The ELF and BTF models are left as they are
+ * (they keep lazy caches of their own).
+ */
+export function freezeSpec(spec: CollectionSpec): CollectionSpec {
+  const deep = (v: unknown): void => {
+    if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v) || Object.isFrozen(v)) return;
+    Object.freeze(v);
+    for (const x of Object.values(v)) deep(x);
+  };
+  for (const f of [...spec.programs, ...spec.subprograms]) {
+    deep(f.relocs);
+    Object.freeze(f);
+  }
+  deep(spec.programs);
+  deep(spec.subprograms);
+  deep(spec.maps);
+  deep(spec.globals);
+  deep(spec.externs);
+  return Object.freeze(spec);
 }

@@ -16,11 +16,12 @@ import {
   progLoadRaw,
   progTestRun,
 } from '../syscall/index.ts';
+import { DISPOSE } from '../util/dispose.ts';
 import { ProgramLoadError } from './errors.ts';
 import type { LoadOptions, ProgramSpec } from './spec.ts';
 import { BPF_INSN_SIZE, BpfProgType } from './types.ts';
 import { UsageError } from '../errors.ts';
-import { BPF_F_TOKEN_FD } from '../maps/types.ts';
+import { BPF_F_TOKEN_FD } from '../uapi/kernel.ts';
 
 const log = createDebug('tsbpf:prog');
 
@@ -251,6 +252,11 @@ export class Program {
 
   close(): void {
     this.#fd.close();
+  }
+
+  /** close(), for `using` (explicit resource management). */
+  [DISPOSE](): void {
+    this.close();
   }
 }
 

@@ -11,6 +11,7 @@ import { CoreError } from './types.ts';
 
 /** libbpf's MAX_RESOLVE_DEPTH / the "depth = 32" of its recursive walks. */
 export { MAX_RESOLVE_DEPTH } from '../btf/helpers.ts';
+import { MAX_RESOLVE_DEPTH } from '../btf/helpers.ts';
 
 // The flavor rules live with the other BTF helpers; CO-RE re-exports them.
 import { essentialName, essentialNameLen, sizeof, skipModsAndTypedefs as skipMods } from '../btf/helpers.ts';
@@ -60,8 +61,10 @@ export function resolveSize(btf: Btf, id: number): number {
 }
 
 /** "struct task_struct", "enum pid_type", "typedef u32", "int": a type's head in C spelling. */
-export function typeHead(btf: Btf, id: number): string {
+export function typeHead(btf: Btf, id: number, depth = 0): string {
   if (id === 0) return 'void';
+  // A pointer to itself (malformed BTF) must not recurse forever.
+  if (depth > MAX_RESOLVE_DEPTH) return '...';
   const k = btf.kindOf(id);
   const name = btf.nameOf(id) || '<anon>';
   switch (k) {
@@ -71,7 +74,7 @@ export function typeHead(btf: Btf, id: number): string {
     case BTF_KIND_FWD: return `${btf.kindFlagOf(id) ? 'union' : 'struct'} ${name}`;
     case BTF_KIND_TYPEDEF: return `typedef ${name}`;
     case BTF_KIND_INT: case BTF_KIND_FLOAT: return name;
-    case BTF_KIND_PTR: return `${typeHead(btf, btf.sizeOrTypeOf(id))} *`;
+    case BTF_KIND_PTR: return `${typeHead(btf, btf.sizeOrTypeOf(id), depth + 1)} *`;
     default: return `${(BTF_KIND_NAMES[k] ?? String(k)).toLowerCase()} ${name}`;
   }
 }

@@ -63,6 +63,26 @@ export function fieldsAreCompat(localBtf: Btf, localId: number, targBtf: Btf, ta
  * same arity and compatible parameter/return types.
  */
 export function typesAreCompat(localBtf: Btf, localId: number, targBtf: Btf, targId: number, level = MAX_RESOLVE_DEPTH): boolean {
+  return typesAreCompatAt(localBtf, localId, targBtf, targId, level, new Map());
+}
+
+/**
+ * Answers already computed for (local, target) pairs, per top-level question:
+ * prototypes whose parameters share a prototype form a DAG that a plain
+ * recursion walks once per path, exponential in its depth.
+ */
+type PairMemo = Map<string, boolean>;
+
+function typesAreCompatAt(localBtf: Btf, localId: number, targBtf: Btf, targId: number, level: number, memo: PairMemo): boolean {
+  const key = `${localId}:${targId}`;
+  const known = memo.get(key);
+  if (known !== undefined) return known;
+  const ok = typesAreCompatWalk(localBtf, localId, targBtf, targId, level, memo);
+  memo.set(key, ok);
+  return ok;
+}
+
+function typesAreCompatWalk(localBtf: Btf, localId: number, targBtf: Btf, targId: number, level: number, memo: PairMemo): boolean {
   if (!kindCoreCompat(localBtf.kindOf(localId), targBtf.kindOf(targId))) return false;
   for (let depth = MAX_RESOLVE_DEPTH; ; ) {
     if (--depth < 0) throw new CoreError('EINVAL', 'type chain is too deep (a cycle?)');
@@ -92,7 +112,7 @@ export function typesAreCompat(localBtf: Btf, localId: number, targBtf: Btf, tar
           if (level <= 0) throw new CoreError('EINVAL', 'function prototype nesting is too deep');
           const l = skipModsAndTypedefs(localBtf, lp.params[i]!.type);
           const t = skipModsAndTypedefs(targBtf, tp.params[i]!.type);
-          if (!typesAreCompat(localBtf, l, targBtf, t, level - 1)) return false;
+          if (!typesAreCompatAt(localBtf, l, targBtf, t, level - 1, memo)) return false;
         }
         localId = lp.type;
         targId = tp.type;
@@ -120,7 +140,7 @@ function enumsMatch(localBtf: Btf, localId: number, targBtf: Btf, targId: number
   return l.values.every((lv) => t.values.some((tv) => namesMatch(lv.name, tv.name)));
 }
 
-function compositesMatch(localBtf: Btf, localId: number, targBtf: Btf, targId: number, behindPtr: boolean, level: number): boolean {
+function compositesMatch(localBtf: Btf, localId: number, targBtf: Btf, targId: number, behindPtr: boolean, level: number, memo: PairMemo): boolean {
   // Raw member words (name offset, type, offset; see Btf.memberWords): a kernel struct has hundreds of members.
   const l = localBtf.memberWords(localId);
   if (l.length > targBtf.vlenOf(targId) * 3) return false;
@@ -131,7 +151,7 @@ function compositesMatch(localBtf: Btf, localId: number, targBtf: Btf, targId: n
   for (let p = 0; p < l.length; p += 3) {
     const cands = byName.get(essentialName(localBtf.str(l[p]!)));
     const type = l[p + 1]!;
-    if (!cands?.some((tm) => typesMatchAt(localBtf, type, targBtf, tm, behindPtr, level - 1))) return false;
+    if (!cands?.some((tm) => typesMatchAt(localBtf, type, targBtf, tm, behindPtr, level - 1, memo))) return false;
   }
   return true;
 }
@@ -156,8 +176,17 @@ function targetMembersByEssentialName(btf: Btf, id: number): Map<string, number[
 }
 
 /** __bpf_core_types_match */
-function typesMatchAt(localBtf: Btf, localId: number, targBtf: Btf, targId: number, behindPtr: boolean, level: number): boolean {
+function typesMatchAt(localBtf: Btf, localId: number, targBtf: Btf, targId: number, behindPtr: boolean, level: number, memo: PairMemo): boolean {
   if (level <= 0) throw new CoreError('EINVAL', 'type match nesting is too deep');
+  const key = `${localId}:${targId}:${behindPtr ? 1 : 0}`;
+  const known = memo.get(key);
+  if (known !== undefined) return known;
+  const ok = typesMatchWalk(localBtf, localId, targBtf, targId, behindPtr, level, memo);
+  memo.set(key, ok);
+  return ok;
+}
+
+function typesMatchWalk(localBtf: Btf, localId: number, targBtf: Btf, targId: number, behindPtr: boolean, level: number, memo: PairMemo): boolean {
   for (let depth = MAX_RESOLVE_DEPTH; ; ) {
     if (--depth < 0) throw new CoreError('EINVAL', 'type chain is too deep (a cycle?)');
     localId = skipModsAndTypedefs(localBtf, localId);
@@ -184,7 +213,7 @@ function typesMatchAt(localBtf: Btf, localId: number, targBtf: Btf, targId: numb
           if (lk === tk) return true;
           return tk === BTF_KIND_FWD && (lk === BTF_KIND_UNION) === targBtf.kindFlagOf(targId);
         }
-        return lk === tk && compositesMatch(localBtf, localId, targBtf, targId, behindPtr, level);
+        return lk === tk && compositesMatch(localBtf, localId, targBtf, targId, behindPtr, level, memo);
       case BTF_KIND_INT: {
         if (lk !== tk) return false;
         const l = localBtf.type(localId) as BtfInt;
@@ -212,7 +241,7 @@ function typesMatchAt(localBtf: Btf, localId: number, targBtf: Btf, targId: numb
         const t = targBtf.type(targId) as BtfFuncProto;
         if (l.params.length !== t.params.length) return false;
         for (let i = 0; i < l.params.length; i++)
-          if (!typesMatchAt(localBtf, l.params[i]!.type, targBtf, t.params[i]!.type, behindPtr, level - 1)) return false;
+          if (!typesMatchAt(localBtf, l.params[i]!.type, targBtf, t.params[i]!.type, behindPtr, level - 1, memo)) return false;
         localId = l.type;
         targId = t.type;
         continue;
@@ -225,5 +254,5 @@ function typesMatchAt(localBtf: Btf, localId: number, targBtf: Btf, targId: numb
 
 /** bpf_core_types_match (TYPE_MATCHES). */
 export function typesMatch(localBtf: Btf, localId: number, targBtf: Btf, targId: number): boolean {
-  return typesMatchAt(localBtf, localId, targBtf, targId, false, MAX_RESOLVE_DEPTH);
+  return typesMatchAt(localBtf, localId, targBtf, targId, false, MAX_RESOLVE_DEPTH, new Map());
 }

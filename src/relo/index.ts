@@ -210,7 +210,7 @@ function fmt(v: bigint | undefined): string {
 /**
  * For the loader's error message: when a verifier log shows a program reached a
  * poisoned instruction ("invalid func unknown#195896080"), name the relocation
- * behind it: "<description> could not be resolved against this kernel".
+ * behind it: "<description> [access string "0:1"] could not be resolved against this kernel".
  * `toProgInsn` maps a result's section instruction index to the program's
  * instruction index, as the verifier numbers them (identity if omitted);
  * return undefined for results of other programs.
@@ -237,5 +237,5 @@ export function explainPoison(
     if (mine.length === 1) hit = mine[0];
   }
   if (!hit) return insn !== undefined ? `instruction ${insn} uses a CO-RE relocation that could not be resolved against this kernel` : undefined;
-  return `${hit.description} could not be resolved against this kernel`;
+  return `${hit.description} [access string "${hit.relo.accessStr}"] could not be resolved against this kernel`;
 }

@@ -45,6 +45,9 @@ function memberIndexOf(btf: Btf, id: number): MemberIndex {
   return idx;
 }
 
+/** How many structs/unions one member search may enter (real kernel structs need a handful). */
+const MATCH_MEMBER_MAX_VISITS = 10_000;
+
 function checkDepth(spec: CoreSpec): void {
   if (spec.raw.length === BPF_CORE_SPEC_MAX_LEN) throw new CoreError('E2BIG', `access path is deeper than ${BPF_CORE_SPEC_MAX_LEN}`);
 }
@@ -64,7 +67,9 @@ function checkDepth(spec: CoreSpec): void {
  * the anonymous members before the first same-named one, then that member,
  * need visiting: the member index finds them without comparing every name.
  */
-function matchMember(localBtf: Btf, localAcc: CoreAccessor, targBtf: Btf, targId: number, spec: CoreSpec): number {
+function matchMember(localBtf: Btf, localAcc: CoreAccessor, targBtf: Btf, targId: number, spec: CoreSpec, budget: { visits: number }): number {
+  // Anonymous members sharing a nested type form a DAG walked once per path: bound the walk.
+  if (--budget.visits < 0) throw new CoreError('E2BIG', `searching anonymous members for "${localAcc.name}" visits more than ${MATCH_MEMBER_MAX_VISITS} structs`);
   targId = skipModsAndTypedefs(targBtf, targId);
   if (!isComposite(targBtf.kindOf(targId))) return 0;
   const { byName, anon, words, kflag } = memberIndexOf(targBtf, targId);
@@ -80,7 +85,7 @@ function matchMember(localBtf: Btf, localAcc: CoreAccessor, targBtf: Btf, targId
     // Speculate that the member is inside this anonymous struct/union.
     spec.bitOffset += bitOffset;
     spec.raw.push(i);
-    const found = matchMember(localBtf, localAcc, targBtf, words[3 * i + 1]!, spec);
+    const found = matchMember(localBtf, localAcc, targBtf, words[3 * i + 1]!, spec, budget);
     if (found) return found;
     spec.bitOffset -= bitOffset;
     spec.raw.pop();
@@ -131,7 +136,7 @@ export function specMatch(local: CoreSpec, targBtf: Btf, targId: number): CoreSp
     const acc = local.accessors[i]!;
     id = skipModsAndTypedefs(targBtf, id);
     if (acc.name !== undefined) {
-      const next = matchMember(local.btf, acc, targBtf, id, targ);
+      const next = matchMember(local.btf, acc, targBtf, id, targ, { visits: MATCH_MEMBER_MAX_VISITS });
       if (next === 0) return null;
       id = next === -1 ? 0 : next;
       continue;

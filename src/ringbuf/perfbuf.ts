@@ -20,6 +20,7 @@
 import { FD, MapElemCommands, Mapping, MAP_SHARED, PAGE_SIZE, PERF_COUNT_SW_BPF_OUTPUT, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_SAMPLE_RAW, PERF_TYPE_SOFTWARE, PROT_READ, PROT_WRITE, PerfFlag, ioctl, perfEventOpen } from '../syscall/index.ts';
 import { type MapSource, type RecordCallback, RingBufferError, log, onlineCpus, resolveMap } from './common.ts';
 import { EventSource } from './source.ts';
+import { step } from '../util/pipeline.ts';
 
 export const BPF_MAP_TYPE_PERF_EVENT_ARRAY = 4;
 export const PERF_RECORD_LOST = 2;
@@ -219,6 +220,7 @@ export class PerfBuffer extends EventSource {
       throw e;
     }
     log('perf buffer on %s: %d CPUs x %d pages', m.name, cpus.length, pages);
+    step('ring buffer', 'perf buffer on %s: %d CPUs x %d pages', m.name, cpus.length, pages);
     this.fdsChanged();
   }
 

@@ -61,6 +61,7 @@
 import { Mapping, MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../syscall/index.ts';
 import { type BatchCallback, type MapSource, type RecordCallback, RingBufferError, log, resolveMap } from './common.ts';
 import { EventSource } from './source.ts';
+import { step } from '../util/pipeline.ts';
 
 export const BPF_MAP_TYPE_RINGBUF = 27;
 export const BPF_RINGBUF_BUSY_BIT = 1 << 31;
@@ -281,6 +282,7 @@ export class RingBuffer extends EventSource {
     const ring = new Ring(m.fd, m.name, m.maxEntries, opts);
     this.#rings.push(ring);
     log('ringbuf %s (fd %d): %d bytes, consumer at %d', m.name, m.fd, m.maxEntries, ring.cons >>> 0);
+    step('ring buffer', 'ring %s (fd %d): %d bytes mapped, consumer at %d', m.name, m.fd, m.maxEntries, ring.cons >>> 0);
     this.fdsChanged();
     return this.#rings.length - 1;
   }

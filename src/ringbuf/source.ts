@@ -29,6 +29,7 @@
 // produced between that first check phase and the next poll phase.)
 import { PollSet, POLLIN, type PollHandle, type RecordCallback, copyRecord, log, watchFd } from './common.ts';
 import { UsageError } from '../errors.ts';
+import { DISPOSE } from '../util/dispose.ts';
 
 export interface StartOptions {
   /** Called with whatever the record callback (or the drain) throws. Default: stop and rethrow asynchronously. */
@@ -48,6 +49,14 @@ export abstract class EventSource {
   protected abstract drainAll(cb: RecordCallback | undefined, ready?: (i: number) => boolean): number;
   /** True when some ring holds unread bytes (a cheap check of the positions; no syscall, no side effect). */
   protected abstract hasData(): boolean;
+
+  /** Stop, and release what this consumer owns. Idempotent. */
+  abstract close(): void;
+
+  /** close(), for `using` (explicit resource management). */
+  [DISPOSE](): void {
+    this.close();
+  }
   /**
    * A function draining ring `i` alone with `cb` (or the ring's own callbacks), for the
    * event-driven watcher of that ring. It must do nothing once the source is closed.

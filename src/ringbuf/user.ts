@@ -17,6 +17,7 @@ import { Mapping, MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../syscal
 import { PollSet, POLLOUT, type MapSource, RingBufferError, log, resolveMap } from './common.ts';
 import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT } from './ringbuf.ts';
 import { UsageError } from '../errors.ts';
+import { DISPOSE } from '../util/dispose.ts';
 
 export const BPF_MAP_TYPE_USER_RINGBUF = 31;
 
@@ -145,6 +146,11 @@ export class UserRingBuffer {
     this.#closed = true;
     this.#consumerMap.close();
     this.#producerMap.close();
+  }
+
+  /** close(), for `using` (explicit resource management). */
+  [DISPOSE](): void {
+    this.close();
   }
 
   get closed(): boolean {

@@ -1,6 +1,7 @@
 import createDebug from 'debug';
 import { libcClose, libcCloseAsync } from './libc.ts';
 import { TsbpfError, UsageError } from '../errors.ts';
+import { DISPOSE } from '../util/dispose.ts';
 
 const log = createDebug('tsbpf:fd');
 
@@ -50,6 +51,11 @@ export class FD {
     leaked.unregister(this);
     libcClose(fd);
     log('closed fd %d (%s)', fd, this.what);
+  }
+
+  /** close(), for `using` (explicit resource management). */
+  [DISPOSE](): void {
+    this.close();
   }
 
   /**

@@ -10,6 +10,7 @@ import createDebug from 'debug';
 import { SyscallError } from './errors.ts';
 import { errno, libcMmap, libcMunmap, viewOf } from './libc.ts';
 import { UsageError } from '../errors.ts';
+import { DISPOSE } from '../util/dispose.ts';
 
 const log = createDebug('tsbpf:mmap');
 
@@ -75,6 +76,11 @@ export class Mapping {
       return;
     }
     log('unmapped %s (overmapped with zero pages)', this.what);
+  }
+
+  /** close(), for `using` (explicit resource management). */
+  [DISPOSE](): void {
+    this.close();
   }
 
   /** A true munmap, for mappings no view was ever handed out for. */

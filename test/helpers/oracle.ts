@@ -26,6 +26,8 @@ export interface OracleOptions {
   skip?: string[];
   /** Load only these programs (by name). */
   only?: string[];
+  /** Maps to leave out (bpf_map__set_autocreate(map, false)). */
+  noCreate?: string[];
   /** Pin root for LIBBPF_PIN_BY_NAME maps (must be a bpffs mount). */
   pinRoot?: string;
   /** Keep maps pinned by this run (default: unpinned before exit). */
@@ -172,6 +174,7 @@ function toArgs(objPath: string, opts: OracleOptions): string[] {
   const args: string[] = [];
   for (const s of opts.skip ?? []) args.push('--skip', s);
   for (const s of opts.only ?? []) args.push('--only', s);
+  for (const m of opts.noCreate ?? []) args.push('--no-create', m);
   if (opts.pinRoot) args.push('--pin-root', opts.pinRoot);
   if (opts.keepPins) args.push('--keep-pins');
   if (opts.verbose) args.push('--verbose');

@@ -9,6 +9,7 @@
  *   --skip X       do not load programs whose name equals X or whose section
  *                  name starts with X (repeatable; bpf_program__set_autoload)
  *   --only NAME    load only the named programs (repeatable)
+ *   --no-create M  leave map M out (bpf_map__set_autocreate(false); repeatable)
  *   --pin-root DIR root for LIBBPF_PIN_BY_NAME maps (bpf_object_open_opts);
  *                  maps pinned by this run are unpinned before exit unless
  *                  --keep-pins is given
@@ -203,7 +204,7 @@ static void dump_map(struct bpf_map *map)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: oracle [--skip NAME|SECPREFIX]... [--only NAME]... "
+	fprintf(stderr, "usage: oracle [--skip NAME|SECPREFIX]... [--only NAME]... [--no-create MAP]... "
 			"[--pin-root DIR] [--keep-pins] [--verbose] [--run NAME]... "
 			"[--data HEX] [--ctx HEX] [--dump] OBJ.bpf.o\n");
 	return 1;
@@ -211,7 +212,7 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-	struct list skip = {0}, only = {0}, runs = {0};
+	struct list skip = {0}, only = {0}, runs = {0}, no_create = {0};
 	static unsigned char data[4096], ctx[4096];
 	size_t data_len = 64, ctx_len = 0;
 	int dump = 0;
@@ -227,6 +228,9 @@ int main(int argc, char **argv)
 				return usage();
 		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
 			if (list_add(&only, argv[++i]))
+				return usage();
+		} else if (!strcmp(argv[i], "--no-create") && i + 1 < argc) {
+			if (list_add(&no_create, argv[++i]))
 				return usage();
 		} else if (!strcmp(argv[i], "--pin-root") && i + 1 < argc) {
 			pin_root = argv[++i];
@@ -265,6 +269,12 @@ int main(int argc, char **argv)
 		json_str(strerror(-err));
 		printf("}\n");
 		return 2;
+	}
+
+	for (i = 0; i < no_create.n; i++) {
+		map = bpf_object__find_map_by_name(obj, no_create.v[i]);
+		if (map)
+			bpf_map__set_autocreate(map, false);
 	}
 
 	bpf_object__for_each_program(prog, obj) {

@@ -7,6 +7,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   root: fileURLToPath(new URL('../..', import.meta.url)),
   cacheDir: '/tmp/tsbpf-vitest-cache',
+  // generated skeletons import 'tsbpf': inside the repo that is src/
+  resolve: { alias: [{ find: /^tsbpf$/, replacement: fileURLToPath(new URL('../../src/index.ts', import.meta.url)) }] },
   test: {
     include: ['test/vm/suite/**/*.test.ts'],
     exclude: ['node_modules/**'],

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { autoAttach } from '../../../src/attach/index.ts';
 import { BpfObject } from '../../../src/object/index.ts';
 import { RingBuffer } from '../../../src/ringbuf/index.ts';
-import { decodeEvent } from '../../../examples/bootstrap_event.ts';
+import { event as bootstrapEvent, type event as BootstrapEvent } from '../../../bpf/skel/bootstrap.skel.ts';
 import { oracleAvailable, oracleLoadSync } from '../../helpers/oracle.ts';
 import { procStat } from '../../helpers/proc.ts';
 import { NotSupportedError } from '../../../src/errors.ts';
@@ -40,22 +40,22 @@ describe.skipIf(process.env.TSBPF_VM !== '1')(`CO-RE on the ${process.env.TSBPF_
   it('bootstrap sees a spawned process exec with ppid, comm, filename and start time matching /proc', async () => {
     const o = BpfObject.openAndLoad(join(BPF, 'bootstrap.bpf.o'));
     const rb = new RingBuffer(o.map('rb').map!);
-    const events: ReturnType<typeof decodeEvent>[] = [];
+    const events: BootstrapEvent[] = [];
     try {
       for (const p of o.programs.values()) o.adopt(autoAttach(p.prog!, p.sectionName, { mount: true }));
-      rb.start((view, off) => void events.push(decodeEvent(view, off)));
+      rb.start((view, off) => void events.push(bootstrapEvent.decode(view, off)));
       const bin = realpathSync('/bin/sleep');
       const child = spawn(bin, ['1']);
       await sleep(400);
       const stat = procStat(child.pid!);
       await new Promise((r) => child.on('exit', r));
-      for (let i = 0; i < 100 && !events.some((e) => e.pid === child.pid && e.exitEvent); i++) await sleep(50);
-      const exec = events.find((e) => e.pid === child.pid && !e.exitEvent);
+      for (let i = 0; i < 100 && !events.some((e) => e.pid === child.pid && e.exit_event); i++) await sleep(50);
+      const exec = events.find((e) => e.pid === child.pid && !e.exit_event);
       expect(exec).toBeDefined();
       expect(exec!.ppid).toBe(process.pid);
       expect(exec!.comm).toBe(stat[2]);
       expect(exec!.filename).toBe(bin);
-      expect(events.find((e) => e.pid === child.pid && e.exitEvent)?.exitCode).toBe(0);
+      expect(events.find((e) => e.pid === child.pid && e.exit_event)?.exit_code).toBe(0);
     } finally {
       rb.close();
       await o.destroy();
