@@ -13,7 +13,9 @@
  * 127.0.0.1:1234 -> 127.0.0.1:5678 that does not exist: lookups counts the
  * runs, last_error gets the kfunc's error (-ENOENT), found the hits; the
  * CO-RE values nf_conn_size and mark_offset are what the kernel's struct
- * nf_conn has.
+ * nf_conn has (vmlinux has one in Debian's kernels too), opts_size and
+ * opts_l4proto_offset what its struct bpf_ct_opts has (only the module has
+ * that one in Debian's 6.12: CO-RE finds it in the module's BTF).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -41,6 +43,8 @@ __s32 last_error;
 __u32 nf_conn_size;
 __u32 mark_offset;
 __u32 mark;
+__u32 opts_size;
+__u32 opts_l4proto_offset;
 
 SEC("xdp")
 int ct_lookup(struct xdp_md *ctx)
@@ -55,6 +59,8 @@ int ct_lookup(struct xdp_md *ctx)
 	tup.ipv4.dport = bpf_htons(5678);
 	nf_conn_size = bpf_core_type_size(struct nf_conn);
 	mark_offset = bpf_core_field_offset(struct nf_conn, mark);
+	opts_size = bpf_core_type_size(struct bpf_ct_opts);
+	opts_l4proto_offset = bpf_core_field_offset(struct bpf_ct_opts, l4proto);
 	ct = bpf_xdp_ct_lookup(ctx, &tup, sizeof(tup.ipv4), &opts, sizeof(opts));
 	__sync_fetch_and_add(&lookups, 1);
 	if (ct) {

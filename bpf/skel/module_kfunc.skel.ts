@@ -81,33 +81,47 @@ export class ModuleKfunc$bss {
   set mark_offset(value: __u32) {
     this.$g.write(4, __u32, value, "mark_offset");
   }
-  /** __u64 lookups (8 bytes at 8) */
+  /** __u32 opts_size (4 bytes at 8) */
+  get opts_size(): __u32 {
+    return this.$g.read(8, __u32);
+  }
+  set opts_size(value: __u32) {
+    this.$g.write(8, __u32, value, "opts_size");
+  }
+  /** __u32 opts_l4proto_offset (4 bytes at 12) */
+  get opts_l4proto_offset(): __u32 {
+    return this.$g.read(12, __u32);
+  }
+  set opts_l4proto_offset(value: __u32) {
+    this.$g.write(12, __u32, value, "opts_l4proto_offset");
+  }
+  /** __u64 lookups (8 bytes at 16) */
   get lookups(): __u64 {
-    return this.$g.read(8, __u64);
-  }
-  set lookups(value: __u64) {
-    this.$g.write(8, __u64, value, "lookups");
-  }
-  /** __u64 found (8 bytes at 16) */
-  get found(): __u64 {
     return this.$g.read(16, __u64);
   }
-  set found(value: __u64) {
-    this.$g.write(16, __u64, value, "found");
+  set lookups(value: __u64) {
+    this.$g.write(16, __u64, value, "lookups");
   }
-  /** __u32 mark (4 bytes at 24) */
+  /** __u64 found (8 bytes at 24) */
+  get found(): __u64 {
+    return this.$g.read(24, __u64);
+  }
+  set found(value: __u64) {
+    this.$g.write(24, __u64, value, "found");
+  }
+  /** __u32 mark (4 bytes at 32) */
   get mark(): __u32 {
-    return this.$g.read(24, __u32);
+    return this.$g.read(32, __u32);
   }
   set mark(value: __u32) {
-    this.$g.write(24, __u32, value, "mark");
+    this.$g.write(32, __u32, value, "mark");
   }
-  /** __s32 last_error (4 bytes at 28) */
+  /** __s32 last_error (4 bytes at 36) */
   get last_error(): __s32 {
-    return this.$g.read(28, __s32);
+    return this.$g.read(36, __s32);
   }
   set last_error(value: __s32) {
-    this.$g.write(28, __s32, value, "last_error");
+    this.$g.write(36, __s32, value, "last_error");
   }
 }
 

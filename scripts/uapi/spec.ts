@@ -90,6 +90,7 @@ export const LAYOUTS: LayoutSpec[] = [
       func_info: 'func_info', func_info_cnt: 'func_info_cnt', line_info_rec_size: 'line_info_rec_size', line_info: 'line_info',
       line_info_cnt: 'line_info_cnt', attach_btf_id: 'attach_btf_id', attach_btf_obj_fd: 'attach_btf_obj_fd', core_relo_cnt: 'core_relo_cnt',
       fd_array: 'fd_array', core_relos: 'core_relos', core_relo_rec_size: 'core_relo_rec_size', log_true_size: 'log_true_size',
+      prog_token_fd: 'prog_token_fd',
     },
   },
   {
@@ -126,7 +127,11 @@ export const LAYOUTS: LayoutSpec[] = [
   },
   {
     ts: 'BTF_LOAD_ATTR', ptrs: ['btf', 'btf_log_buf'], title: 'bpf_attr(BPF_BTF_LOAD)', struct: 'bpf_attr', variant: { anonWith: 'btf_log_buf' },
-    fields: { btf: 'btf', btf_log_buf: 'btf_log_buf', btf_size: 'btf_size', btf_log_size: 'btf_log_size', btf_log_level: 'btf_log_level', btf_log_true_size: 'btf_log_true_size' },
+    fields: { btf: 'btf', btf_log_buf: 'btf_log_buf', btf_size: 'btf_size', btf_log_size: 'btf_log_size', btf_log_level: 'btf_log_level', btf_log_true_size: 'btf_log_true_size', btf_flags: 'btf_flags', btf_token_fd: 'btf_token_fd' },
+  },
+  {
+    ts: 'TOKEN_CREATE_ATTR', title: 'bpf_attr(BPF_TOKEN_CREATE)', struct: 'bpf_attr', variant: { member: 'token_create' },
+    fields: { flags: 'flags', bpffs_fd: 'bpffs_fd' },
   },
   {
     ts: 'FD_ONLY_ATTR', title: 'bpf_attr(fd)', struct: 'bpf_attr', variant: { member: 'iter_create' },

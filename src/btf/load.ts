@@ -2,6 +2,7 @@
 // loading, the first attempt has no log; a failure is retried with one so the
 // error can quote the kernel's reason.
 import { createLog } from '../util/log.ts';
+import { BPF_F_TOKEN_FD } from '../uapi/kernel.ts';
 import { BtfLoadAttr, ENOSPC, FD, btfLoadRaw, errnoDescription, errnoName } from '../syscall/index.ts';
 import { BtfError } from './errors.ts';
 
@@ -21,9 +22,10 @@ export class BtfLoadError extends BtfError {
   }
 }
 
-/** Load raw BTF bytes; returns the BTF object's fd. */
-export function loadBtfIntoKernel(bytes: Uint8Array, what: string, logSizeMax = 16 * 1024 * 1024): FD {
+/** Load raw BTF bytes; returns the BTF object's fd. `tokenFd`: a BPF token (6.9+) that permits it. */
+export function loadBtfIntoKernel(bytes: Uint8Array, what: string, logSizeMax = 16 * 1024 * 1024, tokenFd?: number): FD {
   const attr = BtfLoadAttr.create({ btf: bytes, btf_size: bytes.length });
+  if (tokenFd !== undefined) attr.assign({ btf_token_fd: tokenFd, btf_flags: BPF_F_TOKEN_FD });
   let r = btfLoadRaw(attr);
   let logBuf: Buffer | null = null;
   if (r.ret < 0) {

@@ -243,7 +243,9 @@ export class Btf {
   #grow(n: number): void {
     // Every type is at least 3 words: that bounds how many can remain.
     const bound = this.#count + Math.floor((this.#words.length - this.#scanAt) / 3) + 1;
-    const cap = Math.min(Math.max(n, 1024, this.#offsets.length * 2), bound);
+    // (never below the current capacity: the bound can be, when little of the section is left)
+    const cap = Math.max(Math.min(Math.max(n, 1024, this.#offsets.length * 2), bound), this.#offsets.length);
+    if (cap === this.#offsets.length) return;
     const offsets = new Uint32Array(cap);
     const kinds = new Uint8Array(cap);
     const keys = new Uint32Array(cap);

@@ -48,6 +48,7 @@ import {
   BPF_F_MMAPABLE,
   BPF_F_NUMA_NODE,
   BPF_F_RDONLY,
+  BPF_F_TOKEN_FD,
   BPF_F_RDONLY_PROG,
   BPF_F_WRONLY,
   MapType,
@@ -76,6 +77,8 @@ export interface MapCreateOptions {
   btfFd?: number;
   /** An existing map to use as the inner map template (instead of creating one from spec.innerMap). */
   innerMapFd?: number;
+  /** A BPF token (6.9+) that permits the creation (a user namespace's delegated bpffs). */
+  tokenFd?: number;
 }
 
 /** Options for opening a pinned map. */
@@ -230,7 +233,7 @@ export class BpfMap {
     if (isMapInMapType(spec.type) && options.innerMapFd === undefined) {
       if (spec.innerMap === undefined) throw new MapError(spec.name, `a ${typeName} map needs an inner map: set spec.innerMap or options.innerMapFd`);
       log('map %s: creating a temporary inner map template (%s)', spec.name, mapTypeName(spec.innerMap.type));
-      template = BpfMap.create({ ...spec.innerMap, name: spec.innerMap.name || `${kernelMapName(spec.name).slice(0, 9)}.inner`, contents: undefined, freeze: false });
+      template = BpfMap.create({ ...spec.innerMap, name: spec.innerMap.name || `${kernelMapName(spec.name).slice(0, 9)}.inner`, contents: undefined, freeze: false }, { tokenFd: options.tokenFd });
       innerMapFd = template.fd;
     }
 
@@ -251,7 +254,8 @@ export class BpfMap {
           key_size: spec.keySize,
           value_size: spec.valueSize,
           max_entries: maxEntries,
-          map_flags: flags,
+          map_flags: options.tokenFd !== undefined ? flags | BPF_F_TOKEN_FD : flags,
+          map_token_fd: options.tokenFd ?? 0,
           inner_map_fd: innerMapFd,
           numa_node: spec.numaNode ?? 0,
           map_name: kernelMapName(spec.name),

@@ -11,7 +11,7 @@
 //      struct_ops values (program fds in place), written when attached
 // Any failure releases everything created so far.
 import { createLog } from '../util/log.ts';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { kernelModuleBtfNames, loadKernelBtf, loadModuleBtf, marshalBtf, openModuleBtfFds, parseBtf, sanitizeBtf, type Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from '../btf/index.ts';
 import { loadBtfIntoKernel } from '../btf/load.ts';
@@ -20,7 +20,7 @@ import { BpfMap, BPF_F_MMAPABLE, effectiveMaxEntries, MapError, MapType, mapType
 import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from '../prog/insn.ts';
 import { Program, type LoadOptions } from '../prog/index.ts';
 import { BpfAttachType, BpfProgType } from '../prog/types.ts';
-import { FD } from '../syscall/index.ts';
+import { FD, tokenCreate } from '../syscall/index.ts';
 import { AttachError, attachesByName, attachTarget, destroyLinks, Link, parseAttachTarget, USDT_IP_MAP, USDT_SPECS_MAP, UsdtManager, type AttachTarget, type AutoAttachOptions, type UsdtLink, type UsdtOptions } from '../attach/index.ts';
 import { numPossibleCpus } from '../util/cpus.ts';
 import { applyCore, resultAt, type CoreOutcome } from './core.ts';
@@ -55,6 +55,13 @@ export interface OpenOptions {
   kconfigPath?: string;
   /** Default verifier log level for failed loads (1). */
   logLevel?: number;
+  /**
+   * A bpffs mounted with delegate_* options (Linux 6.9+): load() creates a
+   * BPF token from it and passes it to BTF load, map creation and program
+   * load, so an unprivileged user namespace that owns the mount can load
+   * (libbpf's bpf_token_path). Default: $LIBBPF_BPF_TOKEN_PATH when set.
+   */
+  bpfTokenPath?: string;
 }
 
 /** Where an object is in its lifecycle. Its handles ask it: settings are taken before load, kernel objects exist after. */
@@ -359,6 +366,8 @@ export class BpfObject {
   readonly #options: OpenOptions;
   #state: ObjectState = 'opened';
   #btfFd: FD | undefined;
+  /** The BPF token of this load (bpfTokenPath), closed when load() returns. */
+  #token: FD | undefined;
   #kernelBtf: Btf | undefined;
   #moduleBtfs: { name: string; btf: Btf }[] | undefined;
   /** The kernel BTF objects of the modules whose kfuncs/ksyms the programs use, by module name. */
@@ -476,6 +485,7 @@ export class BpfObject {
     if (this.#state !== 'opened') throw new UsageError(`object ${this.name}: load() on an object that is already ${this.#state}${this.#state === 'destroyed' ? ' (a failed load() destroys it too)' : ''}; open the file again for a second copy`);
     try {
       const t0 = performance.now();
+      this.#token = this.#createToken();
       this.#loadBtf();
       const t1 = performance.now();
       const externs = resolveExterns(this.spec, {
@@ -498,6 +508,8 @@ export class BpfObject {
       this.#buildStructOpsValues();
       this.#state = 'loaded';
       this.#pinnedByLoad.length = 0;
+      this.#token?.close();
+      this.#token = undefined;
       const ms = (a: number, b: number) => (b - a).toFixed(2);
       log('%s loaded in %s ms (BTF %s, externs+CO-RE %s, maps %s, programs %s)', this.name, ms(t0, performance.now()), ms(t0, t1), ms(t1, t2), ms(t2, t3), ms(t3, performance.now()));
     } catch (err) {
@@ -505,6 +517,33 @@ export class BpfObject {
       this.#release();
       this.#state = 'destroyed';
       throw namingObject(this.name, err);
+    }
+  }
+
+  // ---------------------------------------------------------------- 0. token
+
+  /** BPF_TOKEN_CREATE from the delegated bpffs at bpfTokenPath (or $LIBBPF_BPF_TOKEN_PATH), if one is set. */
+  #createToken(): FD | undefined {
+    const path = this.#options.bpfTokenPath ?? process.env.LIBBPF_BPF_TOKEN_PATH;
+    if (!path) return undefined;
+    let dir: number;
+    try {
+      dir = openSync(path, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+    } catch (err) {
+      throw new ObjectError(this.name, `BPF token: cannot open the bpffs ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    }
+    try {
+      const fd = tokenCreate(dir, `creating a BPF token from the bpffs at ${path}`);
+      log('%s: BPF token fd %d from %s', this.name, fd.value, path);
+      return fd;
+    } catch (err) {
+      const code = (err as TsbpfError).code;
+      const why =
+        code === 'EINVAL' ? ' (Linux 6.9+ is needed, and the bpffs must be mounted with delegate_cmds/maps/progs/attachs options by the user namespace that uses it)' :
+        code === 'ENOENT' ? ' (the bpffs delegates nothing: mount it with delegate_* options)' : '';
+      throw new ObjectError(this.name, `BPF token: ${(err as Error).message}${why}`, { cause: err });
+    } finally {
+      closeSync(dir);
     }
   }
 
@@ -524,7 +563,7 @@ export class BpfObject {
     // Tests that force a feature's answer get the sanitized path directly.
     if (!hasFeatureOverrides()) {
       try {
-        this.#btfFd = loadBtfIntoKernel(bytes, `object ${this.name}`);
+        this.#btfFd = loadBtfIntoKernel(bytes, `object ${this.name}`, undefined, this.#token?.value);
         return;
       } catch (err) {
         log('%s: kernel refused the object BTF (%s); probing BTF features to sanitize it', this.name, (err as Error).message.split('\n')[0]);
@@ -533,7 +572,7 @@ export class BpfObject {
     const fixed = parseBtf(bytes, { name: `${this.name} BTF` });
     const sanitized = sanitizeBtf(fixed, btfFeatures());
     try {
-      this.#btfFd = loadBtfIntoKernel(sanitized === fixed ? bytes : marshalBtf(sanitized), `object ${this.name}${sanitized === fixed ? '' : ' (sanitized)'}`);
+      this.#btfFd = loadBtfIntoKernel(sanitized === fixed ? bytes : marshalBtf(sanitized), `object ${this.name}${sanitized === fixed ? '' : ' (sanitized)'}`, undefined, this.#token?.value);
     } catch (err) {
       // As libbpf: BTF is optional for programs that do not need it; maps and programs go without.
       log('%s: kernel refused the object BTF, continuing without it: %s', this.name, (err as Error).message);
@@ -577,17 +616,18 @@ export class BpfObject {
       return;
     }
     let map: BpfMap;
+    const tokenFd = this.#token?.value;
     const withBtf = btfFd !== undefined && (s.btfKeyTypeId || s.btfValueTypeId) && !REJECTS_BTF.has(spec.type);
     if (withBtf) {
       try {
-        map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd });
+        map = BpfMap.create({ ...spec, btfKeyTypeId: s.btfKeyTypeId, btfValueTypeId: s.btfValueTypeId }, { btfFd, tokenFd });
       } catch (err) {
         // As libbpf: a map the kernel refuses with BTF is retried without it.
         log('map "%s": creation with BTF failed (%s); retrying without BTF', s.name, (err as Error).message);
-        map = BpfMap.create(spec);
+        map = BpfMap.create(spec, { tokenFd });
       }
     } else {
-      map = BpfMap.create(spec);
+      map = BpfMap.create(spec, { tokenFd });
     }
     om.bind(map);
     // global data: initial contents, then freeze read-only sections (the verifier then trusts their values)
@@ -614,11 +654,11 @@ export class BpfObject {
     if (btfFd === undefined || !this.spec.btf) throw new ObjectError(this.name, `struct_ops map "${om.name}": the kernel did not take the object's BTF, which struct_ops maps need`);
     const layout = resolveStructOps(so, this.spec.btf, this.kernelBtf(), this.name, om.name);
     try {
-      om.bind(BpfMap.create({ ...om.spec.spec, valueSize: layout.valueSize, flags: om.flags, btfVmlinuxValueTypeId: layout.valueTypeId }, { btfFd }));
+      om.bind(BpfMap.create({ ...om.spec.spec, valueSize: layout.valueSize, flags: om.flags, btfVmlinuxValueTypeId: layout.valueTypeId }, { btfFd, tokenFd: this.#token?.value }));
     } catch (err) {
       // 6.1 knows struct_ops maps but not BPF_F_LINK on them (6.4+)
-      if (so.link && err instanceof TsbpfError && err.code === 'EINVAL')
-        throw new NotSupportedError('struct_ops links', `${this.name}: struct_ops map "${om.name}" (section ${so.section}): this kernel refused a struct_ops map registered by a link (BPF_F_LINK, Linux 6.4+)`, { cause: err });
+      if (so.link && errnoIn(err) === 'EINVAL')
+        throw new NotSupportedError('struct_ops links', `${this.name}: map "${om.name}" (section ${so.section}): this kernel refused a struct_ops map registered by a link (BPF_F_LINK, Linux 6.4+)`, { cause: err });
       throw err;
     }
     om.structOpsLayout = layout;
@@ -656,7 +696,7 @@ export class BpfObject {
    * reason, naming the map once (a MapError already names it, by its kernel name).
    */
   #mapFailure(om: ObjectMap, err: unknown): Error {
-    if (err instanceof ObjectError) return err;
+    if (err instanceof ObjectError || err instanceof NotSupportedError) return err;
     const reason =
       err instanceof MapError
         ? err.mapName === om.spec.spec.name || err.mapName === om.name
@@ -756,6 +796,7 @@ export class BpfObject {
           btf,
           ifindex: op.ifindex || undefined,
           fdArray: this.#fdArray.length ? this.#fdArray : undefined,
+          tokenFd: this.#token?.value,
         },
         opts,
       ));
@@ -1050,6 +1091,8 @@ export class BpfObject {
     for (const m of this.maps.values()) m.release();
     for (const g of this.#globals.values()) g.release();
     this.#btfFd?.close();
+    this.#token?.close();
+    this.#token = undefined;
     for (const fd of this.#moduleBtfFds.values()) fd.close();
     this.#moduleBtfFds = new Map();
     this.#fdArray = [];
@@ -1096,4 +1139,12 @@ function roundUpPages(n: number): number {
   let size = PAGE_SIZE;
   while (size < n) size *= 2;
   return size;
+}
+
+/** The errno name of an error or of the first error in its cause chain that has one. */
+function errnoIn(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 8; e = e.cause as typeof e, i++) {
+    if (typeof e.code === 'string' && /^E[A-Z0-9]+$/.test(e.code)) return e.code;
+  }
+  return undefined;
 }

@@ -21,6 +21,7 @@ import { ProgramLoadError } from './errors.ts';
 import type { LoadOptions, ProgramSpec } from './spec.ts';
 import { BPF_INSN_SIZE, BpfProgType } from './types.ts';
 import { UsageError } from '../errors.ts';
+import { BPF_F_TOKEN_FD } from '../uapi/kernel.ts';
 
 const log = createLog('tsbpf:prog');
 
@@ -99,6 +100,7 @@ export class Program {
       attach_btf_obj_fd: spec.attachProgFd ?? spec.attachBtfObjFd ?? 0,
       prog_ifindex: spec.ifindex ?? 0,
     });
+    if (spec.tokenFd !== undefined) attr.assign({ prog_token_fd: spec.tokenFd, prog_flags: (spec.flags ?? 0) | BPF_F_TOKEN_FD });
     if (spec.btf) {
       const b = spec.btf;
       attr.set('prog_btf_fd', b.btfFd);

@@ -29,6 +29,8 @@ export interface ProgramSpec {
   btf?: ProgramBtf;
   /** Maps and BTF objects referenced by index (BPF_PSEUDO_MAP_IDX, kfunc module BTFs). */
   fdArray?: number[];
+  /** A BPF token (6.9+) that permits the load (a user namespace's delegated bpffs). */
+  tokenFd?: number;
   /** Network device the program is bound to (offload, XDP dev-bound). */
   ifindex?: number;
 }

@@ -36,6 +36,9 @@ export const RawTracepointOpenAttr = layout(K.RAW_TRACEPOINT_OPEN_ATTR);
 export const RawTracepointOpenCookieAttr = layout(K.RAW_TRACEPOINT_OPEN_COOKIE_ATTR);
 /** BPF_BTF_LOAD */
 export const BtfLoadAttr = layout(K.BTF_LOAD_ATTR);
+
+/** BPF_TOKEN_CREATE (6.9+): a token from a bpffs mounted with delegate_* options. */
+export const TokenCreateAttr = layout(K.TOKEN_CREATE_ATTR);
 /** BPF_MAP_FREEZE, BPF_LINK_DETACH, BPF_ITER_CREATE: one fd (+ flags) */
 export const FdOnlyAttr = layout(K.FD_ONLY_ATTR);
 /** BPF_LINK_UPDATE */

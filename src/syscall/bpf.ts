@@ -2,7 +2,7 @@
 // layouts in attr.ts place them. Failures become BpfSyscallError carrying the
 // errno's name, the command and what tsbpf was doing.
 import { createLog } from '../util/log.ts';
-import { BpfCmd, FdOnlyAttr, GetIdAttr, LinkCreateAttr, LinkUpdateAttr, MapBatchAttr, MapCreateAttr, MapElemAttr, ObjInfoAttr, ObjPinAttr, ProgAttachAttr, ProgTestRunAttr, RawTracepointOpenAttr, RawTracepointOpenCookieAttr } from './attr.ts';
+import { BpfCmd, FdOnlyAttr, GetIdAttr, TokenCreateAttr, LinkCreateAttr, LinkUpdateAttr, MapBatchAttr, MapCreateAttr, MapElemAttr, ObjInfoAttr, ObjPinAttr, ProgAttachAttr, ProgTestRunAttr, RawTracepointOpenAttr, RawTracepointOpenCookieAttr } from './attr.ts';
 import { BpfSyscallError, EAGAIN, ENOENT } from './errors.ts';
 import { FD } from './fd.ts';
 import type { Field, Layout, Struct, Values } from './layout.ts';
@@ -188,6 +188,11 @@ export function objPin(fd: number, path: string, context: string): void {
 export function objGet(path: string, fileFlags: number, context: string): FD {
   const pathBuf = Buffer.from(path + '\0');
   return bpfFd(BpfCmd.BPF_OBJ_GET, ObjPinAttr.create({ pathname: pathBuf, file_flags: fileFlags }), context, `pinned ${path}`);
+}
+
+/** BPF_TOKEN_CREATE (6.9+): a BPF token from the root of a bpffs mounted with delegate_* options. */
+export function tokenCreate(bpffsFd: number, context: string): FD {
+  return bpfFd(BpfCmd.BPF_TOKEN_CREATE, TokenCreateAttr.create({ bpffs_fd: bpffsFd, flags: 0 }), context, 'BPF token');
 }
 
 /** BPF_{PROG,MAP,BTF,LINK}_GET_NEXT_ID: 0 when there is no next id. */

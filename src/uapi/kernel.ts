@@ -675,10 +675,10 @@ export const MAP_BATCH_ATTR = {
   },
 } as const;
 
-/** bpf_attr(BPF_PROG_LOAD): 144 bytes. */
+/** bpf_attr(BPF_PROG_LOAD): 148 bytes. */
 export const PROG_LOAD_ATTR = {
   name: 'bpf_attr(BPF_PROG_LOAD)',
-  size: 144,
+  size: 148,
   fields: {
     prog_type: { off: 0, kind: 'u32' },
     insn_cnt: { off: 4, kind: 'u32' },
@@ -706,6 +706,7 @@ export const PROG_LOAD_ATTR = {
     core_relos: { off: 128, kind: 'ptr' },
     core_relo_rec_size: { off: 136, kind: 'u32' },
     log_true_size: { off: 140, kind: 'u32' },
+    prog_token_fd: { off: 144, kind: 's32' },
   },
 } as const;
 
@@ -799,10 +800,10 @@ export const RAW_TRACEPOINT_OPEN_COOKIE_ATTR = {
   },
 } as const;
 
-/** bpf_attr(BPF_BTF_LOAD): 32 bytes. */
+/** bpf_attr(BPF_BTF_LOAD): 40 bytes. */
 export const BTF_LOAD_ATTR = {
   name: 'bpf_attr(BPF_BTF_LOAD)',
-  size: 32,
+  size: 40,
   fields: {
     btf: { off: 0, kind: 'ptr' },
     btf_log_buf: { off: 8, kind: 'ptr' },
@@ -810,6 +811,18 @@ export const BTF_LOAD_ATTR = {
     btf_log_size: { off: 20, kind: 'u32' },
     btf_log_level: { off: 24, kind: 'u32' },
     btf_log_true_size: { off: 28, kind: 'u32' },
+    btf_flags: { off: 32, kind: 'u32' },
+    btf_token_fd: { off: 36, kind: 's32' },
+  },
+} as const;
+
+/** bpf_attr(BPF_TOKEN_CREATE): 8 bytes. */
+export const TOKEN_CREATE_ATTR = {
+  name: 'bpf_attr(BPF_TOKEN_CREATE)',
+  size: 8,
+  fields: {
+    flags: { off: 0, kind: 'u32' },
+    bpffs_fd: { off: 4, kind: 'u32' },
   },
 } as const;
 

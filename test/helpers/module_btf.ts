@@ -24,19 +24,26 @@ export function moduleKfuncTests(label: string, where: 'module' | 'vmlinux', pre
     it('loads, runs the kfuncs, relocates struct nf_conn, and matches libbpf\'s tags', async (ctx) => {
       prepare();
       const vmlinux = loadKernelBtf();
-      let btf: Btf = vmlinux;
+      let modBtf: Btf | undefined;
       if (where === 'module') {
-        // the premise: only the module has them
+        // the premise: only the module has the kfuncs
         expect(vmlinux.findByNameKind('bpf_xdp_ct_lookup', BTF_KIND_FUNC)).toBeLessThanOrEqual(0);
-        expect(vmlinux.findByNameKind('nf_conn', BTF_KIND_STRUCT)).toBeLessThanOrEqual(0);
-        btf = loadModuleBtf('nf_conntrack')!;
-        expect(btf, 'nf_conntrack module BTF').toBeDefined();
-        expect(btf.findByNameKind('bpf_xdp_ct_lookup', BTF_KIND_FUNC)).toBeGreaterThanOrEqual(btf.startId);
+        const mod = loadModuleBtf('nf_conntrack');
+        expect(mod, 'nf_conntrack module BTF').toBeDefined();
+        expect(mod!.findByNameKind('bpf_xdp_ct_lookup', BTF_KIND_FUNC)).toBeGreaterThanOrEqual(mod!.startId);
+        modBtf = mod!;
       } else if (vmlinux.findByNameKind('bpf_xdp_ct_lookup', BTF_KIND_FUNC) <= 0) {
         return ctx.skip(`this kernel has no conntrack kfuncs in vmlinux (CONFIG_NF_CONNTRACK not built in)`);
       }
-      const nfConn = btf.findByNameKind('nf_conn', BTF_KIND_STRUCT);
+      // CO-RE takes a struct from vmlinux when vmlinux has one (nf_conn: built-in code references
+      // it), from a module only when vmlinux has none (bpf_ct_opts on 6.12): libbpf's rule
+      const home = (name: string): Btf => (vmlinux.findByEssentialName(name, BTF_KIND_STRUCT).length > 0 || !modBtf ? vmlinux : modBtf);
+      const nfConnBtf = home('nf_conn');
+      const optsBtf = home('bpf_ct_opts');
+      const nfConn = nfConnBtf.findByNameKind('nf_conn', BTF_KIND_STRUCT);
+      const opts = optsBtf.findByNameKind('bpf_ct_opts', BTF_KIND_STRUCT);
       expect(nfConn).toBeGreaterThan(0);
+      expect(opts).toBeGreaterThan(0);
       const fds = fdCount();
       const obj = BpfObject.open(OBJ);
       try {
@@ -54,8 +61,20 @@ export function moduleKfuncTests(label: string, where: 'module' | 'vmlinux', pre
         expect(g('lookups')).toBe(1n);
         expect(g('found')).toBe(0n);
         expect(g('last_error')).toBe(-ENOENT); // the kfunc ran: no such connection
-        expect(g('nf_conn_size')).toBe(sizeof(btf, nfConn));
-        expect(g('mark_offset')).toBe(findMember(btf, nfConn, 'mark')!.bitOffset / 8);
+        expect(g('nf_conn_size')).toBe(sizeof(nfConnBtf, nfConn));
+        expect(g('mark_offset')).toBe(findMember(nfConnBtf, nfConn, 'mark')!.bitOffset / 8);
+        expect(g('opts_size')).toBe(sizeof(optsBtf, opts));
+        expect(g('opts_l4proto_offset')).toBe(findMember(optsBtf, opts, 'l4proto')!.bitOffset / 8);
+        // what CO-RE matched: types of the BTF it should have used
+        // (vmlinux may hold flavors of a struct, e.g. nf_conn___init: any of them, but there)
+        const outcomes = obj.program('ct_lookup').coreOutcomes;
+        for (const [name, home] of [['nf_conn', nfConnBtf], ['bpf_ct_opts', optsBtf]] as const) {
+          const targets = outcomes.filter((o) => o.description.startsWith(`struct ${name} `) || o.description.startsWith(`struct ${name}:`)).flatMap((o) => o.targetTypeIds);
+          expect(targets.length, name).toBeGreaterThan(0);
+          const where = home === vmlinux ? 'vmlinux' : 'nf_conntrack';
+          expect(targets.every((id) => id >= home.startId && id <= home.typeCount && home.nameOf(id).replace(/___.*$/, '') === name), `${name} from ${where}: ${targets}`).toBe(true);
+        }
+        if (where === 'module') expect(optsBtf === modBtf || process.env.TSBPF_VM_KERNEL === '6.1', 'bpf_ct_opts only in the module (6.12)').toBe(true);
         const avail = oracleAvailable();
         if (avail.ok) {
           const c = oracleLoadSync(OBJ);

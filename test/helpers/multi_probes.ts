@@ -4,8 +4,7 @@
 // test makes, by the cookie the program sees; where it lacks it, the error is
 // a NotSupportedError that says what is missing.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttachError, attachKprobeMulti, attachUprobeMulti, autoAttach, kprobeMultiUnsupported, resolveUprobeSyms, tracefsPath, type KprobeMultiLink, type Link } from '../../src/attach/index.ts';
@@ -13,18 +12,10 @@ import { NotSupportedError } from '../../src/errors.ts';
 import { BpfObject } from '../../src/object/index.ts';
 import { libcGetpgid } from '../../src/syscall/index.ts';
 import { fdCount } from './env.ts';
+import { fixtureBinary } from './fixtures.ts';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
 
-/** Builds test/fixtures/multi_target.c into a writable directory; returns the binary's path. */
-export function buildMultiTarget(): string {
-  // the VM guest mounts the repo read-only: build under /tmp there
-  const dir = process.env.TSBPF_VM === '1' ? mkdtempSync(join(tmpdir(), 'multi-')) : join(REPO, 'test', 'build');
-  mkdirSync(dir, { recursive: true });
-  const bin = join(dir, 'multi_target');
-  execFileSync('cc', ['-O1', '-g', '-o', bin, join(REPO, 'test', 'fixtures', 'multi_target.c')]);
-  return bin;
-}
 
 /** The /proc/kallsyms address of a kernel function. */
 function kallsymsAddr(name: string): bigint {
@@ -175,7 +166,7 @@ export function uprobeMultiTests(label: string, expectSupport: boolean | undefin
     let unsupported: NotSupportedError | undefined;
     const run = (...n: number[]) => execFileSync(bin, n.map(String), { encoding: 'utf8' });
     beforeAll(() => {
-      bin = buildMultiTarget();
+      bin = fixtureBinary('multi_target');
       obj = BpfObject.openAndLoad(join(REPO, 'bpf', 'uprobe_multi.bpf.o'));
       try {
         attachUprobeMulti(obj.program('umulti'), bin, { syms: ['tsbpf_multi_a'] }).destroy();

@@ -4,27 +4,20 @@
 // connection with setsockopt(TCP_CONGESTION) by a small C client, seen to
 // run (its programs count their calls), and gone once the object is
 // destroyed.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NotSupportedError } from '../../src/errors.ts';
 import { BpfObject } from '../../src/object/index.ts';
 import { fdCount, kernelRefusal } from './env.ts';
+import { fixtureBinary } from './fixtures.ts';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
 /** bpf/tcp_reno.h's CC_* slots of calls[]. */
 const CC = { init: 0, ssthresh: 1, cong_avoid: 2, undo_cwnd: 3, set_state: 4, cwnd_event: 5, release: 6 } as const;
 const BYTES = 4 << 20;
 
-function buildClient(): string {
-  const dir = process.env.TSBPF_VM === '1' ? mkdtempSync(join(tmpdir(), 'tcp-cc-')) : join(REPO, 'test', 'build');
-  mkdirSync(dir, { recursive: true });
-  const bin = join(dir, 'tcp_cc_client');
-  execFileSync('cc', ['-O1', '-o', bin, join(REPO, 'test', 'fixtures', 'tcp_cc_client.c')]);
-  return bin;
-}
 
 const available = (): string[] => readFileSync('/proc/sys/net/ipv4/tcp_available_congestion_control', 'utf8').trim().split(/\s+/);
 
@@ -39,7 +32,7 @@ export function structOpsTests(label: string, linkSupport: boolean): void {
       ['tcp_reno_link.bpf.o', 'tsbpf_reno_link', true],
     ] as const) {
       it(`${name} (${link ? '.struct_ops.link, registered by a link' : '.struct_ops, registered by a map update'}) carries a loopback connection and leaves nothing behind`, async (ctx) => {
-        const client = buildClient();
+        const client = fixtureBinary('tcp_cc_client');
         const fds = fdCount();
         const obj = BpfObject.open(join(REPO, 'bpf', file));
         try {
@@ -47,7 +40,7 @@ export function structOpsTests(label: string, linkSupport: boolean): void {
         } catch (e) {
           if (link && !linkSupport) {
             expect(e).toBeInstanceOf(NotSupportedError);
-            expect((e as Error).message).toMatch(/struct_ops map "tsbpf_reno_link" \(section \.struct_ops\.link\): this kernel refused a struct_ops map registered by a link \(BPF_F_LINK, Linux 6\.4\+\)/);
+            expect((e as Error).message).toBe('tcp_reno_link: map "tsbpf_reno_link" (section .struct_ops.link): this kernel refused a struct_ops map registered by a link (BPF_F_LINK, Linux 6.4+)');
             expect(fdCount()).toBe(fds);
             return;
           }

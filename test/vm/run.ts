@@ -12,6 +12,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { VM_FIXTURES, fixtureBinary } from '../helpers/fixtures.ts';
 import { buildInitramfs } from './initramfs.ts';
 import { KERNELS, kernelById, prepareKernel, type KernelArtifacts, type KernelSpec } from './kernel.ts';
 import { hostTscKhz, pickAccel, qemuArgs, type QemuConfig } from './qemu.ts';
@@ -188,6 +189,8 @@ async function main(): Promise<number> {
     for (const k of kernels) log(`kernel ${k.spec.id} ready: ${k.vmlinux}`);
     return 0;
   }
+  // the C programs the suite runs: built here, where cc is fast and the repo writable
+  for (const f of VM_FIXTURES) fixtureBinary(f);
   const results: { id: string; rc: number; secs: number }[] = [];
   for (const k of kernels) {
     const t = performance.now();
