@@ -21,11 +21,22 @@ export type DecodedValue = number | bigint | boolean | string | null | DecodedVa
 const MAX_DEPTH = 32;
 /** Arrays longer than this are cut (the rest summarized): a 64 KiB buffer is no use as 65536 numbers. */
 const MAX_ARRAY = 4096;
+/**
+ * Values one decode produces at most, over all levels: nested arrays multiply
+ * (a crafted BTF of arrays of arrays would otherwise ask for 4096^depth), so
+ * the cut is global; what is left is summarized.
+ */
+const MAX_VALUES = 1 << 16;
+
+/** What one decode may still produce (threaded through the walk). */
+interface Budget {
+  left: number;
+}
 
 /** Decode `bytes` (at least sizeof(type) long) as BTF type `typeId` of `btf`. */
 export function decodeValue(btf: Btf, typeId: number, bytes: Uint8Array): DecodedValue {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return decodeAt(btf, typeId, dv, 0, 0);
+  return decodeAt(btf, typeId, dv, 0, 0, { left: MAX_VALUES });
 }
 
 /** The same, with bigints turned into decimal strings: ready for JSON.stringify. */
@@ -93,7 +104,8 @@ function readBits(dv: DataView, off: number, bitOff: number, bits: number, signe
   return bits <= 53 ? Number(v) : v;
 }
 
-function decodeAt(btf: Btf, typeId: number, dv: DataView, off: number, depth: number): DecodedValue {
+function decodeAt(btf: Btf, typeId: number, dv: DataView, off: number, depth: number, budget: Budget): DecodedValue {
+  if (--budget.left < 0) return '...';
   const id = skipQualifiers(btf, typeId);
   if (id === 0) return null;
   const kind = btf.kindOf(id);
@@ -133,19 +145,21 @@ function decodeAt(btf: Btf, typeId: number, dv: DataView, off: number, depth: nu
       }
       const esize = sizeof(btf, elem);
       const out: DecodedValue[] = [];
-      for (let i = 0; i < Math.min(n, MAX_ARRAY); i++) out.push(decodeAt(btf, elem, dv, off + i * esize, depth + 1));
-      if (n > MAX_ARRAY) out.push(`... ${n - MAX_ARRAY} more`);
+      // elements past the bytes given (a zero-size element type included) have nothing to show
+      const shown = Math.min(n, MAX_ARRAY, esize > 0 ? Math.max(0, Math.ceil((dv.byteLength - off) / esize)) : 1);
+      for (let i = 0; i < shown && budget.left > 0; i++) out.push(decodeAt(btf, elem, dv, off + i * esize, depth + 1, budget));
+      if (n > out.length) out.push(`... ${n - out.length} more`);
       return out;
     }
     case BTF_KIND_STRUCT: case BTF_KIND_UNION: {
       const out: { [name: string]: DecodedValue } = {};
-      decodeMembers(btf, btf.type(id) as BtfComposite, dv, off, 0, depth, out);
+      decodeMembers(btf, btf.type(id) as BtfComposite, dv, off, 0, depth, out, budget);
       return out;
     }
     case BTF_KIND_DATASEC: {
       const t = btf.type(id);
       const out: { [name: string]: DecodedValue } = {};
-      if (t.kind === BTF_KIND_DATASEC) for (const v of t.vars) out[btf.nameOf(v.type)] = decodeAt(btf, v.type, dv, off + v.offset, depth + 1);
+      if (t.kind === BTF_KIND_DATASEC) for (const v of t.vars) out[btf.nameOf(v.type)] = decodeAt(btf, v.type, dv, off + v.offset, depth + 1, budget);
       return out;
     }
     default:
@@ -155,8 +169,9 @@ function decodeAt(btf: Btf, typeId: number, dv: DataView, off: number, depth: nu
 }
 
 /** Members into `out`; an anonymous struct/union member's own members are merged in (as C lets you name them). */
-function decodeMembers(btf: Btf, t: BtfComposite, dv: DataView, off: number, bitBase: number, depth: number, out: { [name: string]: DecodedValue }): void {
+function decodeMembers(btf: Btf, t: BtfComposite, dv: DataView, off: number, bitBase: number, depth: number, out: { [name: string]: DecodedValue }, budget: Budget): void {
   for (const m of t.members) {
+    if (budget.left <= 0) break;
     const bitOff = bitBase + m.bitOffset;
     const bits = memberBitfieldSize(btf, m);
     if (bits > 0) {
@@ -169,10 +184,10 @@ function decodeMembers(btf: Btf, t: BtfComposite, dv: DataView, off: number, bit
     const inner = skipQualifiers(btf, m.type);
     const innerKind = btf.kindOf(inner);
     if (m.name === '' && (innerKind === BTF_KIND_STRUCT || innerKind === BTF_KIND_UNION)) {
-      decodeMembers(btf, btf.type(inner) as BtfComposite, dv, off, bitOff, depth + 1, out);
+      decodeMembers(btf, btf.type(inner) as BtfComposite, dv, off, bitOff, depth + 1, out, budget);
       continue;
     }
-    out[m.name || `@${bitOff}`] = decodeAt(btf, m.type, dv, off + (bitOff >> 3), depth + 1);
+    out[m.name || `@${bitOff}`] = decodeAt(btf, m.type, dv, off + (bitOff >> 3), depth + 1, budget);
   }
 }
 
