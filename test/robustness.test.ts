@@ -6,8 +6,10 @@ import { describe, expect, it } from 'vitest';
 import {
   BtfBuilder, BtfError, alignof, findMember, sizeof, typeToC, TYPE_TO_C_MAX_LENGTH,
   BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO, BTF_KIND_INT, BTF_KIND_PTR, BTF_KIND_STRUCT, type BtfArray,
+  BTF_INT_SIGNED, BTF_KIND_CONST, BTF_KIND_TYPEDEF, parseBtf, type BtfTypeInit,
 } from '../src/btf/index.ts';
 import { parseElf } from '../src/elf/index.ts';
+import { btfToCHeader } from '../src/codegen/c_header.ts';
 import { ObjectError, parseObject } from '../src/object/index.ts';
 import { resolveExterns } from '../src/object/externs.ts';
 import { CoreError, typesAreCompat, typesMatch } from '../src/relo/index.ts';
@@ -165,5 +167,24 @@ describe('.kconfig values are checked against the layout and the type', () => {
     };
     expect(() => resolveExterns(withSize(1), { kernelBtf: noKernelBtf, kconfig })).toThrow(/extern CONFIG_BPF_JIT: a tristate must be 4 bytes/);
     expect(() => resolveExterns(withSize(0), { kernelBtf: noKernelBtf, kconfig })).toThrow(ObjectError);
+  });
+});
+
+describe('the C header writer on crafted BTF', () => {
+  const INT: BtfTypeInit = { kind: BTF_KIND_INT, name: 'int', size: 4, encoding: BTF_INT_SIGNED, bitOffset: 0, bits: 32 };
+  const header = (types: BtfTypeInit[]) => {
+    const b = new BtfBuilder();
+    for (const t of types) b.add(t);
+    return btfToCHeader(parseBtf(b.marshal(), { name: 'crafted' }));
+  };
+
+  it('a pointer to itself, or a typedef looping through a modifier, is a BtfError, not a stack overflow', () => {
+    expect(() => header([INT, { kind: BTF_KIND_PTR, name: '', type: 2 }])).toThrow(/chain of more than 1000 types/);
+    expect(() => header([INT, { kind: BTF_KIND_TYPEDEF, name: 't', type: 3 }, { kind: BTF_KIND_CONST, name: '', type: 2 }])).toThrow(BtfError);
+  });
+
+  it('a struct holding a pointer to itself is still written (a forward declaration breaks the cycle)', () => {
+    const out = header([INT, { kind: BTF_KIND_STRUCT, name: 'node', size: 8, kindFlag: false, members: [{ name: 'next', type: 3, bitOffset: 0, bitfieldSize: 0 }] }, { kind: BTF_KIND_PTR, name: '', type: 2 }]);
+    expect(out).toContain('struct node *next;');
   });
 });

@@ -62,6 +62,9 @@ export function btfToCHeader(btf: Btf, opts: CHeaderOptions = {}): string {
   return parts.join('');
 }
 
+/** Deepest chain of types a walk follows (see #enter). */
+const MAX_CHAIN = 1000;
+
 function pfx(lvl: number): string {
   return '\t'.repeat(lvl);
 }
@@ -83,6 +86,9 @@ export class CDumper {
   #queue: number[] = [];
   /** alignof() per id, +1 (0 = not computed yet): struct definitions ask for the same member types again and again. */
   readonly #aligns: Uint8Array;
+
+  /** How deep the current walk (ordering or a declaration) is. */
+  #depth = 0;
 
   constructor(btf: Btf, write: (s: string) => void) {
     this.#btf = btf;
@@ -143,6 +149,27 @@ export class CDumper {
 
   /** Returns true when the type is "strong" (its definition is needed, not just a name). */
   #orderType(id: number, throughPtr: boolean): boolean {
+    this.#enter(id);
+    try {
+      return this.#orderTypeAt(id, throughPtr);
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  /**
+   * Pointers, modifiers, arrays and prototypes are walked without marks (a
+   * type may be reached many ways), so a crafted chain that loops back on
+   * itself (a pointer to itself) would recurse forever: real types nest a
+   * few dozen deep, so a walk this deep is refused.
+   */
+  #enter(id: number): void {
+    if (++this.#depth > MAX_CHAIN) {
+      throw new BtfError(`${this.#btf.name}: type [${id}] ${this.#btf.nameOf(id)} is reached through a chain of more than ${MAX_CHAIN} types (a cycle of pointers or modifiers)`);
+    }
+  }
+
+  #orderTypeAt(id: number, throughPtr: boolean): boolean {
     if (id === 0) return false;
     const btf = this.#btf;
     const state = this.#order[id]!;
@@ -457,6 +484,15 @@ export class CDumper {
    * C declarators are. Anonymous structs, unions and enums are written inline.
    */
   #decl(id: number, inner: string, lvl: number): string {
+    this.#enter(id);
+    try {
+      return this.#declAt(id, inner, lvl);
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  #declAt(id: number, inner: string, lvl: number): string {
     const btf = this.#btf;
     if (id === 0) return join('void', inner);
     const kind = btf.kindOf(id);
