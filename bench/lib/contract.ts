@@ -1,7 +1,8 @@
 // The benchmark contract shared by bench/*.ts: medians, a readable table, and in
 // --json mode one JSON object {"bench": name, "metrics": [...]} as the LAST line of stdout.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface Metric {
@@ -36,10 +37,15 @@ export function printResult(bench: string, metrics: Metric[], json: boolean): vo
   if (json) console.log(JSON.stringify({ bench, metrics }));
 }
 
-/** Compile a C program with cc -O2 against libbpf (cached: rebuilt only when the source is newer). */
+/** Compile a C program with cc -O2 against libbpf (cached: rebuilt when the source bytes or libraries change). */
 export function buildC(srcPath: string, outPath: string, libs: string[] = []): string {
-  if (existsSync(outPath) && statSync(outPath).mtimeMs >= statSync(srcPath).mtimeMs) return outPath;
+  // Rebuilt unless the binary was built from these very bytes: a binary in a shared directory
+  // (the tmpdir) may come from another checkout whose source differs, however new it is.
+  const digest = createHash('sha256').update(readFileSync(srcPath)).update(`\0${libs.join(' ')}`).digest('hex');
+  const stamp = `${outPath}.sha256`;
+  if (existsSync(outPath) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return outPath;
   mkdirSync(dirname(outPath), { recursive: true });
   execFileSync('cc', ['-O2', '-o', outPath, srcPath, ...libs, '-lbpf', '-lelf', '-lz'], { stdio: 'inherit' });
+  writeFileSync(stamp, digest);
   return outPath;
 }
