@@ -5,8 +5,10 @@
 //    call, where the variadic form costs ~50 ns more per argument;
 //  - a Buffer passed as `void *` goes in as its own pointer, no copy;
 //  - `koffi.errno()` must be read on the very next line after the call.
-import koffi from 'koffi';
 import { ARCH } from '../uapi/arch.ts';
+import { loadKoffi } from './koffi.ts';
+
+const koffi = loadKoffi();
 
 const libc = koffi.load('libc.so.6');
 
