@@ -15,6 +15,7 @@
 // koffi stays outside (a dependency, and native).
 // Usage: npx tsx scripts/build.ts [OUTDIR]
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,12 +45,14 @@ export async function buildDist(): Promise<Map<string, string>> {
     },
   })));
 
+  // The loader names its compile cache by the bundle's SHA-256, computed here (see src/compile_cache/cache.ts).
+  const sha256 = (name: string): string => createHash('sha256').update(files.get(name)!).digest('hex');
   files.set('index.cjs', text(await esbuild.build({
     ...common, format: 'cjs', outfile: 'index.cjs', banner: { js: BANNER },
     stdin: {
       contents: [
         "import { loadBundle } from './src/compile_cache/entry.ts';",
-        "const { __testing, ...api } = loadBundle(require('node:path').join(__dirname, 'tsbpf.cjs'));",
+        `const { __testing, ...api } = loadBundle(require('node:path').join(__dirname, 'tsbpf.cjs'), '${sha256('tsbpf.cjs')}');`,
         "Object.defineProperty(api, Symbol.for('tsbpf.testing'), { value: __testing });",
         'module.exports = api;',
         '',
@@ -66,7 +69,7 @@ export async function buildDist(): Promise<Map<string, string>> {
   files.set('cli.cjs', text(await esbuild.build({
     ...common, format: 'cjs', outfile: 'cli.cjs', banner: { js: `#!/usr/bin/env node\n${BANNER}` },
     stdin: {
-      contents: "import { loadBundle } from './src/compile_cache/entry.ts';\n(loadBundle(require('node:path').join(__dirname, 'tsbpf-cli.cjs')) as { run(): void }).run();\n",
+      contents: `import { loadBundle } from './src/compile_cache/entry.ts';\n(loadBundle(require('node:path').join(__dirname, 'tsbpf-cli.cjs'), '${sha256('tsbpf-cli.cjs')}') as { run(): void }).run();\n`,
       resolveDir: REPO, sourcefile: 'dist-cli.ts', loader: 'ts',
     },
   })));

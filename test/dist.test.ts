@@ -3,7 +3,7 @@
 // src/compile_cache says (written once, reused, never trusted when others
 // could have written it).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -251,6 +251,23 @@ describe('the compile cache', () => {
     });
     expect(r.stdout.trim()).toBe('function');
     expect(r.stderr).toMatch(/not used: no home directory for uid 54321/);
+  });
+
+  it('is not met by a bundle that changed on disk since it was written (the file\'s mtime is in the name)', () => {
+    importWithCache(dir);
+    const [before] = files();
+    const bundle = join(REPO, 'dist', 'tsbpf.cjs');
+    const { atime, mtime } = statSync(bundle);
+    try {
+      utimesSync(bundle, atime, new Date(mtime.getTime() + 1000)); // same bytes, as an edit that kept the length
+      const log = importWithCache(dir).join('\n');
+      expect(log).toMatch(/no cache yet/);
+      expect(log).not.toMatch(/accepted/);
+      expect(files()).toHaveLength(2);
+      expect(files()).toContain(before);
+    } finally {
+      utimesSync(bundle, atime, mtime);
+    }
   });
 
   it('refuses a relative directory', () => {

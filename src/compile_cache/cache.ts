@@ -17,8 +17,12 @@
 // writable by no one else (sticky directories such as /tmp excepted), else the
 // cache is not used at all; a file is opened with O_NOFOLLOW and used only if
 // fstat says it is a regular file owned by us and writable by no one else; and
-// the file name carries a SHA-256 of the bundle's source (plus Node's version
-// and the architecture), so a changed bundle never meets an old cache. "Us" is
+// the file name carries the SHA-256 of the bundle's source that the build
+// computed, the bundle file's size, modification time and inode, Node's
+// version and the architecture, so a rebuilt or reinstalled bundle, or one
+// edited in place, never meets an old cache (V8 itself checks only the
+// source's length). The hash comes from the build because hashing the ~600 KB
+// source at run time meant loading node:crypto: ~4 ms of a fresh process. "Us" is
 // the effective uid: a process that gets its BPF capabilities without being
 // root (file or ambient capabilities) trusts a cache its own user can write;
 // turn the cache off there (TSBPF_COMPILE_CACHE=0).
@@ -26,8 +30,7 @@
 // Files are written to a temporary name and renamed (two processes may race;
 // either result is a whole file). Caches of other bundles (older tsbpf
 // versions) not rewritten for PRUNE_AFTER_DAYS are removed when a new one is written.
-import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, type Stats, lstatSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 
@@ -97,10 +100,23 @@ export function trustDirectory(dir: string): Refusal | undefined {
   }
 }
 
-/** The cache file name for a bundle's source. */
-export function cacheFileName(source: string): string {
-  const hash = createHash('sha256').update(source).update(`\0${process.version}\0${process.arch}`).digest('hex');
-  return `${PREFIX}${hash.slice(0, 32)}${SUFFIX}`;
+/**
+ * The cache file name for a bundle: `sha256` is its source's SHA-256 (hex, from
+ * the build), `file` the fstat of the bundle file the source was read from.
+ */
+export function cacheFileName(sha256: string, file: Pick<Stats, 'size' | 'mtimeMs' | 'ino' | 'dev'>): string {
+  return `${PREFIX}${digest128(`${sha256}\0${file.size}\0${file.mtimeMs}\0${file.ino}\0${file.dev}\0${process.version}\0${process.arch}`)}${SUFFIX}`;
+}
+
+/** 32 hex digits from a short string: four 32-bit FNV-1a hashes with different offset bases (a name, not a MAC). */
+function digest128(text: string): string {
+  let out = '';
+  for (const basis of [0x811c9dc5, 0x050c5d1f, 0x2b6f8a1d, 0x61c88647]) {
+    let h = basis;
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    out += (h >>> 0).toString(16).padStart(8, '0');
+  }
+  return out;
 }
 
 /** The file's bytes, or a Refusal (missing, not ours, writable by others, unreadable). */

@@ -25,7 +25,7 @@
 // GROWTH larger. A full cache costs nothing at exit.
 // DEBUG=tsbpf:cache narrates each decision.
 import Module, { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import vm from 'node:vm';
 import { createLog } from '../util/log.ts';
@@ -36,13 +36,25 @@ const WRITE_AFTER_MS = 10_000;
 const THIN_FRACTION = 0.6;
 const GROWTH = 1.1;
 
-/** Run the CommonJS bundle at `bundlePath` (through the compile cache when allowed) and return its exports. */
-export function loadBundle(bundlePath: string): Record<string, unknown> {
-  const source = readFileSync(bundlePath, 'utf8');
+/**
+ * Run the CommonJS bundle at `bundlePath` (through the compile cache when
+ * allowed) and return its exports. `sha256` is the SHA-256 (hex) of its source,
+ * computed by the build (scripts/build.ts).
+ */
+export function loadBundle(bundlePath: string, sha256: string): Record<string, unknown> {
+  // source and fstat from one open file: a bundle replaced meanwhile is seen whole, old or new
+  const fd = openSync(bundlePath, 'r');
+  let source: string;
+  let name: string;
+  try {
+    source = readFileSync(fd, 'utf8');
+    name = cacheFileName(sha256, fstatSync(fd));
+  } finally {
+    closeSync(fd);
+  }
   const where = cacheDirectory();
   const dir = typeof where === 'string' ? where : undefined;
   const refusal = typeof where === 'string' ? trustDirectory(where) : where.refusal;
-  const name = cacheFileName(source);
   let cachedData: Buffer | undefined;
   if (refusal !== undefined) {
     log('compile cache not used: %s', refusal);
