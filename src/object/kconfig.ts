@@ -3,7 +3,7 @@
 // value ("y", "m", "\"str\"", "1000"; "n" for "# CONFIG_X is not set").
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { gunzipSync } from 'node:zlib';
+import { builtin } from '../util/builtin.ts';
 
 /** Parse the text of a kernel .config. Pure. */
 export function parseKconfig(text: string): Map<string, string> {
@@ -29,7 +29,7 @@ export function readKernelConfig(path?: string): { source: string; values: Map<s
   for (const p of candidates) {
     if (!existsSync(p)) continue;
     const bytes = readFileSync(p);
-    const text = p.endsWith('.gz') ? gunzipSync(bytes).toString('utf8') : bytes.toString('utf8');
+    const text = p.endsWith('.gz') ? builtin<typeof import('node:zlib')>('node:zlib').gunzipSync(bytes).toString('utf8') : bytes.toString('utf8');
     return { source: p, values: parseKconfig(text) };
   }
   return undefined;
