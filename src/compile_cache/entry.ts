@@ -10,7 +10,8 @@
 // Node 22's module.enableCompileCache(), which Node 20 does not have.
 //
 // So: the bundle is compiled as a vm.Script with the cache file's bytes (see
-// cache.ts for where it lives and when it is trusted). Without a cache, or
+// cache.ts for its name, src/util/disk_cache.ts for where it lives and when it
+// is trusted). Without a cache, or
 // when V8 rejects it (another Node, other V8 flags), the script compiles as
 // usual and the cache is written once the process has done its work: at exit,
 // or WRITE_AFTER_MS after start-up for a long-running tool, whichever comes
@@ -29,7 +30,7 @@ import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import vm from 'node:vm';
 import { createLog } from '../util/log.ts';
-import { cacheDirectory, cacheFileName, readCacheFile, trustDirectory, writeCacheFile } from './cache.ts';
+import { cacheDirectory, cacheFileName, PRUNE_AFTER_DAYS, readCacheFile, trustDirectory, writeCacheFile } from './cache.ts';
 
 const log = createLog('tsbpf:cache');
 const WRITE_AFTER_MS = 10_000;
@@ -52,7 +53,7 @@ export function loadBundle(bundlePath: string, sha256: string): Record<string, u
   } finally {
     closeSync(fd);
   }
-  const where = cacheDirectory();
+  const where = cacheDirectory('TSBPF_COMPILE_CACHE');
   const dir = typeof where === 'string' ? where : undefined;
   const refusal = typeof where === 'string' ? trustDirectory(where) : where.refusal;
   let cachedData: Buffer | undefined;
@@ -80,7 +81,7 @@ export function loadBundle(bundlePath: string, sha256: string): Record<string, u
       try {
         const data = script.createCachedData();
         if (thin && data.length < cachedData!.length * GROWTH) return; // this process ran no more of our code
-        writeCacheFile(dir!, name, data);
+        writeCacheFile(dir!, name, data, PRUNE_AFTER_DAYS);
         log('compile cache %s written (%d bytes)', name, data.length);
       } catch (e) {
         log('compile cache %s not written: %s', name, (e as Error).message);
