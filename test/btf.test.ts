@@ -396,6 +396,44 @@ describe.skipIf(!hasVmlinux)('vmlinux', () => {
     }
   });
 
+  it('a header index made by one parse is adopted by the next, which answers the same (src/btf/kernel.ts keeps it on disk)', () => {
+    const bytes = readFileSync(VMLINUX);
+    const first = parseBtf(bytes, { name: 'vmlinux', lazy: true });
+    expect(first.headerIndex()).toBeUndefined(); // lazy: no complete pass yet
+    const names = ['task_struct', 'file', 'sk_buff', 'cgroup', 'mm_struct'];
+    const want = names.map((n) => first.findByEssentialName(n, BTF_KIND_STRUCT));
+    const index = first.headerIndex()!;
+    expect(index.offsets.length).toBe(first.localTypeCount);
+    const second = parseBtf(bytes, { name: 'vmlinux', lazy: true, index });
+    expect(second.headerIndex()).toBeDefined(); // adopted: complete from the start
+    expect(second.typeCount).toBe(first.typeCount);
+    expect(names.map((n) => second.findByEssentialName(n, BTF_KIND_STRUCT))).toEqual(want);
+    for (const id of [1, 2, want[0]![0]!, first.typeCount >> 1, first.typeCount]) expect(second.decode(id)).toEqual(first.decode(id));
+  });
+
+  it('a header index that does not fit the blob is ignored, and the blob is scanned as usual', () => {
+    const bytes = readFileSync(VMLINUX);
+    const good = parseBtf(bytes, { lazy: true });
+    const task = good.findByNameKind('task_struct', BTF_KIND_STRUCT);
+    expect(good.typeCount).toBeGreaterThan(task); // completes the pass
+    const index = good.headerIndex()!;
+    const n = index.offsets.length;
+    const copy = () => ({ offsets: index.offsets.slice(), kinds: index.kinds.slice(), keys: index.keys.slice() });
+    const bad = [
+      { ...copy(), offsets: index.offsets.slice(0, n - 1) }, // lengths disagree
+      { offsets: index.offsets.slice(1), kinds: index.kinds.slice(1), keys: index.keys.slice(1) }, // another blob's
+      (() => { const c = copy(); c.offsets[n - 1]! += 3; return c; })(),
+      (() => { const c = copy(); c.kinds[0] = (c.kinds[0]! % 19) + 1; return c; })(),
+      (() => { const c = copy(); c.keys[0]! ^= 0x100; return c; })(),
+      { offsets: new Uint32Array(0), kinds: new Uint8Array(0), keys: new Uint32Array(0) },
+    ];
+    for (const [i, b] of bad.entries()) {
+      const btf = parseBtf(bytes, { lazy: true, index: b });
+      expect(btf.headerIndex(), `index ${i}`).toBeUndefined();
+      expect(btf.findByNameKind('task_struct', BTF_KIND_STRUCT)).toBe(task);
+    }
+  });
+
   it('split BTF continues ids and strings after the base', () => {
     const base = loadKernelBtf();
     const b = new BtfBuilder(base);

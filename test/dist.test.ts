@@ -160,6 +160,50 @@ describe.skipIf(needsRoot)('the package from plain node', () => {
   });
 });
 
+describe('the kernel BTF type index (src/btf/kernel.ts)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = join(mkdtempSync(join(tmpdir(), 'tsbpf-idx-test-')), 'cache');
+  });
+  afterEach(() => rmSync(join(dir, '..'), { recursive: true, force: true }));
+  const indexes = () => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.btfindex')) : []);
+  /** A fresh process that completes the header pass over vmlinux; its answers and its tsbpf:btf log. */
+  const run = (env: Record<string, string> = {}) => {
+    const r = spawnSync(process.execPath, ['-e', "const b = require('./dist/index.cjs').loadKernelBtf(); console.log(JSON.stringify([b.typeCount, b.findByEssentialName('task_struct', 4), b.findByEssentialName('sk_buff', 4)]))"], {
+      cwd: REPO, env: { ...process.env, DEBUG: 'tsbpf:btf', DEBUG_COLORS: '0', TSBPF_CACHE_DIR: dir, TSBPF_COMPILE_CACHE: '0', ...env }, encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    return { answers: r.stdout.trim(), log: r.stderr };
+  };
+
+  it.skipIf(!existsSync('/sys/kernel/btf/vmlinux'))('is written by the process that made the pass (0600) and read by the next, which answers the same', () => {
+    const first = run();
+    expect(first.log).toMatch(/type index tsbpf-[0-9a-f]{32}\.btfindex: no cache yet/);
+    expect(first.log).toMatch(/written \(\d+ types\)/);
+    expect(indexes()).toHaveLength(1);
+    expect(statSync(join(dir, indexes()[0]!)).mode & 0o777).toBe(0o600);
+    const second = run();
+    expect(second.log).toMatch(/read \(\d+ types\)/);
+    expect(second.log).toMatch(/types from the index given/);
+    expect(second.log).not.toMatch(/written/);
+    expect(second.answers).toBe(first.answers);
+  });
+
+  it.skipIf(!existsSync('/sys/kernel/btf/vmlinux'))('a malformed index is ignored and replaced; TSBPF_BTF_INDEX_CACHE=0 turns it off', () => {
+    const first = run();
+    const path = join(dir, indexes()[0]!);
+    writeFileSync(path, Buffer.alloc(4096, 0x5a), { mode: 0o600 });
+    const bad = run();
+    expect(bad.log).toMatch(/malformed \(4096 bytes\), ignored/);
+    expect(bad.log).toMatch(/written/);
+    expect(bad.answers).toBe(first.answers);
+    expect(run().log).toMatch(/types from the index given/);
+    const off = run({ TSBPF_BTF_INDEX_CACHE: '0' });
+    expect(off.log).toMatch(/type index not used: turned off \(TSBPF_BTF_INDEX_CACHE=0\)/);
+    expect(off.answers).toBe(first.answers);
+  });
+});
+
 describe('the compile cache', () => {
   let root: string;
   let dir: string;

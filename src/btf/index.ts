@@ -2,7 +2,7 @@
 // the kernel's BTF (cached), helpers and sanitization. (load.ts, BPF_BTF_LOAD, is separate.)
 export * from './types.ts';
 export { BtfError } from './errors.ts';
-export { Btf, parseBtf, type BtfHeader, type ParseBtfOptions } from './parse.ts';
+export { Btf, parseBtf, type BtfHeader, type BtfHeaderIndex, type ParseBtfOptions } from './parse.ts';
 export { StringTable } from './strings.ts';
 export { BtfBuilder, marshalBtf, cloneType, btfInfo } from './marshal.ts';
 export * from './ext.ts';

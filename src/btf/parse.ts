@@ -51,7 +51,28 @@ export interface ParseBtfOptions {
    * For trusted blobs: the running kernel's BTF.
    */
   lazy?: boolean;
+  /**
+   * The complete header pass over these very bytes, as headerIndex() gave it
+   * (src/btf/kernel.ts keeps the kernel's on disk, for the next process):
+   * adopted instead of making the pass, if a sample of its entries agrees with
+   * the blob; otherwise ignored. Only for a blob that is not split (no `base`).
+   */
+  index?: BtfHeaderIndex;
 }
+
+/**
+ * The header pass over a whole blob: for type `id`, the word index of its
+ * btf_type header (offsets), its kind (kinds) and its lookup key (keys), at
+ * [id - startId]. See the header of this file.
+ */
+export interface BtfHeaderIndex {
+  readonly offsets: Uint32Array;
+  readonly kinds: Uint8Array;
+  readonly keys: Uint32Array;
+}
+
+/** How many entries of an offered BtfHeaderIndex are checked against the blob (evenly spaced, plus the last). */
+const INDEX_SAMPLES = 256;
 
 /**
  * When a kind gets its hash index, in units of one name compare. A linear
@@ -176,7 +197,9 @@ export class Btf {
 
     this.startId = opts.base ? opts.base.typeCount + 1 : 1;
     this.startStrOff = opts.base ? opts.base.stringsLength + opts.base.startStrOff : 0;
-    if (opts.lazy) {
+    if (opts.index && !opts.base && this.#adopt(opts.index)) {
+      log('%s: %d types from the index given, %d bytes of strings', where, this.#count, h.strLen);
+    } else if (opts.lazy) {
       log('%s: %d bytes of types (scanned on demand), %d bytes of strings%s', where, h.typeLen, h.strLen, this.swapped ? ', byte-swapped' : '');
     } else {
       this.#scanAll();
@@ -255,6 +278,44 @@ export class Btf {
     this.#offsets = offsets;
     this.#kinds = kinds;
     this.#keys = keys;
+  }
+
+  /**
+   * Take a complete header pass made earlier (ParseBtfOptions.index) if it fits
+   * this blob: as many offsets as kinds and keys, no more types than the
+   * section can hold, the first at word 0, and for INDEX_SAMPLES entries and
+   * the last, the kind and key the words say, and the next type starting where
+   * this one ends (the last one at the end of the section). A sanity check of
+   * an index this code wrote, not a proof: the file is trusted (kernel.ts).
+   */
+  #adopt(index: BtfHeaderIndex): boolean {
+    const { offsets, kinds, keys } = index;
+    const words = this.#words;
+    const n = offsets.length;
+    if (kinds.length !== n || keys.length !== n || n === 0 || n > Math.floor(words.length / 3) || offsets[0] !== 0) return false;
+    const step = Math.max(1, Math.floor(n / INDEX_SAMPLES));
+    for (let i = 0; i < n; i = i === n - 1 ? n : Math.min(i + step, n - 1)) {
+      const off = offsets[i]!;
+      if (off + 3 > words.length) return false;
+      const info = words[off + 1]!;
+      const kind = (info >>> 24) & 0x1f;
+      const end = off + BASE_WORDS[kind]! + VLEN_WORDS[kind]! * (info & 0xffff);
+      const p = words[off]!;
+      if (BASE_WORDS[kind] === 0 || kinds[i] !== kind || keys[i] !== (kind | this.#strBytes[p]! << 8 | this.#strBytes[p + 1]! << 16)) return false;
+      if (i + 1 < n ? offsets[i + 1] !== end : end !== words.length) return false;
+    }
+    this.#offsets = offsets;
+    this.#kinds = kinds;
+    this.#keys = keys;
+    this.#count = n;
+    this.#scanAt = words.length;
+    return true;
+  }
+
+  /** The complete header pass (read it only), for ParseBtfOptions.index in a later process; undefined until a lazy pass has finished. */
+  headerIndex(): BtfHeaderIndex | undefined {
+    if (this.#scanAt < this.#words.length) return undefined;
+    return { offsets: this.#offsets, kinds: this.#kinds, keys: this.#keys };
   }
 
   /** Record SCAN_STEP more types (for searches that walk forward). */
