@@ -21,8 +21,9 @@ import type * as Koffi from 'koffi';
 
 export type KoffiApi = typeof Koffi;
 
-// in the CommonJS bundle __filename is dist/tsbpf.cjs; in ESM sources, import.meta.url is this file
-const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+// in ESM sources, import.meta.url is this file; in the CommonJS bundle (where the build defines it away) __filename
+// is dist/tsbpf.cjs. (Not the other way round: `node -e` and eval workers define a global __filename, '[eval]'.)
+const here = typeof import.meta.url === 'string' ? fileURLToPath(import.meta.url) : __filename;
 
 /** koffi: its native addon when it can be loaded directly (see above), else koffi's own loader. */
 export function loadKoffi(): KoffiApi {

@@ -3,8 +3,8 @@
 // ~0.5 ms), and a tool that only loads an object should not pay for the rest.
 import { createRequire } from 'node:module';
 
-// in the CommonJS bundle __filename is dist/tsbpf.cjs; in ESM sources, import.meta.url is this file
-const require = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
+// this file (see src/syscall/koffi.ts for why import.meta.url is asked first)
+const require = createRequire(typeof import.meta.url === 'string' ? import.meta.url : __filename);
 
 /** The built-in module `name` (cached by Node after the first call). */
 export function builtin<T>(name: `node:${string}`): T {
