@@ -3,11 +3,12 @@
 // iterators, a `union bpf_iter_link_info` narrowing what is walked) gives a
 // link; each BPF_ITER_CREATE on it gives a fresh fd whose read(2) runs the
 // program over every object and returns what it printed (BPF_SEQ_PRINTF).
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { EAGAIN, EINTR, FD, SyscallError, iterCreate, lastErrno, libcRead, linkCreate } from '../syscall/index.ts';
 import { BpfAttachType } from '../prog/index.ts';
 import { AttachError } from './errors.ts';
 import { BpfLink, type AttachableProgram } from './link.ts';
+import { builtin } from '../util/builtin.ts';
 
 export interface IterOptions {
   /** Map iterators (bpf_map_elem, sockmap...): the map to walk. */
@@ -86,6 +87,8 @@ export class IterLink extends BpfLink {
   stream(chunkSize = 64 * 1024): Readable {
     const fd = this.open();
     const link = this;
+    // required here, not imported: node:stream costs a fresh process ~1 ms (src/util/builtin.ts)
+    const { Readable } = builtin<typeof import('node:stream')>('node:stream');
     return new Readable({
       read() {
         try {
