@@ -37,6 +37,10 @@
 //               worker thread blocked in poll(2), the handler running there
 //               (bench/ringbuf_worker_handler.mjs); the main loop stays free.
 //               Every latency metric has its p99 twin (`<metric>_p99`)
+//   latency_worker_nice: RingBufferWorker with priority { nice: LAT_NICE }, its
+//               thread ahead of the process's other threads (V8's compiler and GC
+//               helpers), vs ring_buffer__poll with its consumer at the same nice
+//               (setpriority after the producer is spawned): like for like
 //   stream_drops_max: the most records one stream run dropped (the metric
 //               stream_drops is the median over runs, which can hide a bad run)
 //
@@ -68,6 +72,7 @@ const STREAM_PER_TRIGGER = 64;
 const STREAM_RING = 1 << 22;
 const LAT_SAMPLES = quick ? 1000 : 3000;
 const LAT_INTERVAL_US = 200;
+const LAT_NICE = -10;
 
 const OBJECT = new URL('../bpf/ringbuf_bench.bpf.o', import.meta.url).pathname;
 const EVENT_OBJECT = new URL('../bpf/event_bench.bpf.o', import.meta.url).pathname;
@@ -89,7 +94,7 @@ await writeDist(); // the worker mode runs from dist/ (measure the current src/)
 const childScript = await bundleForNode(new URL('./ringbuf_child.ts', import.meta.url).pathname);
 const childOpts: ChildOptions = {
   object: OBJECT, producer: cBin, runs: 3, records: RECORDS, drainRing: DRAIN_RING, streamSeconds: STREAM_SECONDS,
-  streamPerTrigger: STREAM_PER_TRIGGER, streamRing: STREAM_RING, latSamples: LAT_SAMPLES, latIntervalUs: LAT_INTERVAL_US,
+  streamPerTrigger: STREAM_PER_TRIGGER, streamRing: STREAM_RING, latSamples: LAT_SAMPLES, latIntervalUs: LAT_INTERVAL_US, latNice: LAT_NICE,
   dist: new URL('../dist/index.cjs', import.meta.url).pathname, workerHandler: pathToFileURL(new URL('./ringbuf_worker_handler.mjs', import.meta.url).pathname).href,
   eventObject: EVENT_OBJECT, eventRecords: EVENT_RECORDS, eventRing: EVENT_RING,
 };
@@ -102,7 +107,7 @@ const tsDrain = (shape: keyof typeof DRAIN_SHAPES) => runTs<{ values: number[] }
 const tsPerfDrain = () => runTs<{ values: number[] }>('perf_drain').values;
 const tsDrainDecode = () => runTs<{ view: number[]; viewComm: number[]; copy: number[] }>('drain_decode');
 const tsStream = () => runTs<{ rate: number; dropped: number }>('stream');
-const tsLatency = () => runTs<{ start: Lat; poll: Lat; worker: Lat }>('latency');
+const tsLatency = () => runTs<{ start: Lat; poll: Lat; worker: Lat; workerNice: Lat }>('latency');
 
 // ---------------------------------------------------------------- run, interleaved
 const res = {
@@ -117,6 +122,8 @@ const res = {
   p99poll: { ts: [] as number[] },
   p50worker: { ts: [] as number[] },
   p99worker: { ts: [] as number[] },
+  p50nice: { ts: [] as number[], c: [] as number[] },
+  p99nice: { ts: [] as number[], c: [] as number[] },
   p99: { ts: [] as number[], c: [] as number[] },
 };
 
@@ -161,10 +168,16 @@ for (let round = 0; round < STREAM_ROUNDS; round++) {
     if (!json) console.error(`stream ts ${s.rate.toFixed(0)}/s (drops ${s.dropped}) c ${c.records_per_s}/s (drops ${c.dropped})`);
   }
   if (only.has('latency')) {
-    const runCLat = () => runC(['latency', OBJECT, String(LAT_SAMPLES), String(LAT_INTERVAL_US)])[0]!;
+    const runCLat = (nice = 0) => runC(['latency', OBJECT, String(LAT_SAMPLES), String(LAT_INTERVAL_US), String(nice)])[0]!;
     let cl = cFirst ? runCLat() : undefined;
-    const { start: l, poll: lp, worker: lw } = tsLatency();
+    let cn = cFirst ? runCLat(LAT_NICE) : undefined;
+    const { start: l, poll: lp, worker: lw, workerNice: ln } = tsLatency();
     cl ??= runCLat();
+    cn ??= runCLat(LAT_NICE);
+    res.p50nice.ts.push(ln.p50);
+    res.p99nice.ts.push(ln.p99);
+    res.p50nice.c.push(cn.p50_ns!);
+    res.p99nice.c.push(cn.p99_ns!);
     res.p50poll.ts.push(lp.p50);
     res.p99poll.ts.push(lp.p99);
     res.p50worker.ts.push(lw.p50);
@@ -173,7 +186,7 @@ for (let round = 0; round < STREAM_ROUNDS; round++) {
     res.p99.ts.push(l.p99);
     res.p50.c.push(cl.p50_ns!);
     res.p99.c.push(cl.p99_ns!);
-    if (!json) console.error(`latency p50 ts ${l.p50} (poll ${lp.p50}, worker ${lw.p50}) c ${cl.p50_ns}, p99 ts ${l.p99} (poll ${lp.p99}, worker ${lw.p99}) c ${cl.p99_ns}`);
+    if (!json) console.error(`latency p50 ts ${l.p50} (poll ${lp.p50}, worker ${lw.p50}) c ${cl.p50_ns}, p99 ts ${l.p99} (poll ${lp.p99}, worker ${lw.p99}) c ${cl.p99_ns}; at nice ${LAT_NICE}: worker ${ln.p50} / ${ln.p99} c ${cn.p50_ns} / ${cn.p99_ns}`);
   }
 }
 
@@ -192,6 +205,8 @@ const metrics: Metric[] = [
   m('latency_poll_p99', 'ns', med(res.p99poll.ts), med(res.p99.c), med(res.p99poll.ts) / med(res.p99.c)),
   m('latency_worker', 'ns (p50)', med(res.p50worker.ts), med(res.p50.c), med(res.p50worker.ts) / med(res.p50.c)),
   m('latency_worker_p99', 'ns', med(res.p99worker.ts), med(res.p99.c), med(res.p99worker.ts) / med(res.p99.c)),
+  m('latency_worker_nice', 'ns (p50)', med(res.p50nice.ts), med(res.p50nice.c), med(res.p50nice.ts) / med(res.p50nice.c)),
+  m('latency_worker_nice_p99', 'ns', med(res.p99nice.ts), med(res.p99nice.c), med(res.p99nice.ts) / med(res.p99nice.c)),
   m('perf_drain', 'ns/record', med(res.perf.ts), med(res.perf.c), med(res.perf.ts) / med(res.perf.c)),
   m('drain_decode', 'ns/record', med(res.decode.view), med(res.decode.c), med(res.decode.view) / med(res.decode.c)),
   m('drain_decode_comm', 'ns/record', med(res.decode.viewComm), med(res.decode.cComm), med(res.decode.viewComm) / med(res.decode.cComm)),
