@@ -49,7 +49,7 @@
 //
 //   npx tsx bench/ringbuf.ts [--json] [--quick]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { writeDist } from '../scripts/build.ts';
@@ -80,8 +80,17 @@ const EVENT_RECORDS = 150_000; // 192 bytes each in the ring with its header
 const EVENT_RING = 1 << 25;
 const cBin = buildC(new URL('./c/ringbuf_bench.c', import.meta.url).pathname, join(tmpdir(), 'tsbpf-bench-ringbuf', 'ringbuf_bench'));
 
-function runC(args: string[]): Record<string, number>[] {
-  const r = spawnSync(cBin, args, { encoding: 'utf8' });
+// The drains (both sides) run pinned to one CPU, the same one for both sides in a
+// round, and the next one in the next round: this machine's vCPUs drain at
+// different speeds (one at ~2.4, the other at ~4.8 ns/record for the same
+// unpinned process), and a process that lands on one or the other by chance
+// made the medians a lottery. A drain needs one CPU: the producer is a BPF
+// program run from the consumer's own getpgid.
+const CPUS = availableParallelism();
+const pinned = (cpu: number | undefined, file: string, args: string[]): [string, string[]] => (cpu === undefined ? [file, args] : ['taskset', ['-c', String(cpu), file, ...args]]);
+
+function runC(args: string[], cpu?: number): Record<string, number>[] {
+  const r = spawnSync(...pinned(cpu, cBin, args), { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`ringbuf_bench ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout
     .trim()
@@ -98,14 +107,14 @@ const childOpts: ChildOptions = {
   dist: new URL('../dist/index.cjs', import.meta.url).pathname, workerHandler: pathToFileURL(new URL('./ringbuf_worker_handler.mjs', import.meta.url).pathname).href,
   eventObject: EVENT_OBJECT, eventRecords: EVENT_RECORDS, eventRing: EVENT_RING,
 };
-function runTs<T>(mode: string): T {
-  const out = execFileSync(process.execPath, [childScript, mode, JSON.stringify(childOpts)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+function runTs<T>(mode: string, cpu?: number): T {
+  const out = execFileSync(...pinned(cpu, process.execPath, [childScript, mode, JSON.stringify(childOpts)]), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   return JSON.parse(out.trim().split('\n').pop()!) as T;
 }
 type Lat = { p50: number; p99: number };
-const tsDrain = (shape: keyof typeof DRAIN_SHAPES) => runTs<{ values: number[] }>(shape).values;
-const tsPerfDrain = () => runTs<{ values: number[] }>('perf_drain').values;
-const tsDrainDecode = () => runTs<{ view: number[]; viewComm: number[]; copy: number[] }>('drain_decode');
+const tsDrain = (shape: keyof typeof DRAIN_SHAPES, cpu: number) => runTs<{ values: number[] }>(shape, cpu).values;
+const tsPerfDrain = (cpu: number) => runTs<{ values: number[] }>('perf_drain', cpu).values;
+const tsDrainDecode = (cpu: number) => runTs<{ view: number[]; viewComm: number[]; copy: number[] }>('drain_decode', cpu);
 const tsStream = () => runTs<{ rate: number; dropped: number }>('stream');
 const tsLatency = () => runTs<{ start: Lat; poll: Lat; worker: Lat; workerNice: Lat }>('latency');
 
@@ -128,27 +137,28 @@ const res = {
 };
 
 for (let round = 0; round < ROUNDS; round++) {
+  const cpu = round % CPUS;
   for (const shape of ['drain', 'drain_256', 'drain_mixed'] as const) {
     if (!only.has(shape)) continue;
     const { records, recSize, discardEvery } = DRAIN_SHAPES[shape];
-    const runCDrain = () => median(runC(['drain', OBJECT, String(records), '4', String(recSize), String(discardEvery)]).slice(1).map((r) => r.ns_per_record!));
+    const runCDrain = () => median(runC(['drain', OBJECT, String(records), '4', String(recSize), String(discardEvery)], cpu).slice(1).map((r) => r.ns_per_record!));
     // the side that goes first alternates per round
     if (round % 2 === 1) res[shape].c.push(runCDrain());
-    res[shape].ts.push(median(tsDrain(shape)));
+    res[shape].ts.push(median(tsDrain(shape, cpu)));
     if (round % 2 === 0) res[shape].c.push(runCDrain());
     if (!json) console.error(`round ${round + 1}/${ROUNDS}: ${shape} ts ${res[shape].ts.at(-1)?.toFixed(2)} c ${res[shape].c.at(-1)?.toFixed(2)}`);
   }
   if (only.has('perf_drain')) {
-    res.perf.c.push(median(runC(['perf_drain', OBJECT, String(RECORDS), '4']).slice(1).map((r) => r.ns_per_record!)));
-    res.perf.ts.push(median(tsPerfDrain()));
+    res.perf.c.push(median(runC(['perf_drain', OBJECT, String(RECORDS), '4'], cpu).slice(1).map((r) => r.ns_per_record!)));
+    res.perf.ts.push(median(tsPerfDrain(cpu)));
   }
   if (only.has('drain_decode')) {
-    const d = tsDrainDecode();
+    const d = tsDrainDecode(cpu);
     res.decode.view.push(median(d.view));
     res.decode.viewComm.push(median(d.viewComm));
     res.decode.copy.push(median(d.copy));
-    res.decode.c.push(median(runC(['drain_decode', EVENT_OBJECT, String(EVENT_RECORDS), '4', 'num']).slice(1).map((r) => r.ns_per_record!)));
-    res.decode.cComm.push(median(runC(['drain_decode', EVENT_OBJECT, String(EVENT_RECORDS), '4', 'comm']).slice(1).map((r) => r.ns_per_record!)));
+    res.decode.c.push(median(runC(['drain_decode', EVENT_OBJECT, String(EVENT_RECORDS), '4', 'num'], cpu).slice(1).map((r) => r.ns_per_record!)));
+    res.decode.cComm.push(median(runC(['drain_decode', EVENT_OBJECT, String(EVENT_RECORDS), '4', 'comm'], cpu).slice(1).map((r) => r.ns_per_record!)));
     if (!json) console.error(`round ${round + 1}/${ROUNDS}: drain_decode view ${res.decode.view.at(-1)?.toFixed(2)} c ${res.decode.c.at(-1)?.toFixed(2)}; with comm view ${res.decode.viewComm.at(-1)?.toFixed(2)} copy ${res.decode.copy.at(-1)?.toFixed(2)} c ${res.decode.cComm.at(-1)?.toFixed(2)} ns/record`);
   }
   if (!json && only.has('perf_drain')) console.error(`round ${round + 1}/${ROUNDS}: perf ts ${res.perf.ts.at(-1)?.toFixed(2)} c ${res.perf.c.at(-1)?.toFixed(2)}`);
