@@ -108,7 +108,10 @@ class CpuRing {
  * real record) ends the drain. How the drain ended is left in `r.outcome`.
  */
 function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost: LostCallback | undefined): number {
-  // locals and literals only in the loop (see ringbuf.ts): 9 is PERF_RECORD_SAMPLE, 2 PERF_RECORD_LOST
+  // Locals and literals only in the loop (see ringbuf.ts): 9 is PERF_RECORD_SAMPLE, 2 PERF_RECORD_LOST.
+  // The inner loop handles samples only; anything else (a lost-samples record, a record that
+  // wraps the end, a zero header) ends it and is handled below: fewer live values in the loop,
+  // so that V8 keeps the position in a register (spilled, the dependency chain went through memory).
   const view = r.view;
   const meta32 = r.meta32;
   const mask = r.mask;
@@ -128,22 +131,11 @@ function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost:
     let end = start + avail;
     if (end > size) end = size;
     let b = start;
-    let wraps = false;
     while (b < end) {
       // records are 8-byte aligned: the header never straddles the end
       const len = view.getUint16(b + 6, true);
-      if (len === 0) {
-        if (r.closed) break; // closed by a callback: these are the zero pages left behind
-        // publish what was delivered before it, so that a caller who catches this does not see those again
-        r.tail = (tail + (b - start)) | 0;
-        r.publish(r.tail);
-        throw new RingBufferError(`perf ring of cpu ${cpu}: zero-sized record at ${b}`);
-      }
       const next = b + len;
-      if (next > size) {
-        wraps = true;
-        break;
-      }
+      if (len === 0 || next > size) break;
       const type = view.getInt32(b, true);
       if (type === 9) {
         n++;
@@ -153,7 +145,7 @@ function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost:
           break;
         }
       } else if (type === 2) {
-        recordLost(r, view, b, onLost);
+        break;
       }
       b = next;
     }
@@ -162,16 +154,27 @@ function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost:
       return n;
     }
     let consumed = b - start;
-    if (wraps) {
+    if (!stop && b < end) {
+      // what ended the loop: a zero header, a record that wraps the end, or a lost-samples record
       const len = view.getUint16(b + 6, true);
-      consumed += len;
-      const delivered = deliverWrapped(r, b, len, scratch, cb, onLost);
-      if (delivered !== 0) n++;
-      if (r.closed) {
-        r.outcome = STOPPED;
-        return n;
+      if (len === 0) {
+        // publish what was delivered before it, so that a caller who catches this does not see those again
+        r.tail = (tail + consumed) | 0;
+        r.publish(r.tail);
+        throw new RingBufferError(`perf ring of cpu ${cpu}: zero-sized record at ${b}`);
       }
-      if (delivered < 0) stop = true;
+      consumed += len;
+      if (b + len > size) {
+        const delivered = deliverWrapped(r, b, len, scratch, cb, onLost);
+        if (delivered !== 0) n++;
+        if (r.closed) {
+          r.outcome = STOPPED;
+          return n;
+        }
+        if (delivered < 0) stop = true;
+      } else {
+        recordLost(r, view, b, onLost);
+      }
     }
     if (consumed === 0) break;
     tail = (tail + consumed) | 0;
