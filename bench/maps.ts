@@ -10,11 +10,12 @@
 //
 // Both sides use the same shapes (u32 keys, u64 values, a 256-entry array, a
 // 100,000-entry hash), the same access pattern, and a caller-owned value
-// buffer (lookup(key, out) here, a stack variable in C).
+// buffer (lookup(key, out) here, a stack variable in C). The tsbpf side is the
+// published package (dist/, rebuilt from src/ first), as a user imports it.
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { BpfMap, MapType } from '../src/maps/index.ts';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { writeDist } from '../scripts/build.ts';
 import { type Metric, buildC, median, printResult } from './lib/contract.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -50,12 +51,14 @@ function measureC(binary: string, bench: Bench): number {
   return Number(out.trim());
 }
 
-function main(): void {
+async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {
     console.error('bench/maps.ts needs root (bpf() map creation)');
     process.exit(1);
   }
   const binary = buildC(join(here, 'c/maps_bench.c'), join(here, 'c/build/maps_bench'));
+  await writeDist();
+  const { BpfMap, MapType } = (await import(pathToFileURL(join(here, '..', 'dist', 'index.mjs')).href)) as typeof import('../src/index.ts');
 
   const array = BpfMap.create({ name: 'bench_array', type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: ARRAY_ENTRIES, flags: 0 });
   const hash = BpfMap.create({ name: 'bench_hash', type: MapType.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: HASH_ENTRIES, flags: 0 });
@@ -128,4 +131,4 @@ function round(x: number): number {
   return Math.round(x * 10) / 10;
 }
 
-main();
+await main();

@@ -37,6 +37,10 @@
 //               worker thread blocked in poll(2), the handler running there
 //               (bench/ringbuf_worker_handler.mjs); the main loop stays free.
 //               Every latency metric has its p99 twin (`<metric>_p99`)
+//   latency_worker_nice: RingBufferWorker with priority { nice: LAT_NICE }, its
+//               thread ahead of the process's other threads (V8's compiler and GC
+//               helpers), vs ring_buffer__poll with its consumer at the same nice
+//               (setpriority after the producer is spawned): like for like
 //   stream_drops_max: the most records one stream run dropped (the metric
 //               stream_drops is the median over runs, which can hide a bad run)
 //
@@ -45,7 +49,7 @@
 //
 //   npx tsx bench/ringbuf.ts [--json] [--quick]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { writeDist } from '../scripts/build.ts';
@@ -68,6 +72,7 @@ const STREAM_PER_TRIGGER = 64;
 const STREAM_RING = 1 << 22;
 const LAT_SAMPLES = quick ? 1000 : 3000;
 const LAT_INTERVAL_US = 200;
+const LAT_NICE = -10;
 
 const OBJECT = new URL('../bpf/ringbuf_bench.bpf.o', import.meta.url).pathname;
 const EVENT_OBJECT = new URL('../bpf/event_bench.bpf.o', import.meta.url).pathname;
@@ -75,8 +80,17 @@ const EVENT_RECORDS = 150_000; // 192 bytes each in the ring with its header
 const EVENT_RING = 1 << 25;
 const cBin = buildC(new URL('./c/ringbuf_bench.c', import.meta.url).pathname, join(tmpdir(), 'tsbpf-bench-ringbuf', 'ringbuf_bench'));
 
-function runC(args: string[]): Record<string, number>[] {
-  const r = spawnSync(cBin, args, { encoding: 'utf8' });
+// The drains (both sides) run pinned to one CPU, the same one for both sides in a
+// round, and the next one in the next round: this machine's vCPUs drain at
+// different speeds (one at ~2.4, the other at ~4.8 ns/record for the same
+// unpinned process), and a process that lands on one or the other by chance
+// made the medians a lottery. A drain needs one CPU: the producer is a BPF
+// program run from the consumer's own getpgid.
+const CPUS = availableParallelism();
+const pinned = (cpu: number | undefined, file: string, args: string[]): [string, string[]] => (cpu === undefined ? [file, args] : ['taskset', ['-c', String(cpu), file, ...args]]);
+
+function runC(args: string[], cpu?: number): Record<string, number>[] {
+  const r = spawnSync(...pinned(cpu, cBin, args), { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`ringbuf_bench ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout
     .trim()
@@ -89,20 +103,20 @@ await writeDist(); // the worker mode runs from dist/ (measure the current src/)
 const childScript = await bundleForNode(new URL('./ringbuf_child.ts', import.meta.url).pathname);
 const childOpts: ChildOptions = {
   object: OBJECT, producer: cBin, runs: 3, records: RECORDS, drainRing: DRAIN_RING, streamSeconds: STREAM_SECONDS,
-  streamPerTrigger: STREAM_PER_TRIGGER, streamRing: STREAM_RING, latSamples: LAT_SAMPLES, latIntervalUs: LAT_INTERVAL_US,
+  streamPerTrigger: STREAM_PER_TRIGGER, streamRing: STREAM_RING, latSamples: LAT_SAMPLES, latIntervalUs: LAT_INTERVAL_US, latNice: LAT_NICE,
   dist: new URL('../dist/index.cjs', import.meta.url).pathname, workerHandler: pathToFileURL(new URL('./ringbuf_worker_handler.mjs', import.meta.url).pathname).href,
   eventObject: EVENT_OBJECT, eventRecords: EVENT_RECORDS, eventRing: EVENT_RING,
 };
-function runTs<T>(mode: string): T {
-  const out = execFileSync(process.execPath, [childScript, mode, JSON.stringify(childOpts)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+function runTs<T>(mode: string, cpu?: number): T {
+  const out = execFileSync(...pinned(cpu, process.execPath, [childScript, mode, JSON.stringify(childOpts)]), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   return JSON.parse(out.trim().split('\n').pop()!) as T;
 }
 type Lat = { p50: number; p99: number };
-const tsDrain = (shape: keyof typeof DRAIN_SHAPES) => runTs<{ values: number[] }>(shape).values;
-const tsPerfDrain = () => runTs<{ values: number[] }>('perf_drain').values;
-const tsDrainDecode = () => runTs<{ view: number[]; viewComm: number[]; copy: number[] }>('drain_decode');
+const tsDrain = (shape: keyof typeof DRAIN_SHAPES, cpu: number) => runTs<{ values: number[] }>(shape, cpu).values;
+const tsPerfDrain = (cpu: number) => runTs<{ values: number[] }>('perf_drain', cpu).values;
+const tsDrainDecode = (cpu: number) => runTs<{ view: number[]; viewComm: number[]; copy: number[] }>('drain_decode', cpu);
 const tsStream = () => runTs<{ rate: number; dropped: number }>('stream');
-const tsLatency = () => runTs<{ start: Lat; poll: Lat; worker: Lat }>('latency');
+const tsLatency = () => runTs<{ start: Lat; poll: Lat; worker: Lat; workerNice: Lat }>('latency');
 
 // ---------------------------------------------------------------- run, interleaved
 const res = {
@@ -117,31 +131,34 @@ const res = {
   p99poll: { ts: [] as number[] },
   p50worker: { ts: [] as number[] },
   p99worker: { ts: [] as number[] },
+  p50nice: { ts: [] as number[], c: [] as number[] },
+  p99nice: { ts: [] as number[], c: [] as number[] },
   p99: { ts: [] as number[], c: [] as number[] },
 };
 
 for (let round = 0; round < ROUNDS; round++) {
+  const cpu = round % CPUS;
   for (const shape of ['drain', 'drain_256', 'drain_mixed'] as const) {
     if (!only.has(shape)) continue;
     const { records, recSize, discardEvery } = DRAIN_SHAPES[shape];
-    const runCDrain = () => median(runC(['drain', OBJECT, String(records), '4', String(recSize), String(discardEvery)]).slice(1).map((r) => r.ns_per_record!));
+    const runCDrain = () => median(runC(['drain', OBJECT, String(records), '4', String(recSize), String(discardEvery)], cpu).slice(1).map((r) => r.ns_per_record!));
     // the side that goes first alternates per round
     if (round % 2 === 1) res[shape].c.push(runCDrain());
-    res[shape].ts.push(median(tsDrain(shape)));
+    res[shape].ts.push(median(tsDrain(shape, cpu)));
     if (round % 2 === 0) res[shape].c.push(runCDrain());
     if (!json) console.error(`round ${round + 1}/${ROUNDS}: ${shape} ts ${res[shape].ts.at(-1)?.toFixed(2)} c ${res[shape].c.at(-1)?.toFixed(2)}`);
   }
   if (only.has('perf_drain')) {
-    res.perf.c.push(median(runC(['perf_drain', OBJECT, String(RECORDS), '4']).slice(1).map((r) => r.ns_per_record!)));
-    res.perf.ts.push(median(tsPerfDrain()));
+    res.perf.c.push(median(runC(['perf_drain', OBJECT, String(RECORDS), '4'], cpu).slice(1).map((r) => r.ns_per_record!)));
+    res.perf.ts.push(median(tsPerfDrain(cpu)));
   }
   if (only.has('drain_decode')) {
-    const d = tsDrainDecode();
+    const d = tsDrainDecode(cpu);
     res.decode.view.push(median(d.view));
     res.decode.viewComm.push(median(d.viewComm));
     res.decode.copy.push(median(d.copy));
-    res.decode.c.push(median(runC(['drain_decode', EVENT_OBJECT, String(EVENT_RECORDS), '4', 'num']).slice(1).map((r) => r.ns_per_record!)));
-    res.decode.cComm.push(median(runC(['drain_decode', EVENT_OBJECT, String(EVENT_RECORDS), '4', 'comm']).slice(1).map((r) => r.ns_per_record!)));
+    res.decode.c.push(median(runC(['drain_decode', EVENT_OBJECT, String(EVENT_RECORDS), '4', 'num'], cpu).slice(1).map((r) => r.ns_per_record!)));
+    res.decode.cComm.push(median(runC(['drain_decode', EVENT_OBJECT, String(EVENT_RECORDS), '4', 'comm'], cpu).slice(1).map((r) => r.ns_per_record!)));
     if (!json) console.error(`round ${round + 1}/${ROUNDS}: drain_decode view ${res.decode.view.at(-1)?.toFixed(2)} c ${res.decode.c.at(-1)?.toFixed(2)}; with comm view ${res.decode.viewComm.at(-1)?.toFixed(2)} copy ${res.decode.copy.at(-1)?.toFixed(2)} c ${res.decode.cComm.at(-1)?.toFixed(2)} ns/record`);
   }
   if (!json && only.has('perf_drain')) console.error(`round ${round + 1}/${ROUNDS}: perf ts ${res.perf.ts.at(-1)?.toFixed(2)} c ${res.perf.c.at(-1)?.toFixed(2)}`);
@@ -161,10 +178,16 @@ for (let round = 0; round < STREAM_ROUNDS; round++) {
     if (!json) console.error(`stream ts ${s.rate.toFixed(0)}/s (drops ${s.dropped}) c ${c.records_per_s}/s (drops ${c.dropped})`);
   }
   if (only.has('latency')) {
-    const runCLat = () => runC(['latency', OBJECT, String(LAT_SAMPLES), String(LAT_INTERVAL_US)])[0]!;
+    const runCLat = (nice = 0) => runC(['latency', OBJECT, String(LAT_SAMPLES), String(LAT_INTERVAL_US), String(nice)])[0]!;
     let cl = cFirst ? runCLat() : undefined;
-    const { start: l, poll: lp, worker: lw } = tsLatency();
+    let cn = cFirst ? runCLat(LAT_NICE) : undefined;
+    const { start: l, poll: lp, worker: lw, workerNice: ln } = tsLatency();
     cl ??= runCLat();
+    cn ??= runCLat(LAT_NICE);
+    res.p50nice.ts.push(ln.p50);
+    res.p99nice.ts.push(ln.p99);
+    res.p50nice.c.push(cn.p50_ns!);
+    res.p99nice.c.push(cn.p99_ns!);
     res.p50poll.ts.push(lp.p50);
     res.p99poll.ts.push(lp.p99);
     res.p50worker.ts.push(lw.p50);
@@ -173,7 +196,7 @@ for (let round = 0; round < STREAM_ROUNDS; round++) {
     res.p99.ts.push(l.p99);
     res.p50.c.push(cl.p50_ns!);
     res.p99.c.push(cl.p99_ns!);
-    if (!json) console.error(`latency p50 ts ${l.p50} (poll ${lp.p50}, worker ${lw.p50}) c ${cl.p50_ns}, p99 ts ${l.p99} (poll ${lp.p99}, worker ${lw.p99}) c ${cl.p99_ns}`);
+    if (!json) console.error(`latency p50 ts ${l.p50} (poll ${lp.p50}, worker ${lw.p50}) c ${cl.p50_ns}, p99 ts ${l.p99} (poll ${lp.p99}, worker ${lw.p99}) c ${cl.p99_ns}; at nice ${LAT_NICE}: worker ${ln.p50} / ${ln.p99} c ${cn.p50_ns} / ${cn.p99_ns}`);
   }
 }
 
@@ -192,6 +215,8 @@ const metrics: Metric[] = [
   m('latency_poll_p99', 'ns', med(res.p99poll.ts), med(res.p99.c), med(res.p99poll.ts) / med(res.p99.c)),
   m('latency_worker', 'ns (p50)', med(res.p50worker.ts), med(res.p50.c), med(res.p50worker.ts) / med(res.p50.c)),
   m('latency_worker_p99', 'ns', med(res.p99worker.ts), med(res.p99.c), med(res.p99worker.ts) / med(res.p99.c)),
+  m('latency_worker_nice', 'ns (p50)', med(res.p50nice.ts), med(res.p50nice.c), med(res.p50nice.ts) / med(res.p50nice.c)),
+  m('latency_worker_nice_p99', 'ns', med(res.p99nice.ts), med(res.p99nice.c), med(res.p99nice.ts) / med(res.p99nice.c)),
   m('perf_drain', 'ns/record', med(res.perf.ts), med(res.perf.c), med(res.perf.ts) / med(res.perf.c)),
   m('drain_decode', 'ns/record', med(res.decode.view), med(res.decode.c), med(res.decode.view) / med(res.decode.c)),
   m('drain_decode_comm', 'ns/record', med(res.decode.viewComm), med(res.decode.cComm), med(res.decode.viewComm) / med(res.decode.cComm)),

@@ -23,6 +23,8 @@ export interface ChildOptions {
   streamRing: number;
   latSamples: number;
   latIntervalUs: number;
+  /** The nice value of latency_worker_nice's consumer thread (and of C's consumer in that comparison). */
+  latNice: number;
   /** dist/index.cjs: the worker mode runs from the published package (its worker script lives there) */
   dist: string;
   /** bench/ringbuf_worker_handler.mjs, as a file: URL */
@@ -198,15 +200,15 @@ async function tsStream(seconds: number): Promise<{ rate: number; dropped: numbe
   }
 }
 
-/** Latency samples on a RingBufferWorker (the handler runs in its thread: bench/ringbuf_worker_handler.mjs). */
-async function tsLatencyWorker(): Promise<{ p50: number; p99: number }> {
+/** Latency samples on a RingBufferWorker (the handler runs in its thread: bench/ringbuf_worker_handler.mjs), at its default scheduling or at `nice`. */
+async function tsLatencyWorker(nice?: number): Promise<{ p50: number; p99: number }> {
   const { RingBufferWorker } = require(o.dist) as typeof import('../src/index.ts');
   const p = spawnProducer(120, LAT_INTERVAL_US);
   const obj = setup('rb_produce_ts', p.child.pid!, 1);
   try {
     let done!: () => void;
     const finished = new Promise<void>((r) => (done = r));
-    const w = await RingBufferWorker.start(obj.map('rb_ts').map, { module: o.workerHandler, export: 'latency', data: { samples: LAT_SAMPLES }, onMessage: () => done() });
+    const w = await RingBufferWorker.start(obj.map('rb_ts').map, { module: o.workerHandler, export: 'latency', data: { samples: LAT_SAMPLES }, onMessage: () => done(), priority: nice === undefined ? undefined : { nice } });
     p.go();
     await finished;
     const r = (await w.close()) as { p50: number; p99: number };
@@ -272,7 +274,7 @@ async function main(): Promise<unknown> {
       await tsStream(0.3); // warm-up: the consumer's code is compiled and optimized before the measured run
       return tsStream(o.streamSeconds);
     case 'latency':
-      return { start: await tsLatency('start'), poll: await tsLatency('poll'), worker: await tsLatencyWorker() };
+      return { start: await tsLatency('start'), poll: await tsLatency('poll'), worker: await tsLatencyWorker(), workerNice: await tsLatencyWorker(o.latNice) };
     default:
       throw new Error(`ringbuf_child: unknown mode ${mode}`);
   }

@@ -77,7 +77,7 @@ export type { TraceLine, TracePipeOptions } from './attach/index.ts';
 
 // ring buffers
 export { RingBuffer, RingBufferWorker, PerfBuffer, UserRingBuffer, EventSource, possibleCpus, onlineCpus } from './ringbuf/index.ts';
-export type { MapSource, RecordCallback, BatchCallback, RingOptions, PerfBufferOptions, StartOptions, RingBufferWorkerOptions, WorkerContext, WorkerHandler, WorkerHandlerFactory } from './ringbuf/index.ts';
+export type { MapSource, RecordCallback, BatchCallback, RingOptions, PerfBufferOptions, StartOptions, RingBufferWorkerOptions, ThreadPriority, WorkerContext, WorkerHandler, WorkerHandlerFactory } from './ringbuf/index.ts';
 
 // what the running kernel supports (memoized probes)
 export { haveProgramType, haveMapType, haveHelper, haveLinkKind, haveBtfKind } from './features/index.ts';

@@ -2,12 +2,14 @@
 // there, the handler loaded in the worker by module and export), fed by
 // bpf/ringbuf_bench.bpf.o's rb_produce (bpf_loop bursts on getpgid(2) from
 // this process; struct rec { seq, check }).
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.ts';
 import { BpfObject } from '../src/object/index.ts';
-import { RingBufferWorker } from '../src/ringbuf/index.ts';
+import { RingBufferWorker, type ThreadPriority } from '../src/ringbuf/index.ts';
+import { SCHED_FIFO, SCHED_OTHER } from '../src/uapi/defines.ts';
 import { libcGetpgid } from '../src/syscall/index.ts';
 import { hasKernelBtf, needsRoot } from './helpers/env.ts';
 
@@ -83,6 +85,22 @@ describe.skipIf(needsRoot || !hasKernelBtf)('RingBufferWorker', () => {
     libcGetpgid(0);
     expect(String(await error)).toMatch('handler failed on purpose');
     await expect(w.close()).rejects.toThrow('handler failed on purpose');
+  });
+
+  it('runs its thread at the priority asked (as the kernel sees that thread), and nothing else in the process changes', async () => {
+    const { obj } = producer(1 << 16);
+    const rb = obj.map('rb').map;
+    const mine = (): string => readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]!;
+    const before = mine();
+    const niced = await RingBufferWorker.start(rb, { module: HANDLERS, export: 'sched', priority: { nice: -7 } });
+    expect(await niced.close()).toMatchObject({ nice: -7, policy: SCHED_OTHER });
+    const fifo = await RingBufferWorker.start(rb, { module: HANDLERS, export: 'sched', priority: { fifo: 3 } });
+    const r = (await fifo.close()) as { tid: number; rtPriority: number; policy: number };
+    expect(r).toMatchObject({ rtPriority: 3, policy: SCHED_FIFO });
+    expect(r.tid).not.toBe(process.pid);
+    expect(mine().split(' ').slice(16, 17)).toEqual(before.split(' ').slice(16, 17)); // this thread's nice
+    for (const priority of [{ nice: -21 }, { nice: 1.5 }, { fifo: 0 }, { fifo: 100 }, { nice: 0, fifo: 1 }, {}] as ThreadPriority[])
+      await expect(RingBufferWorker.start(rb, { module: HANDLERS, export: 'sched', priority })).rejects.toThrow(UsageError);
   });
 
   it('refuses a relative module path, a missing export and a map of another type', async () => {

@@ -9,8 +9,9 @@
 //        records/s and drops while a `produce` child calls getpgid in a loop
 //   ringbuf_bench drain      <obj> <records> <runs> <rec_size> <discard_every>
 //        the same with rb_produce's rec_size (16, 256, 0 = mixed) and discards
-//   ringbuf_bench latency    <obj> <samples> <interval_us>
-//        rb_produce_ts, a `produce` child triggering every interval: p50/p99 ns
+//   ringbuf_bench latency    <obj> <samples> <interval_us> [nice]
+//        rb_produce_ts, a `produce` child triggering every interval: p50/p99 ns;
+//        with `nice`, the consumer (not the producer) runs at that nice value
 //   ringbuf_bench drain_decode <event_obj> <records> <runs> num|comm
 //        ns/record per run draining bootstrap's struct event (bpf/event_bench.bpf.o,
 //        ev_produce, ring 32 MiB); the callback reads pid, ppid, exit_code,
@@ -34,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -320,9 +322,10 @@ static int cmp(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static int latency(const char *self, const char *path, int samples, int interval_us) {
+static int latency(const char *self, const char *path, int samples, int interval_us, int nice) {
   int go;
   pid_t child = spawn_producer(self, 120, interval_us, &go);
+  if (nice && setpriority(PRIO_PROCESS, 0, nice)) die("setpriority");
   struct bpf_link *link;
   struct bpf_object *obj = setup(path, "rb_produce_ts", child, 1, 0, &link);
   struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(bpf_object__find_map_by_name(obj, "rb_ts")), on_latency, NULL, NULL);
@@ -353,7 +356,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "drain_decode") && argc == 6) return drain_decode(argv[2], atoi(argv[3]), atoi(argv[4]), argv[5]);
   if (!strcmp(mode, "perf_drain") && argc == 5) return perf_drain(argv[2], atoi(argv[3]), atoi(argv[4]));
   if (!strcmp(mode, "stream") && argc == 6) return stream("/proc/self/exe", argv[2], atof(argv[3]), atoi(argv[4]), atoi(argv[5]));
-  if (!strcmp(mode, "latency") && argc == 5) return latency("/proc/self/exe", argv[2], atoi(argv[3]), atoi(argv[4]));
+  if (!strcmp(mode, "latency") && (argc == 5 || argc == 6)) return latency("/proc/self/exe", argv[2], atoi(argv[3]), atoi(argv[4]), argc == 6 ? atoi(argv[5]) : 0);
   if (!strcmp(mode, "produce") && argc == 4) return produce(atof(argv[2]), atoi(argv[3]));
   fprintf(stderr, "ringbuf_bench: bad arguments\n");
   return 2;

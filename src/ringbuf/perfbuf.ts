@@ -28,6 +28,8 @@ import { step } from '../util/pipeline.ts';
 const { BPF_MAP_TYPE_PERF_EVENT_ARRAY } = MapType;
 const { PERF_RECORD_LOST, PERF_RECORD_SAMPLE } = PerfEventType;
 export { PERF_RECORD_LOST, PERF_RECORD_SAMPLE };
+// the literals of the drain loop (see there)
+if (PERF_RECORD_SAMPLE !== 9 || PERF_RECORD_LOST !== 2) throw new RingBufferError('perfbuf: the record types in src/uapi changed; update the drain loop');
 /** perf_event_mmap_page's data_head and data_tail, as Int32Array indexes of the page. */
 const DATA_HEAD = PERF_MMAP_PAGE_DATA_HEAD / 4;
 const DATA_TAIL = PERF_MMAP_PAGE_DATA_TAIL / 4;
@@ -51,7 +53,6 @@ class CpuRing {
   readonly meta32: Int32Array;
   readonly meta64: BigInt64Array;
   readonly view: DataView;
-  readonly data32: Int32Array;
   readonly size: number;
   readonly mask: number;
   readonly chunk: number;
@@ -77,7 +78,6 @@ class CpuRing {
     this.meta32 = new Int32Array(mapping.buffer, 0, PAGE_SIZE / 4);
     this.meta64 = new BigInt64Array(mapping.buffer, 0, PAGE_SIZE / 8);
     this.view = new DataView(mapping.buffer, PAGE_SIZE, this.size);
-    this.data32 = new Int32Array(mapping.buffer, PAGE_SIZE, this.size >>> 2);
     const tail = BigInt.asUintN(64, Atomics.load(this.meta64, DATA_TAIL / 2));
     this.tail = Number(tail & 0xffffffffn) | 0;
     this.tailHi = Number(tail >> 32n);
@@ -99,7 +99,7 @@ class CpuRing {
 
 /**
  * Drain one CPU's ring. Like the ring buffer's loop (ringbuf.ts), a free
- * function over locals that walks one chunk at a time in 32-bit word indexes,
+ * function over locals that walks one chunk at a time in byte offsets,
  * masking only the chunk's start; the rare record that wraps the end of the
  * ring (a perf ring is mapped once) ends the chunk and is reassembled by
  * deliverWrapped. A budget cuts chunks to the pacer's stride and is looked at
@@ -108,11 +108,14 @@ class CpuRing {
  * real record) ends the drain. How the drain ended is left in `r.outcome`.
  */
 function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost: LostCallback | undefined): number {
+  // Locals and literals only in the loop (see ringbuf.ts): 9 is PERF_RECORD_SAMPLE, 2 PERF_RECORD_LOST.
+  // The inner loop handles samples only; anything else (a lost-samples record, a record that
+  // wraps the end, a zero header) ends it and is handled below: fewer live values in the loop,
+  // so that V8 keeps the position in a register (spilled, the dependency chain went through memory).
   const view = r.view;
-  const data32 = r.data32;
   const meta32 = r.meta32;
   const mask = r.mask;
-  const sizeW = r.size >>> 2;
+  const size = r.size;
   const chunk = r.chunk;
   const cpu = r.cpu;
   let tail = r.tail;
@@ -124,54 +127,54 @@ function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost:
     if (avail > chunk) avail = chunk;
     const stride = r.pacer.stride | 0; // an int32: `avail`, and so the loop bound, stay int32
     if (avail > stride) avail = stride;
-    const startW = (tail & mask) >>> 2;
-    let endW = startW + (avail >>> 2);
-    if (endW > sizeW) endW = sizeW;
-    let w = startW;
-    let wraps = false;
-    while (w < endW) {
+    const start = tail & mask;
+    let end = start + avail;
+    if (end > size) end = size;
+    let b = start;
+    while (b < end) {
       // records are 8-byte aligned: the header never straddles the end
-      const type = data32[w]!;
-      const len = data32[w + 1]! >>> 16;
-      if (len === 0) {
-        if (r.closed) break; // closed by a callback: these are the zero pages left behind
-        // publish what was delivered before it, so that a caller who catches this does not see those again
-        r.tail = (tail + ((w - startW) << 2)) | 0;
-        r.publish(r.tail);
-        throw new RingBufferError(`perf ring of cpu ${cpu}: zero-sized record at ${w << 2}`);
-      }
-      const next = w + (len >>> 2);
-      if (next > sizeW) {
-        wraps = true;
-        break;
-      }
-      if (type === PERF_RECORD_SAMPLE) {
+      const len = view.getUint16(b + 6, true);
+      const next = b + len;
+      if (len === 0 || next > size) break;
+      const type = view.getInt32(b, true);
+      if (type === 9) {
         n++;
-        if (cb(view, (w << 2) + 12, data32[w + 2]!, cpu)) {
-          w = next;
+        if (cb(view, b + 12, view.getInt32(b + 8, true), cpu)) {
+          b = next;
           stop = true;
           break;
         }
-      } else if (type === PERF_RECORD_LOST) {
-        recordLost(r, view, w << 2, onLost);
+      } else if (type === 2) {
+        break;
       }
-      w = next;
+      b = next;
     }
     if (r.closed) {
       r.outcome = STOPPED;
       return n;
     }
-    let consumed = (w - startW) << 2;
-    if (wraps) {
-      const len = data32[w + 1]! >>> 16;
-      consumed += len;
-      const delivered = deliverWrapped(r, w << 2, len, scratch, cb, onLost);
-      if (delivered !== 0) n++;
-      if (r.closed) {
-        r.outcome = STOPPED;
-        return n;
+    let consumed = b - start;
+    if (!stop && b < end) {
+      // what ended the loop: a zero header, a record that wraps the end, or a lost-samples record
+      const len = view.getUint16(b + 6, true);
+      if (len === 0) {
+        // publish what was delivered before it, so that a caller who catches this does not see those again
+        r.tail = (tail + consumed) | 0;
+        r.publish(r.tail);
+        throw new RingBufferError(`perf ring of cpu ${cpu}: zero-sized record at ${b}`);
       }
-      if (delivered < 0) stop = true;
+      consumed += len;
+      if (b + len > size) {
+        const delivered = deliverWrapped(r, b, len, scratch, cb, onLost);
+        if (delivered !== 0) n++;
+        if (r.closed) {
+          r.outcome = STOPPED;
+          return n;
+        }
+        if (delivered < 0) stop = true;
+      } else {
+        recordLost(r, view, b, onLost);
+      }
     }
     if (consumed === 0) break;
     tail = (tail + consumed) | 0;

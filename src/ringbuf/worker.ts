@@ -60,7 +60,21 @@ export interface RingBufferWorkerOptions {
   onMessage?: (value: unknown) => void;
   /** An error in the worker after start (the handler threw, the map fd was closed): the worker has stopped. Default: rethrown asynchronously. */
   onError?: (err: unknown) => void;
+  /**
+   * The consumer thread's scheduling, set in the worker before it reports
+   * ready (start() rejects if the kernel refuses). The thread competes for the
+   * CPUs with the process's other threads, V8's compiler and GC helpers
+   * among them; ahead of them, a wakeup no longer waits behind a compile job
+   * (see docs/API.md). `{ nice: n }`: a nice value, -20 to 19; `{ fifo: p }`:
+   * SCHED_FIFO at priority 1 to 99 (a handler that never returns then holds
+   * its CPU). Below the process's own nice, or real-time, needs
+   * CAP_SYS_NICE. Default: the thread keeps the process's scheduling.
+   */
+  priority?: ThreadPriority;
 }
+
+/** See RingBufferWorkerOptions.priority. */
+export type ThreadPriority = { nice: number } | { fifo: number };
 
 /** @internal what the worker gets (workerData). */
 export interface WorkerInit {
@@ -69,6 +83,7 @@ export interface WorkerInit {
   module: string;
   exportName: string;
   data: unknown;
+  priority: ThreadPriority | undefined;
 }
 
 /** @internal what the worker reports. */
@@ -96,6 +111,15 @@ function startWorker(init: WorkerInit): Worker {
   const tsx = pathToFileURL(join(dirname(pkg), exp.import.default)).href;
   const code = `import(${JSON.stringify(tsx)}).then((t) => { (t.register ?? t.default.register)(); return import(${JSON.stringify(pathToFileURL(file).href)}); });`;
   return new Worker(code, { eval: true, workerData: init });
+}
+
+function checkPriority(p: ThreadPriority | undefined): ThreadPriority | undefined {
+  if (p === undefined) return undefined;
+  const keys = typeof p === 'object' && p !== null ? Object.keys(p) : [];
+  const ok = (v: unknown, lo: number, hi: number): boolean => Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi;
+  if (keys.length === 1 && 'nice' in p && ok(p.nice, -20, 19)) return { nice: p.nice };
+  if (keys.length === 1 && 'fifo' in p && ok(p.fifo, 1, 99)) return { fifo: p.fifo };
+  throw new UsageError(`RingBufferWorker: priority must be { nice: -20..19 } or { fifo: 1..99 }, not ${JSON.stringify(p)}`);
 }
 
 function moduleUrl(m: string | URL): string {
@@ -141,13 +165,15 @@ export class RingBufferWorker {
   /** Start the worker; resolves once it has mapped the ring and waits for records. */
   static async start(map: MapSource, opts: RingBufferWorkerOptions): Promise<RingBufferWorker> {
     // our own duplicate of the map's fd: the caller may close theirs while the worker reads
+    const priority = checkPriority(opts.priority);
+    const handlerModule = moduleUrl(opts.module);
     const own = openMap(map, MapType.BPF_MAP_TYPE_RINGBUF, 'BPF_MAP_TYPE_RINGBUF');
     const { fd, name } = own;
     let wake: EventFd | undefined;
     let worker: Worker;
     try {
       wake = new EventFd(`ringbuf ${name} worker`);
-      worker = startWorker({ fd, wakeFd: wake.fd, module: moduleUrl(opts.module), exportName: opts.export ?? 'default', data: opts.data });
+      worker = startWorker({ fd, wakeFd: wake.fd, module: handlerModule, exportName: opts.export ?? 'default', data: opts.data, priority });
     } catch (e) {
       wake?.close();
       own.close();

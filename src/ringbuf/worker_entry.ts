@@ -11,6 +11,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { POLLIN, POLLNVAL, PollSet, RingBufferError } from './common.ts';
 import { RingBuffer } from './ringbuf.ts';
+import { setThreadFifo, setThreadNice } from '../syscall/index.ts';
 import type { WorkerContext, WorkerHandler, WorkerHandlerFactory, WorkerInit, WorkerReport } from './worker.ts';
 
 const init = workerData as WorkerInit;
@@ -31,6 +32,9 @@ async function handler(): Promise<WorkerHandler> {
 }
 
 async function run(): Promise<void> {
+  const p = init.priority;
+  if (p !== undefined && 'nice' in p) setThreadNice(p.nice, 'ringbuf worker');
+  if (p !== undefined && 'fifo' in p) setThreadFifo(p.fifo, 'ringbuf worker');
   const h = await handler();
   const rb = new RingBuffer(init.fd, { onRecord: h.onRecord });
   try {

@@ -9,3 +9,4 @@ export * from './mem.ts';
 export { readFileRaw } from './file.ts';
 export { addressOf, viewOf, nodePoll, libcRead, libcPoll, errno as lastErrno, libcIoctlPtr, libcMount, libcGetpgid, libcDup } from './libc.ts';
 export { EventFd } from './eventfd.ts';
+export { gettid, setThreadFifo, setThreadNice } from './sched.ts';

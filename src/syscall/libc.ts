@@ -136,3 +136,10 @@ export const libcGetpgid = libc.func('int getpgid(int pid)') as (pid: number) =>
 export const libcEventfd = libc.func('int eventfd(unsigned int initval, int flags)') as (initval: number, flags: number) => number;
 /** write(2) from a buffer (an eventfd takes one 8-byte counter increment). */
 export const libcWrite = libc.func('long write(int fd, void *buf, size_t count)') as (fd: number, buf: Uint8Array, count: number) => number;
+
+// ---------------------------------------------------------------- thread scheduling (src/syscall/sched.ts)
+
+export const libcGettid = libc.func('int gettid()') as () => number;
+export const libcSetpriority = libc.func('int setpriority(int which, int who, int prio)') as (which: number, who: number, prio: number) => number;
+/** `param` is struct sched_param: one int, the static priority. */
+export const libcSchedSetscheduler = libc.func('int sched_setscheduler(int pid, int policy, int *param)') as (pid: number, policy: number, param: Int32Array) => number;

@@ -115,3 +115,11 @@ export const POLLNVAL = 0x020;
 /** eventfd(2) flags (the O_CLOEXEC and O_NONBLOCK values). */
 export const EFD_CLOEXEC = 0o2000000;
 export const EFD_NONBLOCK = 0o4000;
+
+// ---------------------------------------------------------------- include/uapi/linux/resource.h, sched.h
+
+/** setpriority(2) `which`: a process id (on Linux, a thread id names that one thread). */
+export const PRIO_PROCESS = 0;
+/** sched_setscheduler(2) policies. */
+export const SCHED_OTHER = 0;
+export const SCHED_FIFO = 1;

@@ -38,3 +38,13 @@ export function throwing(): RecordCallback {
 
 /** Not a function: start() must refuse it. */
 export const notAFunction = 42;
+
+/** Reports the worker thread's scheduling as the kernel has it (/proc/thread-self/stat) and its thread id. */
+export async function sched(): Promise<WorkerHandler> {
+  const { readFileSync } = await import('node:fs');
+  const { gettid } = await import('../../src/syscall/index.ts');
+  const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
+  const seen = { tid: gettid(), nice: Number(f[16]), rtPriority: Number(f[37]), policy: Number(f[38]) };
+  return { onRecord: () => {}, onClose: () => seen };
+}
