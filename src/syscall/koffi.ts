@@ -9,7 +9,8 @@
 //    found from where koffi is installed;
 //  - the binary is the glibc or the musl one, chosen by the interpreter the
 //    node binary names (PT_INTERP), as koffi's loader does;
-//  - the addon's version is the version of the koffi package we resolved.
+//  - the platform package's version, and the addon's, is the version of the
+//    koffi package we resolved.
 // Anything else (another layout, another koffi, a check failing) falls back
 // to `require('koffi')`. The addon is required by path, so a program that also
 // imports koffi shares this instance (require's cache is keyed by the real path).
@@ -41,13 +42,18 @@ function nativeAddon(require: NodeJS.Require): KoffiApi | undefined {
   if (process.platform !== 'linux') return undefined;
   const koffiDir = packageDir(require, 'koffi');
   if (!koffiDir) return undefined;
-  const { version } = JSON.parse(readFileSync(join(koffiDir, 'package.json'), 'utf8')) as { version: string };
+  const version = versionOf(koffiDir);
   const pkgDir = packageDir(createRequire(join(koffiDir, 'package.json')), `@koromix/koffi-linux-${process.arch}`);
-  if (!pkgDir) return undefined;
+  // koffi pins its platform packages to its own version: another one belongs to another koffi (not loaded at all)
+  if (!pkgDir || versionOf(pkgDir) !== version) return undefined;
   const binary = join(pkgDir, `${interpreterIsMusl() ? 'musl' : 'linux'}_${process.arch}`, 'koffi.node');
   if (!existsSync(binary)) return undefined;
   const addon = require(binary) as KoffiApi & { version?: string };
   return addon.version === version ? addon : undefined;
+}
+
+function versionOf(dir: string): string {
+  return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 /**
