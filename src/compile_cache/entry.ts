@@ -48,7 +48,7 @@ export function loadBundle(bundlePath: string, sha256: string): Record<string, u
   let source: string;
   let name: string;
   try {
-    source = readFileSync(fd, 'utf8');
+    source = readFileSync(fd, 'latin1'); // the build makes bundles ASCII only: the same string as UTF-8, decoded without validation
     name = cacheFileName(sha256, fstatSync(fd));
   } finally {
     closeSync(fd);
