@@ -149,8 +149,12 @@ export class Pacer {
       if (now >= this.#deadline) return false;
       const took = now - this.#last;
       this.#last = now;
-      if (took * 16 < this.#ms) this.#adaptive = Math.min(this.#adaptive * 2, MAX_STRIDE);
-      else if (took * 4 > this.#ms) this.#adaptive = Math.max(this.#adaptive >>> 1, MIN_RECORD);
+      // both candidates computed, one picked: a branch that only a slow stretch takes would be
+      // code the optimizer never saw run, and taking it would deoptimize the drain that inlined this
+      const a = this.#adaptive;
+      const doubled = Math.min(a * 2, MAX_STRIDE);
+      const halved = Math.max(a >>> 1, MIN_RECORD);
+      this.#adaptive = took * 16 < this.#ms ? doubled : took * 4 > this.#ms ? halved : a;
     }
     this.stride = this.#cap(n, this.#ms === Infinity ? MAX_STRIDE : this.#adaptive);
     return true;

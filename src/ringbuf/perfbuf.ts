@@ -121,6 +121,7 @@ function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost:
   let tail = r.tail;
   let n = 0;
   let stop = false;
+  let outcome = CAUGHT_UP; // stored at the one exit (see ringbuf.ts)
   for (;;) {
     let avail = (Atomics.load(meta32, DATA_HEAD) - tail) | 0; // acquire: the records below data_head are written
     if (avail <= 0) break;
@@ -150,8 +151,8 @@ function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost:
       b = next;
     }
     if (r.closed) {
-      r.outcome = STOPPED;
-      return n;
+      outcome = STOPPED;
+      break;
     }
     let consumed = b - start;
     if (!stop && b < end) {
@@ -168,8 +169,8 @@ function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost:
         const delivered = deliverWrapped(r, b, len, scratch, cb, onLost);
         if (delivered !== 0) n++;
         if (r.closed) {
-          r.outcome = STOPPED;
-          return n;
+          outcome = STOPPED;
+          break;
         }
         if (delivered < 0) stop = true;
       } else {
@@ -181,15 +182,15 @@ function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost:
     r.tail = tail;
     r.publish(tail); // release: we are done reading those bytes
     if (stop) {
-      r.outcome = STOPPED;
-      return n;
+      outcome = STOPPED;
+      break;
     }
     if (r.pacer.stride !== UNBOUNDED_STRIDE && !r.pacer.next(n)) {
-      r.outcome = YIELDED;
-      return n;
+      outcome = YIELDED;
+      break;
     }
   }
-  r.outcome = CAUGHT_UP;
+  r.outcome = outcome;
   return n;
 }
 

@@ -203,7 +203,10 @@ class Ring {
 //     open one holds a real empty record (a BPF program may submit one),
 //     delivered there. (Asking `r.closed` inside the loop cost ~8% of a drain:
 //     one more live register in the hottest loop.)
-// How the drain ended is left in `r.outcome`. The caller starts the ring's
+// How the drain ended is left in `r.outcome`, stored at the one exit: a
+// path that optimized code has never run (a YIELDED return, the end of the
+// ring) deoptimizes it the first time it is taken, and a drain that falls
+// back to the interpreter under load falls behind its producer. The caller starts the ring's
 // pacer (`r.pacer.begin(budget)`) before the drain: called in here, V8 inlined
 // it and had no inlining budget left for `cb` (~8% slower drains).
 
@@ -219,11 +222,13 @@ function drainRecords(r: Ring, cb: RecordCallback, ringIdx: number): number {
   const view = r.view;
   const data32 = r.data32;
   const mask = r.mask;
+  const size = mask + 1;
   const prod32 = r.prod32;
   let cons = r.cons;
   let n = 0;
   const chunk = r.chunk;
   let stop = false;
+  let outcome = CAUGHT_UP;
   for (;;) {
     let avail = (Atomics.load(prod32, 0) - cons) | 0;
     if (avail <= 0) break;
@@ -232,7 +237,7 @@ function drainRecords(r: Ring, cb: RecordCallback, ringIdx: number): number {
     if (avail > stride) avail = stride;
     const start = cons & mask;
     let end = start + avail;
-    if (end > mask) end = mask + 1;
+    if (end > size) end = size;
     let b = start;
     while (b < end) {
       const len = tso ? view.getInt32(b, true) : Atomics.load(data32, b >> 2);
@@ -252,17 +257,21 @@ function drainRecords(r: Ring, cb: RecordCallback, ringIdx: number): number {
       }
     }
     if (r.closed) {
-      r.outcome = STOPPED;
-      return n;
+      outcome = STOPPED;
+      break;
     }
-    if (!stop && b < end && (tso ? view.getInt32(b, true) : Atomics.load(data32, b >> 2)) === 0) {
+    // read on every pass, used only when the loop stopped short: a read that ran only then would be
+    // code the optimizer never saw run (a deoptimization the first time a writer is caught mid-record).
+    // b is inside the double mapping: at most one record past the end of the first one
+    const header = tso ? view.getInt32(b, true) : Atomics.load(data32, b >> 2);
+    if (!stop && b < end && header === 0) {
       // an empty record, committed: deliver it here, out of the hot loop
       n++;
       stop = Boolean(cb(view, b + 8, 0, ringIdx));
       b += 8;
       if (r.closed) {
-        r.outcome = STOPPED;
-        return n;
+        outcome = STOPPED;
+        break;
       }
     }
     // Exit only after a pass that found nothing, whose reads all followed our last publish.
@@ -271,15 +280,15 @@ function drainRecords(r: Ring, cb: RecordCallback, ringIdx: number): number {
     r.cons = cons;
     r.publish(cons);
     if (stop) {
-      r.outcome = STOPPED;
-      return n;
+      outcome = STOPPED;
+      break;
     }
     if (r.pacer.stride !== UNBOUNDED_STRIDE && !r.pacer.next(n)) {
-      r.outcome = YIELDED;
-      return n;
+      outcome = YIELDED;
+      break;
     }
   }
-  r.outcome = CAUGHT_UP;
+  r.outcome = outcome;
   return n;
 }
 
@@ -289,11 +298,13 @@ function drainBatches(r: Ring, cb: BatchCallback, ringIdx: number): number {
   const view = r.view;
   const data32 = r.data32;
   const mask = r.mask;
+  const size = mask + 1;
   const prod32 = r.prod32;
   const batch = r.batch;
   const max = batch.length >> 1;
   let cons = r.cons;
   let n = 0;
+  let outcome = CAUGHT_UP;
   for (;;) {
     let avail = (Atomics.load(prod32, 0) - cons) | 0;
     if (avail <= 0) break;
@@ -301,7 +312,7 @@ function drainBatches(r: Ring, cb: BatchCallback, ringIdx: number): number {
     if (avail > stride) avail = stride;
     const start = cons & mask;
     let end = start + avail;
-    if (end > mask) end = mask + 1;
+    if (end > size) end = size;
     let b = start;
     let k = 0;
     while (b < end && k < max) {
@@ -323,23 +334,23 @@ function drainBatches(r: Ring, cb: BatchCallback, ringIdx: number): number {
       // records stay valid during the call: consumer_pos is published after it
       stop = Boolean(cb(view, batch, k, ringIdx));
       if (r.closed) {
-        r.outcome = STOPPED;
-        return n;
+        outcome = STOPPED;
+        break;
       }
     }
     cons = (cons + (b - start)) | 0;
     r.cons = cons;
     r.publish(cons);
     if (stop) {
-      r.outcome = STOPPED;
-      return n;
+      outcome = STOPPED;
+      break;
     }
     if (r.pacer.stride !== UNBOUNDED_STRIDE && !r.pacer.next(n)) {
-      r.outcome = YIELDED;
-      return n;
+      outcome = YIELDED;
+      break;
     }
   }
-  r.outcome = CAUGHT_UP;
+  r.outcome = outcome;
   return n;
 }
 
