@@ -21,12 +21,13 @@
 // worker drains what was committed until then, unmaps, calls onClose and
 // reports. A view the handler kept past close reads zeros (the ranges are
 // overmapped, as in RingBuffer.close), never faults.
-import { type Transferable, Worker } from 'node:worker_threads';
+import type { Transferable, Worker } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UsageError } from '../errors.ts';
+import { builtin } from '../util/builtin.ts';
 import { EventFd } from '../syscall/index.ts';
 import type { BpfMap } from '../maps/map.ts';
 import { MapType } from '../uapi/kernel.ts';
@@ -95,13 +96,17 @@ export type WorkerReport =
 
 /** The worker's script: src/ringbuf/worker_entry.ts from sources, ringbuf-worker.cjs next to the bundle in dist/. */
 function workerScript(): { file: string; fromSource: boolean } {
-  // in the CommonJS bundle __filename is dist/tsbpf.cjs; in ESM sources, import.meta.url is this file
-  const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+  // in ESM sources, import.meta.url is this file; in the CommonJS bundle (where the build defines it away)
+  // __filename is dist/tsbpf.cjs (asked second: `node -e` and eval workers define a global __filename)
+  const here = typeof import.meta.url === 'string' ? fileURLToPath(import.meta.url) : __filename;
   if (here.endsWith('.ts')) return { file: join(dirname(here), 'worker_entry.ts'), fromSource: true };
   return { file: join(dirname(here), 'ringbuf-worker.cjs'), fromSource: false };
 }
 
 function startWorker(init: WorkerInit): Worker {
+  // required here, not imported: node:worker_threads (and the node:stream it loads) cost every
+  // import of the package ~1.5-2 ms, for a class few programs use
+  const { Worker } = builtin<typeof import('node:worker_threads')>('node:worker_threads');
   const { file, fromSource } = workerScript();
   if (!fromSource) return new Worker(file, { workerData: init });
   // running from TypeScript sources (tsx, vitest): the worker needs tsx's loader to import them
