@@ -124,7 +124,9 @@ export class Pacer {
   #limit = Infinity;
   #ms = Infinity;
   #deadline = Infinity;
-  #last = 0;
+  // a double from the start, as performance.now() makes it: a field that changes from a small
+  // integer to a double changes its object's layout, which deoptimizes every drain compiled against it
+  #last = performance.now();
 
   /** Start a drain under `budget`: sets the first stride. */
   begin(budget: DrainBudget): void {
@@ -166,6 +168,8 @@ export class Pacer {
 }
 
 // How a drain of one ring ended (kept on the ring: per consumer, per ring).
+/** Not ended: the drain goes on (the value a drain's loop keeps going on). */
+export const DRAINING = -1;
 /** Nothing left (or the next record is still being written). */
 export const CAUGHT_UP = 0;
 /** A callback returned a truthy value, or closed the consumer. */

@@ -20,7 +20,7 @@
 import { FD, MapElemCommands, Mapping, MAP_SHARED, PAGE_SIZE, PERF_COUNT_SW_BPF_OUTPUT, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_SAMPLE_RAW, PERF_TYPE_SOFTWARE, PROT_READ, PROT_WRITE, PerfFlag, ioctl, perfEventOpen } from '../syscall/index.ts';
 import { MapType, PERF_MMAP_PAGE_DATA_HEAD, PERF_MMAP_PAGE_DATA_TAIL, PerfEventType } from '../uapi/kernel.ts';
 import type { BpfMap } from '../maps/map.ts';
-import { CAUGHT_UP, type DrainBudget, type MapSource, Pacer, type RecordCallback, RingBufferError, STOPPED, UNBOUNDED, UNBOUNDED_STRIDE, YIELDED, log, onlineCpus, openMap } from './common.ts';
+import { CAUGHT_UP, DRAINING, type DrainBudget, type MapSource, Pacer, type RecordCallback, RingBufferError, STOPPED, UNBOUNDED, UNBOUNDED_STRIDE, YIELDED, log, onlineCpus, openMap } from './common.ts';
 import { UsageError } from '../errors.ts';
 import { EventSource } from './source.ts';
 import { step } from '../util/pipeline.ts';
@@ -63,7 +63,7 @@ class CpuRing {
   /** How the last drain ended (CAUGHT_UP, STOPPED, YIELDED). */
   outcome = CAUGHT_UP;
   /** Set by close(), which a callback may call mid-drain (see drainCpuRing). */
-  closed = false;
+  closed: boolean;
   readonly pacer = new Pacer();
 
   constructor(
@@ -72,6 +72,8 @@ class CpuRing {
     readonly mapping: Mapping,
     pages: number,
   ) {
+    this.closed = true; // written twice: see Ring's constructor (ringbuf.ts)
+    this.closed = false;
     this.size = pages * PAGE_SIZE;
     this.mask = this.size - 1;
     this.chunk = Math.max(this.size >>> 2, 8);
@@ -121,76 +123,78 @@ function drainCpuRing(r: CpuRing, cb: RecordCallback, scratch: DataView, onLost:
   let tail = r.tail;
   let n = 0;
   let stop = false;
-  let outcome = CAUGHT_UP; // stored at the one exit (see ringbuf.ts)
-  for (;;) {
-    let avail = (Atomics.load(meta32, DATA_HEAD) - tail) | 0; // acquire: the records below data_head are written
-    if (avail <= 0) break;
-    if (avail > chunk) avail = chunk;
-    const stride = r.pacer.stride | 0; // an int32: `avail`, and so the loop bound, stay int32
-    if (avail > stride) avail = stride;
-    const start = tail & mask;
-    let end = start + avail;
-    if (end > size) end = size;
-    let b = start;
-    while (b < end) {
-      // records are 8-byte aligned: the header never straddles the end
-      const len = view.getUint16(b + 6, true);
-      const next = b + len;
-      if (len === 0 || next > size) break;
-      const type = view.getInt32(b, true);
-      if (type === 9) {
-        n++;
-        if (cb(view, b + 12, view.getInt32(b + 8, true), cpu)) {
-          b = next;
-          stop = true;
+  let outcome = DRAINING;
+  do {
+    pass: {
+      let avail = (Atomics.load(meta32, DATA_HEAD) - tail) | 0; // acquire: the records below data_head are written
+      if (avail <= 0) {
+        outcome = CAUGHT_UP;
+        break pass;
+      }
+      if (avail > chunk) avail = chunk;
+      const stride = r.pacer.stride | 0; // an int32: `avail`, and so the loop bound, stay int32
+      if (avail > stride) avail = stride;
+      const start = tail & mask;
+      let end = start + avail;
+      if (end > size) end = size;
+      let b = start;
+      while (b < end) {
+        // records are 8-byte aligned: the header never straddles the end
+        const len = view.getUint16(b + 6, true);
+        const next = b + len;
+        if (len === 0 || next > size) break;
+        const type = view.getInt32(b, true);
+        if (type === 9) {
+          n++;
+          if (cb(view, b + 12, view.getInt32(b + 8, true), cpu)) {
+            b = next;
+            stop = true;
+            break;
+          }
+        } else if (type === 2) {
           break;
         }
-      } else if (type === 2) {
-        break;
+        b = next;
       }
-      b = next;
-    }
-    if (r.closed) {
-      outcome = STOPPED;
-      break;
-    }
-    let consumed = b - start;
-    if (!stop && b < end) {
-      // what ended the loop: a zero header, a record that wraps the end, or a lost-samples record
-      const len = view.getUint16(b + 6, true);
-      if (len === 0) {
-        // publish what was delivered before it, so that a caller who catches this does not see those again
-        r.tail = (tail + consumed) | 0;
-        r.publish(r.tail);
-        throw new RingBufferError(`perf ring of cpu ${cpu}: zero-sized record at ${b}`);
+      if (r.closed) {
+        outcome = STOPPED;
+        break pass;
       }
-      consumed += len;
-      if (b + len > size) {
-        const delivered = deliverWrapped(r, b, len, scratch, cb, onLost);
-        if (delivered !== 0) n++;
-        if (r.closed) {
-          outcome = STOPPED;
-          break;
+      let consumed = b - start;
+      if (!stop && b < end) {
+        // what ended the loop: a zero header, a record that wraps the end, or a lost-samples record
+        const len = view.getUint16(b + 6, true);
+        if (len === 0) {
+          // publish what was delivered before it, so that a caller who catches this does not see those again
+          r.tail = (tail + consumed) | 0;
+          r.publish(r.tail);
+          throw new RingBufferError(`perf ring of cpu ${cpu}: zero-sized record at ${b}`);
         }
-        if (delivered < 0) stop = true;
-      } else {
-        recordLost(r, view, b, onLost);
+        consumed += len;
+        if (b + len > size) {
+          const delivered = deliverWrapped(r, b, len, scratch, cb, onLost);
+          if (delivered !== 0) n++;
+          if (r.closed) {
+            outcome = STOPPED;
+            break pass;
+          }
+          if (delivered < 0) stop = true;
+        } else {
+          recordLost(r, view, b, onLost);
+        }
       }
+      if (consumed === 0) {
+        outcome = CAUGHT_UP;
+        break pass;
+      }
+      tail = (tail + consumed) | 0;
+      r.tail = tail;
+      r.publish(tail); // release: we are done reading those bytes
+      if (stop) outcome = STOPPED;
+      else if (r.pacer.stride !== UNBOUNDED_STRIDE && !r.pacer.next(n)) outcome = YIELDED;
     }
-    if (consumed === 0) break;
-    tail = (tail + consumed) | 0;
-    r.tail = tail;
-    r.publish(tail); // release: we are done reading those bytes
-    if (stop) {
-      outcome = STOPPED;
-      break;
-    }
-    if (r.pacer.stride !== UNBOUNDED_STRIDE && !r.pacer.next(n)) {
-      outcome = YIELDED;
-      break;
-    }
-  }
-  r.outcome = outcome;
+    r.outcome = outcome; // on every pass (see "One exit" in ringbuf.ts)
+  } while (outcome === DRAINING);
   return n;
 }
 

@@ -62,7 +62,7 @@
 // producer under a burst saw a ring 25% smaller than libbpf's and dropped.)
 import { Mapping, MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../syscall/index.ts';
 import type { BpfMap } from '../maps/map.ts';
-import { type BatchCallback, CAUGHT_UP, type DrainBudget, type MapSource, Pacer, type RecordCallback, RingBufferError, STOPPED, UNBOUNDED, UNBOUNDED_STRIDE, YIELDED, log, openMap } from './common.ts';
+import { type BatchCallback, CAUGHT_UP, DRAINING, type DrainBudget, type MapSource, Pacer, type RecordCallback, RingBufferError, STOPPED, UNBOUNDED, UNBOUNDED_STRIDE, YIELDED, log, openMap } from './common.ts';
 import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, MapType } from '../uapi/kernel.ts';
 import { EventSource } from './source.ts';
 import { UsageError } from '../errors.ts';
@@ -116,7 +116,7 @@ class Ring {
   /** How the last drain ended (CAUGHT_UP, STOPPED, YIELDED). */
   outcome = CAUGHT_UP;
   /** Set by close(), which a callback may call mid-drain (see the drain loops). */
-  closed = false;
+  closed: boolean;
   readonly pacer = new Pacer();
 
   constructor(
@@ -124,6 +124,11 @@ class Ring {
     readonly map: BpfMap,
     opts: RingOptions,
   ) {
+    // Written twice: V8 takes a field that was only ever written once as a constant of the
+    // code compiled against it, and changing it later (the first close() in the process)
+    // throws that code away: the next consumer would start cold, behind its producer.
+    this.closed = true;
+    this.closed = false;
     const fd = map.fd;
     this.name = map.name;
     this.size = map.maxEntries;
@@ -207,12 +212,18 @@ class Ring {
 //     open one holds a real empty record (a BPF program may submit one),
 //     delivered there. (Asking `r.closed` inside the loop cost ~8% of a drain:
 //     one more live register in the hottest loop.)
-// How the drain ended is left in `r.outcome`, stored at the one exit: a
-// path that optimized code has never run (a YIELDED return, the end of the
-// ring) deoptimizes it the first time it is taken, and a drain that falls
-// back to the interpreter under load falls behind its producer. The caller starts the ring's
-// pacer (`r.pacer.begin(budget)`) before the drain: called in here, V8 inlined
-// it and had no inlining budget left for `cb` (~8% slower drains).
+// One exit. How the drain ended is left in `r.outcome`, stored at the end of
+// every pass, and nothing but `return n` follows the loop. V8 compiles a long
+// first drain on stack replacement (OSR) from inside the loop, before any
+// code after the loop has run; an operation there without type feedback (a
+// property store, even arithmetic) deoptimizes, and V8 enters the same cached
+// OSR code again on the next drain: 80-100 deoptimizations in a 2 s stream,
+// each leaving that drain in the interpreter, which the producer outran
+// (records dropped). Likewise no path that runs only now and then (a YIELDED
+// return, the end of the ring) holds an operation the interpreter has not run.
+// The caller starts the ring's pacer (`r.pacer.begin(budget)`) before the
+// drain: called in here, V8 inlined it and had no inlining budget left for
+// `cb` (~8% slower drains).
 
 /**
  * Drain one ring record by record, under the budget its pacer was begun
@@ -232,67 +243,69 @@ function drainRecords(r: Ring, cb: RecordCallback, ringIdx: number): number {
   let n = 0;
   const chunk = r.chunk;
   let stop = false;
-  let outcome = CAUGHT_UP;
-  for (;;) {
-    let avail = (Atomics.load(prod32, 0) - cons) | 0;
-    if (avail <= 0) break;
-    if (avail > chunk) avail = chunk;
-    const stride = r.pacer.stride | 0; // an int32: `avail`, and so the loop bound, stay int32
-    if (avail > stride) avail = stride;
-    const start = cons & mask;
-    let end = start + avail;
-    if (end > size) end = size;
-    let b = start;
-    while (b < end) {
-      const len = read(view, data32, b);
-      // BUSY (reserved, not committed yet: the records after it must wait), or zero (see above)
-      if (len <= 0) break;
-      if ((len & 0x40000000) === 0) {
-        const next = b + ((len + 15) & ~7); // len is the sample's size here
-        n++;
-        if (cb(view, b + 8, len, ringIdx)) {
-          b = next;
-          stop = true;
-          break;
-        }
-        b = next;
-      } else {
-        b += ((len & 0x3fffffff) + 15) & ~7; // discarded: skipped
+  let outcome = DRAINING;
+  do {
+    pass: {
+      let avail = (Atomics.load(prod32, 0) - cons) | 0;
+      if (avail <= 0) {
+        outcome = CAUGHT_UP;
+        break pass;
       }
-    }
-    if (r.closed) {
-      outcome = STOPPED;
-      break;
-    }
-    // read on every pass, used only when the loop stopped short: a read that ran only then would be
-    // code the optimizer never saw run (a deoptimization the first time a writer is caught mid-record).
-    // b is inside the double mapping: at most one record past the end of the first one
-    const header = read(view, data32, b);
-    if (!stop && b < end && header === 0) {
-      // an empty record, committed: deliver it here, out of the hot loop
-      n++;
-      stop = Boolean(cb(view, b + 8, 0, ringIdx));
-      b += 8;
+      if (avail > chunk) avail = chunk;
+      const stride = r.pacer.stride | 0; // an int32: `avail`, and so the loop bound, stay int32
+      if (avail > stride) avail = stride;
+      const start = cons & mask;
+      let end = start + avail;
+      if (end > size) end = size;
+      let b = start;
+      while (b < end) {
+        const len = read(view, data32, b);
+        // BUSY (reserved, not committed yet: the records after it must wait), or zero (see above)
+        if (len <= 0) break;
+        if ((len & 0x40000000) === 0) {
+          const next = b + ((len + 15) & ~7); // len is the sample's size here
+          n++;
+          if (cb(view, b + 8, len, ringIdx)) {
+            b = next;
+            stop = true;
+            break;
+          }
+          b = next;
+        } else {
+          b += ((len & 0x3fffffff) + 15) & ~7; // discarded: skipped
+        }
+      }
       if (r.closed) {
         outcome = STOPPED;
-        break;
+        break pass;
       }
+      // read on every pass, used only when the loop stopped short: a read that ran only then would be
+      // code the optimizer never saw run (a deoptimization the first time a writer is caught mid-record).
+      // b is inside the double mapping: at most one record past the end of the first one
+      const header = read(view, data32, b);
+      if (!stop && b < end && header === 0) {
+        // an empty record, committed: deliver it here, out of the hot loop
+        n++;
+        stop = Boolean(cb(view, b + 8, 0, ringIdx));
+        b += 8;
+        if (r.closed) {
+          outcome = STOPPED;
+          break pass;
+        }
+      }
+      // Exit only after a pass that found nothing, whose reads all followed our last publish.
+      if (b === start) {
+        outcome = CAUGHT_UP;
+        break pass;
+      }
+      cons = (cons + (b - start)) | 0;
+      r.cons = cons;
+      r.publish(cons);
+      if (stop) outcome = STOPPED;
+      else if (r.pacer.stride !== UNBOUNDED_STRIDE && !r.pacer.next(n)) outcome = YIELDED;
     }
-    // Exit only after a pass that found nothing, whose reads all followed our last publish.
-    if (b === start) break;
-    cons = (cons + (b - start)) | 0;
-    r.cons = cons;
-    r.publish(cons);
-    if (stop) {
-      outcome = STOPPED;
-      break;
-    }
-    if (r.pacer.stride !== UNBOUNDED_STRIDE && !r.pacer.next(n)) {
-      outcome = YIELDED;
-      break;
-    }
-  }
-  r.outcome = outcome;
+    r.outcome = outcome; // on every pass: see "One exit" above
+  } while (outcome === DRAINING);
   return n;
 }
 
@@ -308,53 +321,55 @@ function drainBatches(r: Ring, cb: BatchCallback, ringIdx: number): number {
   const max = batch.length >> 1;
   let cons = r.cons;
   let n = 0;
-  let outcome = CAUGHT_UP;
-  for (;;) {
-    let avail = (Atomics.load(prod32, 0) - cons) | 0;
-    if (avail <= 0) break;
-    const stride = r.pacer.stride | 0;
-    if (avail > stride) avail = stride;
-    const start = cons & mask;
-    let end = start + avail;
-    if (end > size) end = size;
-    let b = start;
-    let k = 0;
-    while (b < end && k < max) {
-      const len = read(view, data32, b);
-      if (len < 0) break;
-      if ((len & 0x40000000) === 0) {
-        batch[2 * k] = b + 8;
-        batch[2 * k + 1] = len;
-        k++;
-        b += (len + 15) & ~7;
-      } else {
-        b += ((len & 0x3fffffff) + 15) & ~7;
+  let outcome = DRAINING;
+  do {
+    pass: {
+      let avail = (Atomics.load(prod32, 0) - cons) | 0;
+      if (avail <= 0) {
+        outcome = CAUGHT_UP;
+        break pass;
       }
-    }
-    if (b === start) break;
-    let stop = false;
-    if (k > 0) {
-      n += k;
-      // records stay valid during the call: consumer_pos is published after it
-      stop = Boolean(cb(view, batch, k, ringIdx));
-      if (r.closed) {
-        outcome = STOPPED;
-        break;
+      const stride = r.pacer.stride | 0;
+      if (avail > stride) avail = stride;
+      const start = cons & mask;
+      let end = start + avail;
+      if (end > size) end = size;
+      let b = start;
+      let k = 0;
+      while (b < end && k < max) {
+        const len = read(view, data32, b);
+        if (len < 0) break;
+        if ((len & 0x40000000) === 0) {
+          batch[2 * k] = b + 8;
+          batch[2 * k + 1] = len;
+          k++;
+          b += (len + 15) & ~7;
+        } else {
+          b += ((len & 0x3fffffff) + 15) & ~7;
+        }
       }
+      if (b === start) {
+        outcome = CAUGHT_UP;
+        break pass;
+      }
+      let stop = false;
+      if (k > 0) {
+        n += k;
+        // records stay valid during the call: consumer_pos is published after it
+        stop = Boolean(cb(view, batch, k, ringIdx));
+        if (r.closed) {
+          outcome = STOPPED;
+          break pass;
+        }
+      }
+      cons = (cons + (b - start)) | 0;
+      r.cons = cons;
+      r.publish(cons);
+      if (stop) outcome = STOPPED;
+      else if (r.pacer.stride !== UNBOUNDED_STRIDE && !r.pacer.next(n)) outcome = YIELDED;
     }
-    cons = (cons + (b - start)) | 0;
-    r.cons = cons;
-    r.publish(cons);
-    if (stop) {
-      outcome = STOPPED;
-      break;
-    }
-    if (r.pacer.stride !== UNBOUNDED_STRIDE && !r.pacer.next(n)) {
-      outcome = YIELDED;
-      break;
-    }
-  }
-  r.outcome = outcome;
+    r.outcome = outcome; // on every pass: see "One exit" above
+  } while (outcome === DRAINING);
   return n;
 }
 

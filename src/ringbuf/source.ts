@@ -55,9 +55,14 @@ export abstract class EventSource {
   #waiters: (() => void)[] = [];
   #iterWatchers: PollHandle[] | null = null;
   #unref = false;
-  protected closedFlag = false;
+  protected closedFlag: boolean;
   /** Set by drainAll(): its budget ran out before it caught up. */
   protected exhausted = false;
+
+  constructor() {
+    this.closedFlag = true; // written twice: see Ring's constructor (ringbuf.ts)
+    this.closedFlag = false;
+  }
 
   /** The fds to wait on, in ring order. */
   protected abstract fds(): number[];
