@@ -160,6 +160,18 @@ class Ring {
     return this.map.fd;
   }
 
+  /**
+   * The end of a pass that read up to `cons` (`n` records delivered so far,
+   * `stop` if a callback asked to): publish it, and say how the drain goes
+   * on (DRAINING, STOPPED, or YIELDED when the budget ran out).
+   */
+  advance(cons: number, n: number, stop: boolean): number {
+    this.cons = cons;
+    this.publish(cons);
+    if (stop) return STOPPED;
+    return this.pacer.stride !== UNBOUNDED_STRIDE && !this.pacer.next(n) ? YIELDED : DRAINING;
+  }
+
   /** Make `cons` visible to the kernel (seq_cst store, see the header). */
   publish(cons: number): void {
     const prev = this.published;
@@ -299,10 +311,7 @@ function drainRecords(r: Ring, cb: RecordCallback, ringIdx: number): number {
         break pass;
       }
       cons = (cons + (b - start)) | 0;
-      r.cons = cons;
-      r.publish(cons);
-      if (stop) outcome = STOPPED;
-      else if (r.pacer.stride !== UNBOUNDED_STRIDE && !r.pacer.next(n)) outcome = YIELDED;
+      outcome = r.advance(cons, n, stop);
     }
     r.outcome = outcome; // on every pass: see "One exit" above
   } while (outcome === DRAINING);
@@ -363,10 +372,7 @@ function drainBatches(r: Ring, cb: BatchCallback, ringIdx: number): number {
         }
       }
       cons = (cons + (b - start)) | 0;
-      r.cons = cons;
-      r.publish(cons);
-      if (stop) outcome = STOPPED;
-      else if (r.pacer.stride !== UNBOUNDED_STRIDE && !r.pacer.next(n)) outcome = YIELDED;
+      outcome = r.advance(cons, n, stop);
     }
     r.outcome = outcome; // on every pass: see "One exit" above
   } while (outcome === DRAINING);
