@@ -25,9 +25,10 @@ import type { Transferable, Worker } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { UsageError } from '../errors.ts';
 import { builtin } from '../util/builtin.ts';
+import { ownFile } from '../util/own_file.ts';
 import { EventFd } from '../syscall/index.ts';
 import type { BpfMap } from '../maps/map.ts';
 import { MapType } from '../uapi/kernel.ts';
@@ -96,9 +97,7 @@ export type WorkerReport =
 
 /** The worker's script: src/ringbuf/worker_entry.ts from sources, ringbuf-worker.cjs next to the bundle in dist/. */
 function workerScript(): { file: string; fromSource: boolean } {
-  // in ESM sources, import.meta.url is this file; in the CommonJS bundle (where the build defines it away)
-  // __filename is dist/tsbpf.cjs (asked second: `node -e` and eval workers define a global __filename)
-  const here = typeof import.meta.url === 'string' ? fileURLToPath(import.meta.url) : __filename;
+  const here = ownFile(import.meta.url);
   if (here.endsWith('.ts')) return { file: join(dirname(here), 'worker_entry.ts'), fromSource: true };
   return { file: join(dirname(here), 'ringbuf-worker.cjs'), fromSource: false };
 }

@@ -17,14 +17,12 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type * as Koffi from 'koffi';
+import { ownFile } from '../util/own_file.ts';
 
 export type KoffiApi = typeof Koffi;
 
-// in ESM sources, import.meta.url is this file; in the CommonJS bundle (where the build defines it away) __filename
-// is dist/tsbpf.cjs. (Not the other way round: `node -e` and eval workers define a global __filename, '[eval]'.)
-const here = typeof import.meta.url === 'string' ? fileURLToPath(import.meta.url) : __filename;
+const here = ownFile(import.meta.url);
 
 /** koffi: its native addon when it can be loaded directly (see above), else koffi's own loader. */
 export function loadKoffi(): KoffiApi {
